@@ -1,0 +1,110 @@
+import Foundation
+
+/// The JSON form of a transfer request, shared by the CLI's files and the HTTP API:
+///
+/// ```json
+/// {"id": "pay-1", "type": "post",
+///  "postings": [{"direction": "debit", "account": "agent:7", "amount": "1500"},
+///               {"direction": "credit", "account": "merchant:acme", "amount": "1500"}],
+///  "effective_at": "2026-11-24T10:00:00Z", "metadata": {"route": "/v1/search"},
+///  "rail_reference": {"rail": "erc20", "reference": "eip155:8453/0xab…/3"}}
+/// ```
+/// `type` is `post` (default), `hold` (with optional `timeout` seconds), `post_hold` (`hold`, optional
+/// `amount`), `void_hold` (`hold`) or `reverse` (`transfer`). Unknown fields are an error.
+extension NewTransfer: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, type, postings, timeout, hold, amount, transfer, parent
+        case effectiveAt = "effective_at"
+        case metadata
+        case railReference = "rail_reference"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = c.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [unknown], debugDescription: "unknown field \(unknown.stringValue)"))
+        }
+        let k = try decoder.container(keyedBy: CodingKeys.self)
+        let id = try k.decode(TransferID.self, forKey: .id)
+        let type = try k.decodeIfPresent(String.self, forKey: .type) ?? "post"
+        func require<T: Decodable>(_ key: CodingKeys, _ t: T.Type) throws -> T {
+            guard let v = try k.decodeIfPresent(T.self, forKey: key) else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: decoder.codingPath, debugDescription: "\(type) needs \(key.stringValue)"))
+            }
+            return v
+        }
+        func forbid(_ keys: CodingKeys...) throws {
+            for key in keys where k.contains(key) {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key], debugDescription: "\(type) takes no \(key.stringValue)"))
+            }
+        }
+        let action: Action
+        switch type {
+        case "post":
+            try forbid(.timeout, .hold, .amount, .transfer)
+            action = .post(try require(.postings, [Posting].self))
+        case "hold":
+            try forbid(.hold, .amount, .transfer)
+            action = .hold(try require(.postings, [Posting].self), timeout: try k.decodeIfPresent(Int64.self, forKey: .timeout))
+        case "post_hold":
+            try forbid(.postings, .timeout, .transfer, .parent)
+            action = .postHold(try require(.hold, TransferID.self), amount: try k.decodeIfPresent(UInt256.self, forKey: .amount))
+        case "void_hold":
+            try forbid(.postings, .timeout, .transfer, .amount, .parent)
+            action = .voidHold(try require(.hold, TransferID.self))
+        case "reverse":
+            try forbid(.postings, .timeout, .hold, .amount, .parent)
+            action = .reverse(try require(.transfer, TransferID.self))
+        default:
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath + [CodingKeys.type], debugDescription: "type must be post, hold, post_hold, void_hold or reverse"))
+        }
+        self.init(
+            id: id, action, parent: try k.decodeIfPresent(TransferID.self, forKey: .parent),
+            effectiveAt: try k.decodeIfPresent(Date.self, forKey: .effectiveAt),
+            metadata: try k.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:],
+            railReference: try k.decodeIfPresent(RailReference.self, forKey: .railReference))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var k = encoder.container(keyedBy: CodingKeys.self)
+        try k.encode(id, forKey: .id)
+        switch action {
+        case .post(let postings):
+            try k.encode("post", forKey: .type)
+            try k.encode(postings, forKey: .postings)
+        case .hold(let postings, let timeout):
+            try k.encode("hold", forKey: .type)
+            try k.encode(postings, forKey: .postings)
+            try k.encodeIfPresent(timeout, forKey: .timeout)
+        case .postHold(let hold, let amount):
+            try k.encode("post_hold", forKey: .type)
+            try k.encode(hold, forKey: .hold)
+            try k.encodeIfPresent(amount, forKey: .amount)
+        case .voidHold(let hold):
+            try k.encode("void_hold", forKey: .type)
+            try k.encode(hold, forKey: .hold)
+        case .reverse(let transfer):
+            try k.encode("reverse", forKey: .type)
+            try k.encode(transfer, forKey: .transfer)
+        }
+        try k.encodeIfPresent(parent, forKey: .parent)
+        try k.encodeIfPresent(effectiveAt, forKey: .effectiveAt)
+        if !metadata.isEmpty { try k.encode(metadata, forKey: .metadata) }
+        try k.encodeIfPresent(railReference, forKey: .railReference)
+    }
+}
+
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}
+
+extension Posting {
+    enum CodingKeys: String, CodingKey {
+        case direction, account, amount
+    }
+}

@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+
+/// A transfer to record: the request side of ``Ledger/post(_:atomic:)``.
+///
+/// Its ``id`` is the idempotency key. Posting the same id again with the same content returns the
+/// original result and writes nothing; the same id with other content is rejected with
+/// ``LedgerError/Code/existsWithDifferentFields``.
+public struct NewTransfer: Sendable, Hashable {
+    /// What the transfer does.
+    public enum Action: Sendable, Hashable {
+        /// Moves money now.
+        case post([Posting])
+        /// Holds money: the amounts count against limits but are not posted. `timeout` in seconds
+        /// (nil: no expiry); after it, the hold can no longer be posted and `settle holds expire`
+        /// voids it.
+        case hold([Posting], timeout: Int64?)
+        /// Posts a hold, fully or partially (`amount`, for holds of exactly two postings); the
+        /// rest of the hold is released.
+        case postHold(TransferID, amount: UInt256?)
+        /// Releases a hold entirely.
+        case voidHold(TransferID)
+        /// Posts the mirror image of a posted transfer.
+        case reverse(TransferID)
+    }
+
+    /// A pointer from a transfer to the record of the same money movement on its rail.
+    public struct RailReference: Sendable, Hashable, Codable {
+        /// Rail id, e.g. `erc20`, `card`.
+        public var rail: String
+        /// The rail's natural key, e.g. `eip155:8453/0xabc…/3` or a processor's object id.
+        public var reference: String
+
+        public init(rail: String, reference: String) {
+            self.rail = rail
+            self.reference = reference
+        }
+    }
+
+    public var id: TransferID
+    public var action: Action
+    /// A related transfer that this one does not resolve (a refund points at its payment).
+    public var parent: TransferID?
+    /// When the money moved in the world; nil means when it is recorded. May be in the past.
+    public var effectiveAt: Date?
+    public var metadata: Metadata
+    public var railReference: RailReference?
+
+    public init(
+        id: TransferID, _ action: Action, parent: TransferID? = nil, effectiveAt: Date? = nil,
+        metadata: Metadata = [:], railReference: RailReference? = nil
+    ) {
+        self.id = id
+        self.action = action
+        self.parent = parent
+        self.effectiveAt = effectiveAt
+        self.metadata = metadata
+        self.railReference = railReference
+    }
+
+    var kind: Transfer.Kind {
+        switch action {
+        case .post: .posted
+        case .hold: .pending
+        case .postHold: .postPending
+        case .voidHold: .voidPending
+        case .reverse: .reversal
+        }
+    }
+
+    var postings: [Posting] {
+        switch action {
+        case .post(let p), .hold(let p, _): p
+        case .postHold, .voidHold, .reverse: []
+        }
+    }
+
+    /// The parent the database resolves: the hold, the reversed transfer, or the plain link.
+    var parentID: TransferID? {
+        switch action {
+        case .post, .hold: parent
+        case .postHold(let p, _), .voidHold(let p), .reverse(let p): p
+        }
+    }
+
+    /// Checks what can be checked without the database, so that bad input gets a precise error.
+    func validate() throws(LedgerError) {
+        for posting in postings where posting.amount.isZero {
+            throw LedgerError(.amountMustBePositive, "transfer \(id): posting to \(posting.account) has amount 0")
+        }
+        switch action {
+        case .hold(_, let timeout?) where timeout <= 0:
+            throw LedgerError(.invalidTimeout, "transfer \(id): timeout must be a positive number of seconds")
+        case .postHold(_, let amount?) where amount.isZero:
+            throw LedgerError(.amountMustBePositive, "transfer \(id): posted amount must be greater than zero")
+        case .post, .hold, .postHold, .voidHold, .reverse:
+            break
+        }
+        if case .postHold = action, parent != nil { throw linkError }
+        if case .voidHold = action, parent != nil { throw linkError }
+        if case .reverse = action, parent != nil { throw linkError }
+        if let ref = railReference {
+            guard (1...32).contains(ref.rail.utf8.count), (1...256).contains(ref.reference.utf8.count) else {
+                throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 bytes and reference 1-256 bytes")
+            }
+        }
+    }
+
+    private var linkError: LedgerError {
+        LedgerError(.parentNotFound, "transfer \(id): posting, voiding or reversing names its parent in the action, not in `parent`")
+    }
+
+    /// SHA-256 of the canonical request; equal content gives an equal hash.
+    var requestHash: String {
+        var fields: [String: JSONValue] = ["kind": .number(String(kind.rawValue))]
+        fields["postings"] = .array(
+            postings.map {
+                .array([.string($0.direction.rawValue), .string($0.account.rawValue), .string($0.amount.decimalString)])
+            })
+        if let parentID { fields["parent"] = .string(parentID.rawValue) }
+        if case .postHold(_, let amount?) = action { fields["amount"] = .string(amount.decimalString) }
+        if case .hold(_, let timeout?) = action { fields["timeout"] = .number(String(timeout)) }
+        if let effectiveAt {
+            fields["effective_at"] = .number(String(Int64((effectiveAt.timeIntervalSince1970 * 1_000_000).rounded())))
+        }
+        if !metadata.isEmpty { fields["metadata"] = .object(metadata) }
+        if let ref = railReference { fields["rail"] = .array([.string(ref.rail), .string(ref.reference)]) }
+        let digest = SHA256.hash(data: Array(fields.canonicalJSON.utf8))
+        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

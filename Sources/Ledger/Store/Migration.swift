@@ -1,0 +1,99 @@
+import Crypto
+
+/// One versioned step of the database schema.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var sql: String
+
+    /// Identifies the text of the migration, so that an edited, already-applied migration is caught.
+    var checksum: String {
+        SHA256.hash(data: Array(sql.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+
+    /// Migrations in the order they apply. Never edit a published one: add the next version.
+    static let all: [Migration] = [
+        Migration(version: 1, name: "ledger", sql: String(decoding: PackageResources.v1_ledger_sql, as: UTF8.self)),
+        Migration(
+            version: 2, name: "post_transfers", sql: String(decoding: PackageResources.v2_post_transfers_sql, as: UTF8.self)),
+        Migration(version: 3, name: "balance_at", sql: String(decoding: PackageResources.v3_balance_at_sql, as: UTF8.self)),
+    ]
+
+    /// The statements of the migration, one per query (the extended protocol takes one at a time).
+    var statements: [String] { SQLScript.split(sql) }
+}
+
+/// Splits an SQL script into statements at top-level semicolons, skipping comments, quoted strings,
+/// quoted identifiers and dollar-quoted bodies.
+enum SQLScript {
+    static func split(_ script: String) -> [String] {
+        let bytes = Array(script.utf8)
+        var statements: [String] = []
+        var start = 0
+        var i = 0
+        func flush(upTo end: Int) {
+            let text = String(decoding: bytes[start..<end], as: UTF8.self)
+            if text.split(whereSeparator: \.isNewline).contains(where: { line in
+                let t = line.trimmingPrefix(while: \.isWhitespace)
+                return !t.isEmpty && !t.hasPrefix("--")
+            }) {
+                statements.append(text.trimmingCharacters())
+            }
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "-"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "-") {
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\n") { i += 1 }
+            } else if c == UInt8(ascii: "/"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "*") {
+                i += 2
+                while i + 1 < bytes.count, !(bytes[i] == UInt8(ascii: "*") && bytes[i + 1] == UInt8(ascii: "/")) { i += 1 }
+                i += 2
+            } else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
+                i += 1
+                while i < bytes.count {
+                    if bytes[i] == c {
+                        if i + 1 < bytes.count, bytes[i + 1] == c { i += 2; continue }
+                        break
+                    }
+                    i += 1
+                }
+                i += 1
+            } else if c == UInt8(ascii: "$"), let tagEnd = dollarTagEnd(bytes, from: i) {
+                let tag = bytes[i...tagEnd]
+                i = tagEnd + 1
+                while i < bytes.count, !bytes[i...].starts(with: tag) { i += 1 }
+                i += tag.count
+            } else if c == UInt8(ascii: ";") {
+                flush(upTo: i)
+                i += 1
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        if start < bytes.count { flush(upTo: bytes.count) }
+        return statements
+    }
+
+    /// `$tag$` or `$$` starting at `from`: the index of the closing `$` of the tag.
+    private static func dollarTagEnd(_ bytes: [UInt8], from: Int) -> Int? {
+        var j = from + 1
+        if j < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[j]) { return nil }
+        while j < bytes.count {
+            let b = bytes[j]
+            if b == UInt8(ascii: "$") { return j }
+            guard b.isASCIIAlphanumeric || b == UInt8(ascii: "_") else { return nil }
+            j += 1
+        }
+        return nil
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresLedger {
+    /// Records a batch of transfers in one database round trip and returns one result per transfer,
+    /// in order.
+    ///
+    /// Transfers are applied in order: a limit check sees the transfers accepted before it in the
+    /// batch. A rejected transfer writes nothing. With `atomic`, nothing is written unless every
+    /// transfer is created or already exists; the others are then rejected with
+    /// ``LedgerError/Code/atomicBatchFailed``.
+    ///
+    /// - Throws: ``LedgerError`` with ``LedgerError/Code/batchTooLarge`` past ``maxBatchSize``, or
+    ///   ``LedgerError/Code/database`` if the database cannot be reached; rejections of single
+    ///   transfers are results, not errors.
+    public func post(_ transfers: [NewTransfer], atomic: Bool = false) async throws(LedgerError) -> [TransferResult] {
+        guard transfers.count <= Self.maxBatchSize else {
+            throw LedgerError(.batchTooLarge, "a batch takes at most \(Self.maxBatchSize) transfers, got \(transfers.count)")
+        }
+        var results = [TransferResult?](repeating: nil, count: transfers.count)
+        var sent: [Int] = []
+        sent.reserveCapacity(transfers.count)
+        for (k, transfer) in transfers.enumerated() {
+            do {
+                try transfer.validate()
+                sent.append(k)
+            } catch {
+                results[k] = .rejected(error)
+            }
+        }
+        if atomic, sent.count < transfers.count {
+            for k in sent { results[k] = .rejected(.rejection(.atomicBatchFailed)) }
+            return results.map { $0! }
+        }
+        if !sent.isEmpty {
+            let batch = BatchColumns(sent.map { transfers[$0] }, atomic: atomic)
+            let rows: [Row]
+            do {
+                rows = try await database(retries: 8) { try await self.execute(batch) }
+            } catch let error where error.message.hasPrefix("PostgreSQL 22003") {
+                // A balance without a limit would pass 2^256-1 after a concurrent batch moved it:
+                // the database refused the whole batch, nothing was written.
+                throw LedgerError(.overflow, "a balance would exceed 2^256-1; nothing of the batch was written")
+            }
+            for row in rows { results[sent[row.index]] = row.result }
+        }
+        return results.map { $0 ?? .rejected(LedgerError(.database, "the database returned no result for this transfer")) }
+    }
+
+    /// Records one transfer. See ``post(_:atomic:)``.
+    public func post(_ transfer: NewTransfer) async throws(LedgerError) -> TransferResult {
+        try await post([transfer])[0]
+    }
+
+    /// Voids every hold whose timeout has passed (at most `limit` per call).
+    /// - Returns: how many holds this call expired.
+    public func expireHolds(limit: Int = 10_000) async throws(LedgerError) -> Int {
+        try await database(retries: 8) {
+            let rows = try await client.query("select settle.expire_holds(\(Int32(clamping: limit)))", logger: logger)
+            for try await count in rows.decode(Int32.self) { return Int(count) }
+            return 0
+        }
+    }
+
+    private struct Row {
+        var index: Int
+        var result: TransferResult
+    }
+
+    private func execute(_ b: BatchColumns) async throws -> [Row] {
+        let query: PostgresQuery = """
+            select idx, status, code, seq, recorded_at from settle.post_transfers(
+                \(b.ids), \(b.kinds), \(b.parents), \(b.amounts)::numeric[], \(b.timeouts), \(b.effective),
+                \(b.effectiveSet), \(b.metadata), \(b.rails), \(b.railRefs), \(b.hashes),
+                \(b.postingTransfer), \(b.postingAccount), \(b.postingDebit), \(b.postingAmount)::numeric[],
+                \(b.atomic))
+            """
+        var rows: [Row] = []
+        rows.reserveCapacity(b.ids.count)
+        for try await (idx, status, code, seq, recordedAt) in try await client.query(query, logger: logger).decode(
+            (Int32, Int16, String?, Int64?, Date?).self)
+        {
+            let result: TransferResult
+            switch status {
+            case 0: result = .created(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
+            case 1: result = .exists(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
+            default: result = .rejected(.rejection(LedgerError.Code(code ?? "rejected")))
+            }
+            rows.append(Row(index: Int(idx) - 1, result: result))
+        }
+        return rows
+    }
+}
+
+/// A batch in the column layout `settle.post_transfers` takes (see v2_post_transfers.sql for the
+/// sentinels that stand for absent values).
+struct BatchColumns: Sendable {
+    var ids: [String] = []
+    var kinds: [Int16] = []
+    var parents: [String] = []
+    var amounts: [String] = []
+    var timeouts: [Int64] = []
+    var effective: [Date] = []
+    var effectiveSet: [Bool] = []
+    var metadata: [String] = []
+    var rails: [String] = []
+    var railRefs: [String] = []
+    var hashes: [String] = []
+    var postingTransfer: [Int32] = []
+    var postingAccount: [String] = []
+    var postingDebit: [Bool] = []
+    var postingAmount: [String] = []
+    var atomic: Bool
+
+    init(_ transfers: [NewTransfer], atomic: Bool) {
+        self.atomic = atomic
+        let n = transfers.count
+        for array in [\BatchColumns.ids, \.parents, \.amounts, \.metadata, \.rails, \.railRefs, \.hashes] as [WritableKeyPath<BatchColumns, [String]>] {
+            self[keyPath: array].reserveCapacity(n)
+        }
+        postingTransfer.reserveCapacity(2 * n)
+        postingAccount.reserveCapacity(2 * n)
+        postingDebit.reserveCapacity(2 * n)
+        postingAmount.reserveCapacity(2 * n)
+        let epoch = Date(timeIntervalSince1970: 0)
+        for (k, t) in transfers.enumerated() {
+            ids.append(t.id.rawValue)
+            kinds.append(t.kind.rawValue)
+            parents.append(t.parentID?.rawValue ?? "")
+            if case .postHold(_, let amount?) = t.action { amounts.append(amount.decimalString) } else { amounts.append("-1") }
+            if case .hold(_, let timeout?) = t.action { timeouts.append(timeout) } else { timeouts.append(0) }
+            effective.append(t.effectiveAt ?? epoch)
+            effectiveSet.append(t.effectiveAt != nil)
+            metadata.append(t.metadata.isEmpty ? "" : t.metadata.canonicalJSON)
+            rails.append(t.railReference?.rail ?? "")
+            railRefs.append(t.railReference?.reference ?? "")
+            hashes.append(t.requestHash)
+            for p in t.postings {
+                postingTransfer.append(Int32(k + 1))
+                postingAccount.append(p.account.rawValue)
+                postingDebit.append(p.direction == .debit)
+                postingAmount.append(p.amount.decimalString)
+            }
+        }
+    }
+}

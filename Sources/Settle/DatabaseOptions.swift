@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import LocalPostgres
+import Logging
+import PostgresNIO
+
+/// Where the ledger lives: `--database-url`, else `DATABASE_URL`, else the embedded cluster.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL, else the embedded database).")
+    var databaseURL: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    var logger: Logger {
+        var logger = Logger(label: "settle")
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    /// Resolves the database, starting the embedded one if needed. Embedded databases are migrated
+    /// on first use; an external one must be migrated with `settle migrate`.
+    func resolve() async throws -> (url: DatabaseURL, embedded: Bool) {
+        if let text = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty {
+            return (try DatabaseURL(text), false)
+        }
+        let local = LocalPostgres(logger: logger)
+        return (try DatabaseURL(try await local.start()), true)
+    }
+
+    /// Runs `body` with a ledger on a running connection pool, then shuts the pool down.
+    func withLedger<T: Sendable>(
+        connections: Int = 16, migrate: Bool = false, _ body: @Sendable (PostgresLedger) async throws -> T
+    ) async throws -> T {
+        let (url, embedded) = try await resolve()
+        let client = PostgresClient(configuration: try url.clientConfiguration(connections: connections), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let ledger = PostgresLedger(client: client, logger: logger)
+            if migrate || embedded {
+                try await ledger.migrate()
+            } else if try await !ledger.schemaIsCurrent() {
+                throw LedgerError(.schemaOutdated, "the database schema is not current: run `settle migrate`")
+            }
+            return try await body(ledger)
+        }
+    }
+}
+
+/// Exits with a message instead of a stack of error types.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

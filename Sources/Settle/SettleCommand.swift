@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct SettleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settle",
+        abstract: "Settle: a double-entry settlement ledger for machine payments, on PostgreSQL.",
+        discussion: """
+            With DATABASE_URL unset, settle starts (or reuses) its own local PostgreSQL cluster and \
+            applies the schema, so every command works with no configuration.
+            """,
+        subcommands: [
+            DemoCommand.self, MigrateCommand.self, DBCommand.self, VerifyCommand.self, AssetsCommand.self,
+            AccountsCommand.self, TransfersCommand.self, BalanceCommand.self, HistoryCommand.self, HoldsCommand.self,
+            SnapshotsCommand.self, BenchCommand.self,
+        ]
+    )
+}
