@@ -166,8 +166,10 @@ struct LedgerBench: AsyncParsableCommand {
                                     e.writeString("\(seq * 2 + side)\t\(k)\t\(seq)\t2026-11-25 00:00:00+00\t\(side == 0 ? "t" : "f")\tf\t10\t\(k * 10)\t1000000000000\t0\t0\n")
                                 }
                             }
-                            try await conn.copyFrom(table: "settle_bench.copy_transfers", logger: ledger.logger) { try await $0.write(t) }
-                            try await conn.copyFrom(table: "settle_bench.copy_entries", logger: ledger.logger) { try await $0.write(e) }
+                            // copyFrom quotes the name as one identifier: reach the schema by search_path.
+                            try await conn.query("set local search_path = settle_bench", logger: ledger.logger)
+                            try await conn.copyFrom(table: "copy_transfers", logger: ledger.logger) { try await $0.write(t) }
+                            try await conn.copyFrom(table: "copy_entries", logger: ledger.logger) { try await $0.write(e) }
                         }
                     }
                 }

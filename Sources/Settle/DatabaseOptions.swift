@@ -38,6 +38,9 @@ struct DatabaseOptions: ParsableArguments {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
+            // Queries wait for run() anyway; letting it start first keeps the pool from logging
+            // a warning about a lease before run().
+            try await Task.sleep(for: .milliseconds(2))
             let ledger = PostgresLedger(client: client, logger: logger)
             if migrate || embedded {
                 try await ledger.migrate()

@@ -48,21 +48,27 @@ begin
         raise exception 'settle.post_transfers: input arrays differ in length' using errcode = '22023';
     end if;
 
-    create temp table if not exists pt_transfer (
-        i int4, id text, kind int2, parent text, amount numeric, timeout int8,
-        effective timestamptz, metadata text, rail text, rail_ref text, hash text,
-        parent_seq int8, parent_kind int2, parent_expires timestamptz,
-        code text, dup_of int4, exists_seq int8, exists_recorded timestamptz, seq int8
-    ) on commit delete rows;
-    create temp table if not exists pt_entry (
-        i int4, ord int4, num int8, asset text, flags int2, closed bool,
-        debit bool, pending bool, amount numeric, explicit bool
-    ) on commit delete rows;
-    create temp table if not exists pt_run (
-        i int4, ord int4, num int8, flags int2, debit bool, pending bool, amount numeric,
-        version int8, dp numeric, cp numeric, dpe numeric, cpe numeric
-    ) on commit delete rows;
-    truncate pt_transfer, pt_entry, pt_run;
+    -- Staging tables live for the session (created once: a CREATE or TRUNCATE per call costs
+    -- more than a small batch) and are emptied at commit.
+    if to_regclass('pg_temp.pt_run') is null then
+        create temp table pt_transfer (
+            i int4, id text, kind int2, parent text, amount numeric, timeout int8,
+            effective timestamptz, metadata text, rail text, rail_ref text, hash text,
+            parent_seq int8, parent_kind int2, parent_expires timestamptz,
+            code text, dup_of int4, exists_seq int8, exists_recorded timestamptz, seq int8
+        ) on commit delete rows;
+        create temp table pt_entry (
+            i int4, ord int4, num int8, asset text, flags int2, closed bool,
+            debit bool, pending bool, amount numeric, explicit bool
+        ) on commit delete rows;
+        create temp table pt_run (
+            i int4, ord int4, num int8, flags int2, debit bool, pending bool, amount numeric,
+            version int8, dp numeric, cp numeric, dpe numeric, cpe numeric
+        ) on commit delete rows;
+    end if;
+    delete from pt_transfer;
+    delete from pt_entry;
+    delete from pt_run;
 
     insert into pt_transfer (i, id, kind, parent, amount, timeout, effective, metadata, rail, rail_ref, hash)
     select u.i, u.id, u.kind, u.parent, u.amount, u.timeout,
@@ -89,6 +95,11 @@ begin
     select u.i, u.o::int4, a.num, a.asset_id, a.flags, a.closed, u.d, t_kind[u.i] = 1, u.amt, true
       from unnest(p_tidx, p_account, p_debit, p_amount) with ordinality as u(i, acc, d, amt, o)
       left join settle.accounts a on a.id = u.acc;
+
+    -- Session temp tables have no statistics; without them the planner guesses ten pages and
+    -- picks hash joins over whole tables for a one-transfer batch.
+    analyze pt_transfer;
+    analyze pt_entry;
 
     if exists (select 1 from pt_entry e where e.i < 1 or e.i > n) then
         raise exception 'settle.post_transfers: posting names a transfer out of range' using errcode = '22023';
@@ -232,18 +243,19 @@ begin
     -- Accounts without a limit are locked only in phase B, so their overflow past 2^256-1 is
     -- checked here on unlocked balances: a cheap sum per account first, the exact per-transfer
     -- pass only if it could happen. (Phase B checks again under the lock.)
-    if exists (select 1
-                 from (select e.num,
-                              sum(e.amount) filter (where e.debit and not e.pending and e.amount > 0) as dp,
-                              sum(e.amount) filter (where not e.debit and not e.pending and e.amount > 0) as cp,
-                              sum(e.amount) filter (where e.debit and e.pending and e.amount > 0) as dpe,
-                              sum(e.amount) filter (where not e.debit and e.pending and e.amount > 0) as cpe
-                         from pt_entry e join pt_transfer p on p.i = e.i
-                        where e.flags = 0 and p.code is null and p.exists_seq is null and p.dup_of is null
-                        group by e.num) g
-                 join settle.balances b on b.account_num = g.num
-                where b.debits_posted + coalesce(g.dp, 0) > u256_max or b.credits_posted + coalesce(g.cp, 0) > u256_max
-                   or b.debits_pending + coalesce(g.dpe, 0) > u256_max or b.credits_pending + coalesce(g.cpe, 0) > u256_max) then
+    select count(*) into v_violations
+      from (select e.num,
+                   sum(e.amount) filter (where e.debit and not e.pending and e.amount > 0) as dp,
+                   sum(e.amount) filter (where not e.debit and not e.pending and e.amount > 0) as cp,
+                   sum(e.amount) filter (where e.debit and e.pending and e.amount > 0) as dpe,
+                   sum(e.amount) filter (where not e.debit and e.pending and e.amount > 0) as cpe
+              from pt_entry e join pt_transfer p on p.i = e.i
+             where e.flags = 0 and p.code is null and p.exists_seq is null and p.dup_of is null
+             group by e.num) g
+      join settle.balances b on b.account_num = g.num
+     where b.debits_posted + coalesce(g.dp, 0) > u256_max or b.credits_posted + coalesce(g.cp, 0) > u256_max
+        or b.debits_pending + coalesce(g.dpe, 0) > u256_max or b.credits_pending + coalesce(g.cpe, 0) > u256_max;
+    if v_violations > 0 then
         perform settle.run_balances(false);
         update pt_transfer p set code = 'overflow'
           from (select distinct r.i from pt_run r where greatest(r.dp, r.cp, r.dpe, r.cpe) > u256_max) o
@@ -322,7 +334,7 @@ language plpgsql
 set plan_cache_mode = force_custom_plan
 as $fn$
 begin
-    truncate pt_run;
+    delete from pt_run;
     insert into pt_run (i, ord, num, flags, debit, pending, amount, version, dp, cp, dpe, cpe)
     select e.i, e.ord, e.num, e.flags, e.debit, e.pending, e.amount,
            b.version + row_number() over w,
@@ -336,6 +348,7 @@ begin
      where (e.flags <> 0) = p_limited
        and (p.seq is not null or (p.code is null and p.exists_seq is null and p.dup_of is null))
     window w as (partition by e.num order by e.i, e.ord rows unbounded preceding);
+    analyze pt_run;
 end
 $fn$;
 
