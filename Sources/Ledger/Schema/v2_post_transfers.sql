@@ -70,25 +70,32 @@ begin
     delete from pt_entry;
     delete from pt_run;
 
-    insert into pt_transfer (i, id, kind, parent, amount, timeout, effective, metadata, rail, rail_ref, hash)
+    -- Every transfer gets its sequence number here (a rejected one leaves a gap), which spares an
+    -- update of every accepted row later.
+    insert into pt_transfer (i, id, kind, parent, amount, timeout, effective, metadata, rail, rail_ref, hash, seq)
     select u.i, u.id, u.kind, u.parent, u.amount, u.timeout,
-           case when u.eset then u.eff else v_now end, u.meta, u.rail, u.ref, u.hash
+           case when u.eset then u.eff else v_now end, u.meta, u.rail, u.ref, u.hash,
+           nextval('settle.transfer_seq')
       from unnest(t_id, t_kind, t_parent, t_amount, t_timeout, t_effective, t_effective_set,
                   t_metadata, t_rail, t_rail_ref, t_hash)
            with ordinality as u(id, kind, parent, amount, timeout, eff, eset, meta, rail, ref, hash, i);
 
     -- Later copies of an id in the same batch: same hash mirrors the first, another is refused.
-    update pt_transfer p
-       set dup_of = case when f.hash = p.hash then f.i end,
-           code = case when f.hash <> p.hash then 'exists_with_different_fields' end
-      from (select x.i, min(x.i) over (partition by x.id) as fi from pt_transfer x) d
-      join pt_transfer f on f.i = d.fi
-     where p.i = d.i and d.i > d.fi;
+    if exists (select 1 from pt_transfer x group by x.id having count(*) > 1) then
+        update pt_transfer p
+           set dup_of = case when f.hash = p.hash then f.i end,
+               code = case when f.hash <> p.hash then 'exists_with_different_fields' end
+          from (select x.i, min(x.i) over (partition by x.id) as fi from pt_transfer x) d
+          join pt_transfer f on f.i = d.fi
+         where p.i = d.i and d.i > d.fi;
+    end if;
 
-    update pt_transfer p
-       set parent_seq = t.seq, parent_kind = t.kind, parent_expires = t.expires_at
-      from settle.transfers t
-     where p.parent <> '' and t.id = p.parent;
+    if exists (select 1 from pt_transfer x where x.parent <> '') then
+        update pt_transfer p
+           set parent_seq = t.seq, parent_kind = t.kind, parent_expires = t.expires_at
+          from settle.transfers t
+         where p.parent <> '' and t.id = p.parent;
+    end if;
 
     -- Explicit postings (kinds 0 and 1).
     insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount, explicit)
@@ -96,10 +103,12 @@ begin
       from unnest(p_tidx, p_account, p_debit, p_amount) with ordinality as u(i, acc, d, amt, o)
       left join settle.accounts a on a.id = u.acc;
 
-    -- Session temp tables have no statistics; without them the planner guesses ten pages and
-    -- picks hash joins over whole tables for a one-transfer batch.
-    analyze pt_transfer;
-    analyze pt_entry;
+    -- Session temp tables have no statistics; for a small batch the planner would guess ten pages
+    -- and hash whole tables instead of probing their indexes. A large batch's size it sees anyway.
+    if n < 1000 then
+        analyze pt_transfer;
+        analyze pt_entry;
+    end if;
 
     if exists (select 1 from pt_entry e where e.i < 1 or e.i > n) then
         raise exception 'settle.post_transfers: posting names a transfer out of range' using errcode = '22023';
@@ -279,9 +288,6 @@ begin
         update pt_transfer p set code = 'atomic_batch_failed'
          where p.code is null and p.exists_seq is null and p.dup_of is null;
     else
-        update pt_transfer p set seq = nextval('settle.transfer_seq')
-         where p.code is null and p.exists_seq is null and p.dup_of is null;
-
         perform set_config('settle.posting', 'on', true);
         insert into settle.transfers (seq, id, kind, parent_seq, expires_at, effective_at, recorded_at,
                                       rail, rail_ref, metadata, request_hash)
@@ -290,7 +296,7 @@ begin
                p.effective, v_now, nullif(p.rail, ''), nullif(p.rail_ref, ''),
                nullif(p.metadata, '')::jsonb, decode(p.hash, 'hex')
           from pt_transfer p
-         where p.seq is not null
+         where p.code is null and p.exists_seq is null and p.dup_of is null
          order by p.seq;
         perform settle.write_run(v_now);
 
@@ -298,7 +304,8 @@ begin
         perform 1
            from settle.balances b
           where b.account_num in (select e.num from pt_entry e join pt_transfer p on p.i = e.i
-                                   where p.seq is not null and e.flags = 0)
+                                   where p.code is null and p.exists_seq is null and p.dup_of is null
+                                     and e.flags = 0)
           order by b.account_num
             for update of b;
         perform settle.run_balances(false);
@@ -313,14 +320,15 @@ begin
     select p.i,
            case when p.exists_seq is not null and p.code is null then 1::int2
                 when p.dup_of is not null and f.code is null then 1::int2
-                when p.seq is not null then 0::int2
+                when p.code is null then 0::int2
                 else 2::int2 end,
            coalesce(p.code, case when p.dup_of is not null then f.code end),
-           coalesce(p.seq, p.exists_seq, f.seq, f.exists_seq),
-           case when p.seq is not null then v_now
-                when p.exists_seq is not null then p.exists_recorded
-                when p.dup_of is not null and f.seq is not null then v_now
-                else f.exists_recorded end
+           case when p.exists_seq is not null then p.exists_seq
+                when p.dup_of is not null then coalesce(f.exists_seq, case when f.code is null then f.seq end)
+                when p.code is null then p.seq end,
+           case when p.exists_seq is not null then p.exists_recorded
+                when p.dup_of is not null then coalesce(f.exists_recorded, case when f.code is null then v_now end)
+                when p.code is null then v_now end
       from pt_transfer p
       left join pt_transfer f on f.i = p.dup_of
      order by p.i;
@@ -333,6 +341,8 @@ create function settle.run_balances(p_limited boolean) returns void
 language plpgsql
 set plan_cache_mode = force_custom_plan
 as $fn$
+declare
+    k int8;
 begin
     delete from pt_run;
     insert into pt_run (i, ord, num, flags, debit, pending, amount, version, dp, cp, dpe, cpe)
@@ -346,9 +356,12 @@ begin
       join pt_transfer p on p.i = e.i
       join settle.balances b on b.account_num = e.num
      where (e.flags <> 0) = p_limited
-       and (p.seq is not null or (p.code is null and p.exists_seq is null and p.dup_of is null))
+       and p.code is null and p.exists_seq is null and p.dup_of is null
     window w as (partition by e.num order by e.i, e.ord rows unbounded preceding);
-    analyze pt_run;
+    get diagnostics k = row_count;
+    if k < 2000 then
+        analyze pt_run;
+    end if;
 end
 $fn$;
 
