@@ -27,7 +27,16 @@ enum TestDatabase {
         if let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty {
             return try DatabaseURL(text)
         }
-        return try DatabaseURL(try await LocalPostgres(logger: logger).createDatabase(named: "settle_test"))
+        // A new settle_test database for every run, so a run never meets an older schema.
+        let local = LocalPostgres(logger: logger)
+        let admin = try DatabaseURL(try await local.createDatabase(named: "settle"))
+        let client = PostgresClient(configuration: try admin.clientConfiguration(connections: 1), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query("drop database if exists settle_test with (force)", logger: logger)
+        }
+        return try DatabaseURL(try await local.createDatabase(named: "settle_test"))
     }
 
     /// A migrated ledger on the shared client.

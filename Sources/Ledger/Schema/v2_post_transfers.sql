@@ -24,7 +24,11 @@ create function settle.post_transfers(
     p_atomic boolean)
 returns table (idx int4, status int2, code text, seq bigint, recorded_at timestamptz)
 language plpgsql
+-- Plans are made for each call's real sizes; index probes into the ledger's tables are cheap (its
+-- working set is cached), and a small statistics sample is enough for staging tables.
 set plan_cache_mode = force_custom_plan
+set random_page_cost = 1.1
+set default_statistics_target = 10
 set client_min_messages = warning
 as $fn$
 #variable_conflict use_column
@@ -103,12 +107,11 @@ begin
       from unnest(p_tidx, p_account, p_debit, p_amount) with ordinality as u(i, acc, d, amt, o)
       left join settle.accounts a on a.id = u.acc;
 
-    -- Session temp tables have no statistics; for a small batch the planner would guess ten pages
-    -- and hash whole tables instead of probing their indexes. A large batch's size it sees anyway.
-    if n < 1000 then
-        analyze pt_transfer;
-        analyze pt_entry;
-    end if;
+    -- Fresh statistics on every call: without them the planner guesses ten pages for a small batch
+    -- (and hashes whole tables), and with a previous batch's it takes a large one for one row
+    -- (and nests loops over it). Either costs seconds; analyzing costs milliseconds.
+    analyze pt_transfer;
+    analyze pt_entry;
 
     if exists (select 1 from pt_entry e where e.i < 1 or e.i > n) then
         raise exception 'settle.post_transfers: posting names a transfer out of range' using errcode = '22023';
@@ -341,8 +344,6 @@ create function settle.run_balances(p_limited boolean) returns void
 language plpgsql
 set plan_cache_mode = force_custom_plan
 as $fn$
-declare
-    k int8;
 begin
     delete from pt_run;
     insert into pt_run (i, ord, num, flags, debit, pending, amount, version, dp, cp, dpe, cpe)
@@ -358,10 +359,7 @@ begin
      where (e.flags <> 0) = p_limited
        and p.code is null and p.exists_seq is null and p.dup_of is null
     window w as (partition by e.num order by e.i, e.ord rows unbounded preceding);
-    get diagnostics k = row_count;
-    if k < 2000 then
-        analyze pt_run;
-    end if;
+    analyze pt_run;
 end
 $fn$;
 
