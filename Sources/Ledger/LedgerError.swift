@@ -43,6 +43,7 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let amountNotAllowed: Code = "amount_not_allowed"
         public static let timeoutRequiresPending: Code = "timeout_requires_pending"
         public static let parentNotFound: Code = "parent_not_found"
+        public static let parentNotAllowed: Code = "parent_not_allowed"
 
         // Holds (two-phase transfers) and reversals.
         public static let pendingTransferNotFound: Code = "pending_transfer_not_found"

@@ -63,6 +63,8 @@ struct HoldTests {
         #expect(try await b.ledger.post(NewTransfer(id: b.tid("c"), .reverse(b.tid("hold")))).code == .transferNotReversible)
         #expect(try await b.ledger.post(NewTransfer(id: b.tid("d"), .reverse(b.tid("nope")))).code == .transferNotFound)
         #expect(try await b.ledger.post(NewTransfer(id: b.tid("e"), .post([.debit(b.id("agent"), 1), .credit(b.id("merchant"), 1)]), parent: b.tid("nope"))).code == .parentNotFound)
+        let misplaced = NewTransfer(id: b.tid("f"), .voidHold(b.tid("hold")), parent: b.tid("plain"))
+        #expect(try await b.ledger.post(misplaced).code == .parentNotAllowed)
         let refund = NewTransfer(id: b.tid("refund"), .post([.debit(b.id("merchant"), 1), .credit(b.id("agent"), 1)]), parent: b.tid("plain"))
         #expect(try await b.ledger.post(refund).isCreated)
         #expect(try await b.ledger.transfer(b.tid("refund"))?.parent == b.tid("plain"))

@@ -107,7 +107,7 @@ public struct NewTransfer: Sendable, Hashable {
     }
 
     private var linkError: LedgerError {
-        LedgerError(.parentNotFound, "transfer \(id): posting, voiding or reversing names its parent in the action, not in `parent`")
+        LedgerError(.parentNotAllowed, "transfer \(id): posting, voiding or reversing names its parent in the action, not in `parent`")
     }
 
     /// SHA-256 of the canonical request; equal content gives an equal hash.
