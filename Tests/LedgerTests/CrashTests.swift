@@ -1,4 +1,5 @@
 import Foundation
+import LocalPostgres
 import Ledger
 import PostgresNIO
 import Testing
@@ -107,5 +108,71 @@ struct CrashTests {
 extension DatabaseURL {
     var urlString: String {
         "postgres://\(username):\(password?.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")@\(host):\(port)/\(database)"
+    }
+}
+
+/// The database server itself crashes (immediate shutdown, as on power loss) in the middle of a
+/// large atomic batch; after the restart and crash recovery the batch is all there or not at all.
+@Suite("Server crash and restart")
+struct ServerCrashTests {
+    @Test func crashTheServerMidBatchThenRestart() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("settle-crash-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        let port = Int.random(in: 20_000...60_000)
+        let local = LocalPostgres(
+            configuration: .init(dataDirectory: home.appendingPathComponent("postgres").path, port: port), logger: TestDatabase.logger)
+        defer { Task { try? await local.stop() } }
+        let url = try DatabaseURL(try await local.start())
+
+        // Set up, then crash while the batch runs.
+        let writer = Task {
+            try await withLedger(url) { ledger in
+                _ = try await ledger.createAssets([Asset(id: "usd", code: "USD", scale: 2)])
+                _ = try await ledger.createAccounts([
+                    Account(id: "world", asset: "usd", normalSide: .debit), Account(id: "a", asset: "usd", normalSide: .credit),
+                ])
+                let batch = (0..<8_000).map { k in NewTransfer(id: "c\(k)", .post([.debit("world", 1), .credit("a", 1)])) }
+                return try await ledger.post(batch, atomic: true)
+            }
+        }
+        var crashed = false
+        for _ in 0..<2_000 where !crashed {
+            if try await Self.batchIsRunning(url) {
+                let pid = try #require(try await local.status().pid)
+                kill(pid_t(pid), SIGQUIT)  // immediate shutdown: no checkpoint, recovery on next start
+                crashed = true
+                writer.cancel()  // its client would otherwise keep retrying a server that is gone
+            } else {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        _ = await writer.result
+        #expect(crashed, "the batch finished before the server could be crashed")
+        // Wait for the postmaster to be gone, then restart: PostgreSQL replays its WAL.
+        for _ in 0..<200 where try await local.status().running { try await Task.sleep(for: .milliseconds(50)) }
+        let restarted = try DatabaseURL(try await local.start())
+        try await withLedger(restarted) { ledger in
+            let report = try await ledger.verify()
+            #expect(report.transfers == 0 || report.transfers == 8_000, "a partial batch survived: \(report.transfers)")
+            #expect(report.passed, "\(report.checks.filter { !$0.passed })")
+        }
+    }
+
+    /// Whether a backend is executing `settle.post_transfers` right now.
+    private static func batchIsRunning(_ url: DatabaseURL) async throws -> Bool {
+        let client = PostgresClient(configuration: try url.clientConfiguration(connections: 1), backgroundLogger: TestDatabase.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            do {
+                let rows = try await client.query(
+                    "select count(*) from pg_stat_activity where query like '%settle.post_transfers(%' and state = 'active' and pid <> pg_backend_pid()")
+                for try await n in rows.decode(Int64.self) { return n > 0 }
+            } catch {
+                return false  // the database is not up yet
+            }
+            return false
+        }
     }
 }

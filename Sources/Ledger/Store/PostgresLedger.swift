@@ -98,7 +98,7 @@ public struct PostgresLedger: Sendable {
             } catch let error as PostgresTransactionError where error.closureError is LedgerError {
                 throw error.closureError as! LedgerError
             } catch {
-                if attempt < retries, Self.isRetryable(error) {
+                if attempt < retries, Self.isRetryable(error), !Task.isCancelled {
                     attempt += 1
                     logger.debug(
                         "retrying database work", metadata: ["error": "\(Self.describe(error))", "attempt": "\(attempt)"])
