@@ -76,6 +76,14 @@ struct AccountTests {
         let results = try await b.ledger.createAccounts([sameExternal, unknownAsset])
         let codes: [LedgerError.Code?] = results.map { if case .rejected(let e) = $0 { e.code } else { nil } }
         #expect(codes == [.externalIDExists, .assetNotFound])
+        let twins = [
+            Account(id: b.id("t1"), asset: b.asset, normalSide: .credit, externalID: "\(b.prefix)-twin"),
+            Account(id: b.id("t2"), asset: b.asset, normalSide: .credit, externalID: "\(b.prefix)-twin"),
+        ]
+        let twinResults = try await b.ledger.createAccounts(twins)
+        #expect(twinResults[0] == .created)
+        guard case .rejected(let twinError) = twinResults[1] else { Issue.record("accepted a second account with one external id"); return }
+        #expect(twinError.code == .externalIDExists)
     }
 
     @Test func assetsAreValidated() async throws {

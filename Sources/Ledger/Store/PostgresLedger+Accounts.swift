@@ -60,11 +60,16 @@ extension PostgresLedger {
         var results = [CreateResult?](repeating: nil, count: accounts.count)
         var valid: [Int] = []
         var seen: [AccountID: Int] = [:]
+        var externalIDs: Set<String> = []
         for (k, account) in accounts.enumerated() {
             do {
                 try account.validate()
                 if let first = seen[account.id] {
                     results[k] = accounts[first] == account ? .exists : .rejected(LedgerError(.existsWithDifferentFields, "account \(account.id) appears twice in the batch with different fields"))
+                    continue
+                }
+                if let ext = account.externalID, !externalIDs.insert(ext).inserted {
+                    results[k] = .rejected(LedgerError(.externalIDExists, "account \(account.id): external id is used by another account of the batch"))
                     continue
                 }
                 seen[account.id] = k
