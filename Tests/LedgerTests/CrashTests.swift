@@ -65,32 +65,29 @@ struct CrashTests {
         let url = try await TestDatabase.isolatedDatabase()
         defer { Task { try? await TestDatabase.dropIsolated(url) } }
         try await withLedger(url) { ledger in
-            _ = try await ledger.createAssets([Asset(id: "usd", code: "USD", scale: 2)])
-            _ = try await ledger.createAccounts([Account(id: "world", asset: "usd", normalSide: .debit), Account(id: "a", asset: "usd", normalSide: .credit)])
-            let batch = (0..<8_000).map { k in NewTransfer(id: "c\(k)", .post([.debit("world", 1), .credit("a", 1)])) }
+            try await ledger.setUpCrashBooks()
+            let batch = crashBatch()
+            let blocker = try await RowBlocker.hold(account: "world", on: ledger.client)
             let writer = Task { try await ledger.post(batch, atomic: true) }
+            // The batch has written its phase-A rows and waits for world's row: kill it there.
             var killed = false
-            for _ in 0..<400 where !killed {
+            for _ in 0..<6_000 where !killed {
                 let rows = try await ledger.client.query(
                     """
                     select pg_terminate_backend(pid) from pg_stat_activity
                      where datname = current_database() and query like '%settle.post_transfers(%'
-                       and state = 'active' and pid <> pg_backend_pid()
+                       and wait_event_type = 'Lock' and pid <> pg_backend_pid()
                     """)
                 for try await ok in rows.decode(Bool.self) where ok { killed = true }
-                if !killed { try await Task.sleep(for: .milliseconds(2)) }
+                if !killed { try await Task.sleep(for: .milliseconds(5)) }
             }
-            let outcome = await writer.result
-            // The count goes through the ledger, which retries the pool's dead connection.
-            let n = try await ledger.verify().transfers
-            if case .success(let results) = outcome {
-                // The retry after the killed connection wrote it once, or the kill came too late.
-                #expect(n == 8_000 && results.allSatisfy { $0.isCreated || $0.isExists })
-            } else {
-                #expect(n == 0)
-            }
-            #expect(killed, "the batch finished before it could be killed")
-            #expect(try await ledger.verify().passed)
+            try await blocker.release()
+            #expect(killed)
+            // The ledger retries the batch on a new connection: it is written once, in full.
+            let results = try await writer.value
+            #expect(results.allSatisfy { $0.isCreated || $0.isExists })
+            let report = try await ledger.verify()
+            #expect(report.transfers == 8_000 && report.passed)
         }
     }
 
@@ -125,54 +122,79 @@ struct ServerCrashTests {
         defer { Task { try? await local.stop() } }
         let url = try DatabaseURL(try await local.start())
 
-        // Set up, then crash while the batch runs.
-        let writer = Task {
-            try await withLedger(url) { ledger in
-                _ = try await ledger.createAssets([Asset(id: "usd", code: "USD", scale: 2)])
-                _ = try await ledger.createAccounts([
-                    Account(id: "world", asset: "usd", normalSide: .debit), Account(id: "a", asset: "usd", normalSide: .credit),
-                ])
-                let batch = (0..<8_000).map { k in NewTransfer(id: "c\(k)", .post([.debit("world", 1), .credit("a", 1)])) }
-                return try await ledger.post(batch, atomic: true)
+        // Set up; hold world's row so that the batch stops in phase B with its phase-A writes
+        // done but not committed; crash the server there.
+        let blockerClient = PostgresClient(configuration: try url.clientConfiguration(connections: 2), backgroundLogger: TestDatabase.logger)
+        let crashed = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await blockerClient.run() }
+            defer { group.cancelAll() }
+            try await PostgresLedger(client: blockerClient, logger: TestDatabase.logger).migrate()
+            try await PostgresLedger(client: blockerClient, logger: TestDatabase.logger).setUpCrashBooks()
+            _ = try await RowBlocker.hold(account: "world", on: blockerClient)
+            let writer = Task { try await withLedger(url) { try await $0.post(crashBatch(), atomic: true) } }
+            defer { writer.cancel() }  // its client would otherwise keep retrying a server that is gone
+            for _ in 0..<6_000 {
+                let rows = try await blockerClient.query(
+                    "select count(*) from pg_stat_activity where query like '%settle.post_transfers(%' and wait_event_type = 'Lock'")
+                var waiting = false
+                for try await n in rows.decode(Int64.self) { waiting = n > 0 }
+                if waiting {
+                    let pid = try #require(try await local.status().pid)
+                    kill(pid_t(pid), SIGQUIT)  // immediate shutdown: no checkpoint, recovery on next start
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(5))
             }
+            return false
         }
-        var crashed = false
-        for _ in 0..<2_000 where !crashed {
-            if try await Self.batchIsRunning(url) {
-                let pid = try #require(try await local.status().pid)
-                kill(pid_t(pid), SIGQUIT)  // immediate shutdown: no checkpoint, recovery on next start
-                crashed = true
-                writer.cancel()  // its client would otherwise keep retrying a server that is gone
-            } else {
-                try await Task.sleep(for: .milliseconds(2))
-            }
-        }
-        _ = await writer.result
-        #expect(crashed, "the batch finished before the server could be crashed")
+        #expect(crashed, "the batch never reached phase B")
         // Wait for the postmaster to be gone, then restart: PostgreSQL replays its WAL.
         for _ in 0..<200 where try await local.status().running { try await Task.sleep(for: .milliseconds(50)) }
         let restarted = try DatabaseURL(try await local.start())
         try await withLedger(restarted) { ledger in
+            // The crash came before the commit: none of the batch may survive recovery.
             let report = try await ledger.verify()
-            #expect(report.transfers == 0 || report.transfers == 8_000, "a partial batch survived: \(report.transfers)")
+            #expect(report.transfers == 0, "part of an uncommitted batch survived: \(report.transfers)")
             #expect(report.passed, "\(report.checks.filter { !$0.passed })")
         }
     }
+}
 
-    /// Whether a backend is executing `settle.post_transfers` right now.
-    private static func batchIsRunning(_ url: DatabaseURL) async throws -> Bool {
-        let client = PostgresClient(configuration: try url.clientConfiguration(connections: 1), backgroundLogger: TestDatabase.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            do {
-                let rows = try await client.query(
-                    "select count(*) from pg_stat_activity where query like '%settle.post_transfers(%' and state = 'active' and pid <> pg_backend_pid()")
-                for try await n in rows.decode(Int64.self) { return n > 0 }
-            } catch {
-                return false  // the database is not up yet
+/// 8,000 transfers from `world` (no limit: phase B) to `a` (a limit: phase A).
+func crashBatch() -> [NewTransfer] {
+    (0..<8_000).map { k in NewTransfer(id: "c\(k)", .post([.debit("world", 1), .credit("a", 1)])) }
+}
+
+extension PostgresLedger {
+    func setUpCrashBooks() async throws {
+        _ = try await createAssets([Asset(id: "usd", code: "USD", scale: 2)])
+        _ = try await createAccounts([
+            Account(id: "world", asset: "usd", normalSide: .debit),
+            Account(id: "a", asset: "usd", normalSide: .credit, limit: .debitsMustNotExceedCredits),
+        ])
+    }
+}
+
+/// Holds one account's balance row locked in an open transaction until released.
+struct RowBlocker {
+    let release: @Sendable () async throws -> Void
+
+    static func hold(account: String, on client: PostgresClient) async throws -> RowBlocker {
+        let (locked, lockedContinuation) = AsyncStream<Void>.makeStream()
+        let (released, releaseContinuation) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            try await client.withTransaction(logger: TestDatabase.logger) { conn in
+                try await conn.query(
+                    "select 1 from settle.balances b join settle.accounts a on a.num = b.account_num where a.id = \(account) for update of b",
+                    logger: TestDatabase.logger)
+                lockedContinuation.yield()
+                for await _ in released { break }
             }
-            return false
+        }
+        for await _ in locked { break }
+        return RowBlocker {
+            releaseContinuation.finish()
+            _ = try? await task.value
         }
     }
 }

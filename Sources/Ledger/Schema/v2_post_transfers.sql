@@ -148,20 +148,24 @@ begin
              where e.num is null or e.amount <= 0 or e.closed
              order by e.i, e.ord) c
      where p.i = c.i and p.code is null;
-    update pt_transfer p set code = 'too_few_postings'
+    -- The shape of each transfer in one pass: postings per (transfer, asset, account), then per
+    -- (transfer, asset), then per transfer. Checks keep their order: too few, duplicate, balance.
+    update pt_transfer p
+       set code = case when p.kind <= 1 and coalesce(c.postings, 0) < 2 then 'too_few_postings'
+                       when c.dup then 'duplicate_account'
+                       when c.assets > 1 then 'postings_across_assets'
+                       else 'unbalanced' end
       from pt_transfer x
-      left join (select e.i, count(*) as k from pt_entry e group by e.i) c on c.i = x.i
-     where p.i = x.i and p.code is null and p.kind <= 1 and coalesce(c.k, 0) < 2;
-    update pt_transfer p set code = 'duplicate_account'
-      from (select distinct e.i from pt_entry e group by e.i, e.num having count(*) > 1) d
-     where p.i = d.i and p.code is null;
-    update pt_transfer p set code = case when b.assets > 1 then 'postings_across_assets' else 'unbalanced' end
-      from (select s.i, count(distinct s.asset) as assets
-              from (select e.i, e.asset,
-                           sum(case when e.debit then e.amount else -e.amount end) as net
-                      from pt_entry e group by e.i, e.asset) s
-             group by s.i having bool_or(s.net <> 0)) b
-     where p.i = b.i and p.code is null;
+      left join (select a.i, sum(a.k) as postings, count(*) as assets, bool_or(a.net <> 0) as unbalanced,
+                        bool_or(a.dup) as dup
+                   from (select y.i, y.asset, sum(y.net) as net, sum(y.k) as k, bool_or(y.k > 1) as dup
+                           from (select e.i, e.asset, e.num, count(*) as k,
+                                        sum(case when e.debit then e.amount else -e.amount end) as net
+                                   from pt_entry e group by e.i, e.asset, e.num) y
+                          group by y.i, y.asset) a
+                  group by a.i) c on c.i = x.i
+     where p.i = x.i and p.code is null
+       and ((p.kind <= 1 and coalesce(c.postings, 0) < 2) or c.dup or c.unbalanced);
 
     -- Postings derived from the parent: releases of a hold, the posted part of a capture, or the
     -- mirror of a reversed transfer. Releases come first (ord 1) so a limit never sees a capture
