@@ -63,7 +63,7 @@ begin
         ) on commit delete rows;
         create temp table pt_entry (
             i int4, ord int4, num int8, asset text, flags int2, closed bool,
-            debit bool, pending bool, amount numeric, explicit bool
+            debit bool, pending bool, amount numeric
         ) on commit delete rows;
         create temp table pt_run (
             i int4, ord int4, num int8, flags int2, debit bool, pending bool, amount numeric,
@@ -102,8 +102,8 @@ begin
     end if;
 
     -- Explicit postings (kinds 0 and 1).
-    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount, explicit)
-    select u.i, u.o::int4, a.num, a.asset_id, a.flags, a.closed, u.d, t_kind[u.i] = 1, u.amt, true
+    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount)
+    select u.i, u.o::int4, a.num, a.asset_id, a.flags, a.closed, u.d, t_kind[u.i] = 1, u.amt
       from unnest(p_tidx, p_account, p_debit, p_amount) with ordinality as u(i, acc, d, amt, o)
       left join settle.accounts a on a.id = u.acc;
 
@@ -170,8 +170,8 @@ begin
     -- Postings derived from the parent: releases of a hold, the posted part of a capture, or the
     -- mirror of a reversed transfer. Releases come first (ord 1) so a limit never sees a capture
     -- on top of the hold it replaces.
-    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount, explicit)
-    select p.i, 1, e.account_num, a.asset_id, a.flags, false, e.is_debit, true, -e.amount, false
+    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount)
+    select p.i, 1, e.account_num, a.asset_id, a.flags, false, e.is_debit, true, -e.amount
       from pt_transfer p
       join settle.entries e on e.transfer_seq = p.parent_seq and e.is_pending and e.amount > 0
       join settle.accounts a on a.num = e.account_num
@@ -182,15 +182,15 @@ begin
     update pt_transfer p set code = 'exceeds_pending_amount'
      where p.code is null and p.kind = 2 and p.amount > 0
        and exists (select 1 from pt_entry e where e.i = p.i and -e.amount < p.amount);
-    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount, explicit)
+    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount)
     select p.i, 2, e.num, e.asset, e.flags, a.closed, e.debit, false,
-           case when p.amount > 0 then p.amount else -e.amount end, false
+           case when p.amount > 0 then p.amount else -e.amount end
       from pt_transfer p
       join pt_entry e on e.i = p.i
       join settle.accounts a on a.num = e.num
      where p.code is null and p.kind = 2;
-    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount, explicit)
-    select p.i, 1, e.account_num, a.asset_id, a.flags, a.closed, not e.is_debit, false, e.amount, false
+    insert into pt_entry (i, ord, num, asset, flags, closed, debit, pending, amount)
+    select p.i, 1, e.account_num, a.asset_id, a.flags, a.closed, not e.is_debit, false, e.amount
       from pt_transfer p
       join settle.entries e on e.transfer_seq = p.parent_seq and not e.is_pending and e.amount > 0
       join settle.accounts a on a.num = e.account_num
