@@ -34,13 +34,7 @@ struct DatabaseOptions: ParsableArguments {
         connections: Int = 16, migrate: Bool = false, _ body: @Sendable (PostgresLedger) async throws -> T
     ) async throws -> T {
         let (url, embedded) = try await resolve()
-        let client = PostgresClient(configuration: try url.clientConfiguration(connections: connections), backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            // Queries wait for run() anyway; letting it start first keeps the pool from logging
-            // a warning about a lease before run().
-            try await Task.sleep(for: .milliseconds(2))
+        return try await url.withClient(connections: connections, logger: logger) { client in
             let ledger = PostgresLedger(client: client, logger: logger)
             if migrate || embedded {
                 try await ledger.migrate()

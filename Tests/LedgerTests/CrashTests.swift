@@ -124,10 +124,7 @@ struct ServerCrashTests {
 
         // Set up; hold world's row so that the batch stops in phase B with its phase-A writes
         // done but not committed; crash the server there.
-        let blockerClient = PostgresClient(configuration: try url.clientConfiguration(connections: 2), backgroundLogger: TestDatabase.logger)
-        let crashed = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await blockerClient.run() }
-            defer { group.cancelAll() }
+        let crashed = try await url.withClient(connections: 2, logger: TestDatabase.logger) { blockerClient in
             try await PostgresLedger(client: blockerClient, logger: TestDatabase.logger).migrate()
             try await PostgresLedger(client: blockerClient, logger: TestDatabase.logger).setUpCrashBooks()
             _ = try await RowBlocker.hold(account: "world", on: blockerClient)

@@ -30,10 +30,7 @@ enum TestDatabase {
         // A new settle_test database for every run, so a run never meets an older schema.
         let local = LocalPostgres(logger: logger)
         let admin = try DatabaseURL(try await local.createDatabase(named: "settle"))
-        let client = PostgresClient(configuration: try admin.clientConfiguration(connections: 1), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await admin.withClient(connections: 1, logger: logger) { client in
             try await client.query("drop database if exists settle_test with (force)", logger: logger)
         }
         return try DatabaseURL(try await local.createDatabase(named: "settle_test"))
@@ -65,10 +62,7 @@ enum TestDatabase {
 
 /// Runs `body` with a ledger on its own client to `url` (for isolated databases).
 func withLedger<T: Sendable>(_ url: DatabaseURL, _ body: (PostgresLedger) async throws -> T) async throws -> T {
-    let client = PostgresClient(configuration: try url.clientConfiguration(connections: 4), backgroundLogger: TestDatabase.logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
-        defer { group.cancelAll() }
+    try await url.withClient(connections: 4, logger: TestDatabase.logger) { client in
         let ledger = PostgresLedger(client: client, logger: TestDatabase.logger)
         try await ledger.migrate()
         return try await body(ledger)

@@ -103,7 +103,8 @@ struct TransferTests {
             #expect(throws: LedgerError.self) { try TransferID(bad) }
             do { _ = try AccountID(bad) } catch { #expect(error.code == .malformedID) }
         }
-        #expect((try? AccountID("merchant:acme/usdc@base+1.x_y-z")) != nil)
+        let valid: String = "merchant:acme/usdc@base+1.x_y-z"
+        #expect((try? AccountID(valid)) != nil)
     }
 
     @Test func batchOfEightThousandWithMixedResults() async throws {

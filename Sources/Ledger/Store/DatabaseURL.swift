@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOSSL
 import PostgresNIO
 
@@ -49,5 +50,23 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = 0
         return configuration
+    }
+}
+
+extension DatabaseURL {
+    /// Runs `body` with a connection pool to this database that is running for the body's
+    /// duration, then shuts the pool down.
+    public func withClient<T: Sendable>(
+        connections: Int, logger: Logger, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: try clientConfiguration(connections: connections), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            // Queries wait for run() anyway; letting it start first keeps the pool from logging a
+            // warning about a lease before run().
+            try await Task.sleep(for: .milliseconds(2))
+            return try await body(client)
+        }
     }
 }
