@@ -69,6 +69,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidDatabaseURL: Code = "invalid_database_url"
         public static let schemaOutdated: Code = "schema_outdated"
         public static let migrationChanged: Code = "migration_changed"
+        /// The ledger is shutting down and takes no more writes; retry against another instance.
+        public static let shuttingDown: Code = "shutting_down"
     }
 
     /// The machine code.

@@ -5,7 +5,8 @@ import NIOCore
 import PostgresNIO
 
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [LedgerBench.self])
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [LedgerBench.self, APIBench.self])
 }
 
 /// `settle bench ledger`: durable batched throughput on spread and hot accounts, the ratio to a raw
@@ -50,7 +51,9 @@ struct LedgerBench: AsyncParsableCommand {
             print(try JSONCoding.line(figures))
         } else {
             func f(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }
-            print("settle bench ledger: \(transfers) transfers per scenario, batches of \(batchSize), \(concurrency) in flight, \(accounts) payer accounts")
+            print(
+                "settle bench ledger: \(transfers) transfers per scenario, batches of \(batchSize), \(concurrency) in flight, \(accounts) payer accounts"
+            )
             print("  batched, spread accounts : \(f(figures.batched_tps)) transfers/s")
             print("  batched, one hot account : \(f(figures.hot_tps)) transfers/s (\(f(figures.hot_ratio * 100)) % of spread)")
             print("  raw COPY of the same rows: \(f(figures.copy_tps)) transfers/s (ledger/COPY = \(f(figures.ratio_to_copy)))")
@@ -74,7 +77,9 @@ struct LedgerBench: AsyncParsableCommand {
         }
         for chunk in stride(from: 0, to: payers.count, by: batchSize) {
             let batch = payers[chunk..<min(chunk + batchSize, payers.count)].map {
-                NewTransfer(id: TransferID(stringLiteralChecked: "\($0):fund"), .post([.debit(source, 1_000_000_000_000), .credit($0, 1_000_000_000_000)]))
+                NewTransfer(
+                    id: TransferID(stringLiteralChecked: "\($0):fund"),
+                    .post([.debit(source, 1_000_000_000_000), .credit($0, 1_000_000_000_000)]))
             }
             try Self.expectCreated(try await ledger.post(batch))
         }
@@ -96,7 +101,8 @@ struct LedgerBench: AsyncParsableCommand {
         var latencies: [Double] = []
         latencies.reserveCapacity(singles)
         for k in 0..<singles {
-            let t = NewTransfer(id: TransferID(stringLiteralChecked: "\(run):one:\(k)"), .post([.debit(payers[k % payers.count], 1), .credit(merchant, 1)]))
+            let t = NewTransfer(
+                id: TransferID(stringLiteralChecked: "\(run):one:\(k)"), .post([.debit(payers[k % payers.count], 1), .credit(merchant, 1)]))
             let start = ContinuousClock.now
             try Self.expectCreated([try await ledger.post(t)])
             latencies.append((ContinuousClock.now - start).seconds * 1000)
@@ -114,13 +120,21 @@ struct LedgerBench: AsyncParsableCommand {
         return (worker * per)..<(worker == concurrency - 1 ? accounts : (worker + 1) * per)
     }
 
-    /// Posts `transfers` transfers from `concurrency` workers in batches; returns transfers/s.
     private func timed(
         _ ledger: PostgresLedger, run: String, scenario: String,
         postings: @escaping @Sendable (Int, inout SystemRandomNumberGenerator) -> [Posting]
     ) async throws -> Double {
+        try await Self.postBatched(
+            ledger, transfers: transfers, batchSize: batchSize, concurrency: concurrency, idPrefix: "\(run):\(scenario)",
+            postings: postings)
+    }
+
+    /// Posts `transfers` transfers from `concurrency` workers in batches of `batchSize`; returns transfers/s.
+    static func postBatched(
+        _ ledger: PostgresLedger, transfers: Int, batchSize: Int, concurrency: Int, idPrefix: String,
+        postings: @escaping @Sendable (Int, inout SystemRandomNumberGenerator) -> [Posting]
+    ) async throws -> Double {
         let perWorker = transfers / concurrency
-        let (batchSize, concurrency) = (self.batchSize, self.concurrency)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency {
@@ -128,7 +142,7 @@ struct LedgerBench: AsyncParsableCommand {
                     var rng = SystemRandomNumberGenerator()
                     for chunk in stride(from: 0, to: perWorker, by: batchSize) {
                         let batch = (chunk..<min(chunk + batchSize, perWorker)).map { k in
-                            NewTransfer(id: TransferID(stringLiteralChecked: "\(run):\(scenario)\(worker):\(k)"), .post(postings(worker, &rng)))
+                            NewTransfer(id: TransferID(stringLiteralChecked: "\(idPrefix)\(worker):\(k)"), .post(postings(worker, &rng)))
                         }
                         try Self.expectCreated(try await ledger.post(batch))
                     }
@@ -146,7 +160,8 @@ struct LedgerBench: AsyncParsableCommand {
         try await client.query("create schema if not exists settle_bench")
         try await client.query("drop table if exists settle_bench.copy_transfers, settle_bench.copy_entries")
         try await client.query(
-            "create table settle_bench.copy_transfers (seq bigint, id text, kind smallint, effective_at timestamptz, recorded_at timestamptz, request_hash bytea)")
+            "create table settle_bench.copy_transfers (seq bigint, id text, kind smallint, effective_at timestamptz, recorded_at timestamptz, request_hash bytea)"
+        )
         try await client.query(
             """
             create table settle_bench.copy_entries (account_num bigint, account_version bigint, transfer_seq bigint,
@@ -168,9 +183,13 @@ struct LedgerBench: AsyncParsableCommand {
                             var e = ByteBuffer()
                             for k in range {
                                 let seq = worker * 10_000_000 + k
-                                t.writeString("\(seq)\tbench:\(worker):\(k)\t0\t2026-11-25 00:00:00+00\t2026-11-25 00:00:00+00\t\\\\x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n")
+                                t.writeString(
+                                    "\(seq)\tbench:\(worker):\(k)\t0\t2026-11-25 00:00:00+00\t2026-11-25 00:00:00+00\t\\\\x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+                                )
                                 for side in 0..<2 {
-                                    e.writeString("\(seq * 2 + side)\t\(k)\t\(seq)\t2026-11-25 00:00:00+00\t\(side == 0 ? "t" : "f")\tf\t10\t\(k * 10)\t1000000000000\t0\t0\n")
+                                    e.writeString(
+                                        "\(seq * 2 + side)\t\(k)\t\(seq)\t2026-11-25 00:00:00+00\t\(side == 0 ? "t" : "f")\tf\t10\t\(k * 10)\t1000000000000\t0\t0\n"
+                                    )
                                 }
                             }
                             // copyFrom quotes the name as one identifier: reach the schema by search_path.

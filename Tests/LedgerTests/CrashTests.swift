@@ -2,6 +2,7 @@ import Foundation
 import LocalPostgres
 import Ledger
 import PostgresNIO
+import SettleTesting
 import Testing
 
 /// Kills the writer in the middle of a large atomic batch: afterwards the batch is either all

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Ledger
 import PostgresNIO
+import SettleTesting
 import Testing
 
 @Suite("Integrity: the database guards the books")

@@ -20,11 +20,7 @@ extension NewTransfer: Codable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.rawValue))
-        if let unknown = c.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [unknown], debugDescription: "unknown field \(unknown.stringValue)"))
-        }
+        try decoder.rejectUnknownKeys(CodingKeys.self)
         let k = try decoder.container(keyedBy: CodingKeys.self)
         let id = try k.decode(TransferID.self, forKey: .id)
         let type = try k.decodeIfPresent(String.self, forKey: .type) ?? "post"
@@ -96,15 +92,17 @@ extension NewTransfer: Codable {
     }
 }
 
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { return nil }
-}
-
 extension Posting {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case direction, account, amount
+    }
+
+    /// Strict like ``NewTransfer``: a misspelt field is an error, not an ignored one.
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let k = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            try k.decode(Direction.self, forKey: .direction), try k.decode(AccountID.self, forKey: .account),
+            try k.decode(UInt256.self, forKey: .amount))
     }
 }

@@ -1,0 +1,264 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import NIOCore
+
+/// The routes of the ledger API v1 and the service routes, with the scope each one needs.
+public struct LedgerRoutes: Sendable {
+    /// One route: what the OpenAPI document must describe, and who may call it.
+    public struct Route: Sendable, Hashable, CustomStringConvertible {
+        public var method: String
+        public var path: String
+        /// `public`, `read`, `write` or `admin`.
+        public var scope: String
+        public var description: String { "\(method) \(path) (\(scope))" }
+    }
+
+    public let ledger: PostgresLedger
+    public let commit: GroupCommit
+    public let keys: APIKeyStore
+    public let maxBodyBytes: Int
+    public let metrics: APIMetrics
+
+    public init(ledger: PostgresLedger, commit: GroupCommit, keys: APIKeyStore, maxBodyBytes: Int, metrics: APIMetrics) {
+        self.ledger = ledger
+        self.commit = commit
+        self.keys = keys
+        self.maxBodyBytes = maxBodyBytes
+        self.metrics = metrics
+    }
+
+    /// The router with every route, and the table of routes it serves.
+    public func router() -> (Router<APIRequestContext>, [Route]) {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: HTTPMetricsMiddleware())
+        router.add(middleware: RequestIDMiddleware())
+        var table: [Route] = []
+
+        func add(
+            _ router: some RouterMethods<APIRequestContext>, _ method: HTTPRequest.Method, _ prefix: String, _ path: String,
+            _ scope: APIKey.Scope?, _ handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Response
+        ) {
+            table.append(Route(method: method.rawValue, path: prefix + path, scope: scope?.rawValue ?? "public"))
+            router.on(RouterPath(path), method: method) { request, context in
+                if let scope { _ = try context.require(scope) }
+                return try await handler(request, context)
+            }
+        }
+
+        add(router, .get, "", "/healthz", nil) { _, _ in try APIJSON.response(["status": "ok"]) }
+        add(router, .get, "", "/readyz", nil) { _, _ in try await ready() }
+        add(router, .get, "", "/openapi.json", nil) { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
+        }
+        add(router, .get, "", "/metrics", nil) { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+
+        let v1 = router.group("/v1").add(middleware: AuthMiddleware(keys: keys))
+        add(v1, .post, "/v1", "/assets", .admin) { request, context in try await createAsset(request, context) }
+        add(v1, .get, "/v1", "/assets", .read) { _, _ in
+            try APIJSON.response(ItemsWire(items: try await ledger.assets().map(AssetWire.init)))
+        }
+        add(v1, .post, "/v1", "/accounts", .write) { request, context in try await createAccount(request, context) }
+        add(v1, .get, "/v1", "/accounts/{id}", .read) { _, context in
+            let id = try accountID(context)
+            guard let account = try await ledger.account(id) else { throw APIError(.notFound, .notFound, "account \(id) does not exist") }
+            return try APIJSON.response(AccountWire(account))
+        }
+        add(v1, .get, "/v1", "/accounts/{id}/balance", .read) { request, context in
+            let id = try accountID(context)
+            var at: Date?
+            if let text = request.uri.queryParameters["at"] {
+                guard let date = RFC3339.date(from: String(text)) else {
+                    throw APIError(.invalidQuery, .badRequest, "at must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
+                }
+                at = date
+            }
+            do {
+                return try APIJSON.response(BalanceWire(balance: try await ledger.balance(of: id, asOf: at)))
+            } catch let error as LedgerError where error.code == .accountNotFound {
+                throw APIError(.notFound, .notFound, error.message)
+            }
+        }
+        add(v1, .get, "/v1", "/accounts/{id}/entries", .read) { request, context in
+            let id = try accountID(context)
+            var limit = 100
+            if let text = request.uri.queryParameters["limit"] {
+                guard let n = Int(String(text)), (1...1_000).contains(n) else {
+                    throw APIError(.invalidQuery, .badRequest, "limit must be an integer from 1 to 1000")
+                }
+                limit = n
+            }
+            let cursor = request.uri.queryParameters["cursor"].map(String.init)
+            do {
+                let page = try await ledger.entries(of: id, limit: limit, cursor: cursor)
+                return try APIJSON.response(EntryPageWire(items: page.items.map(EntryWire.init), nextCursor: page.nextCursor))
+            } catch let error as LedgerError where error.code == .accountNotFound {
+                throw APIError(.notFound, .notFound, error.message)
+            }
+        }
+        add(v1, .post, "/v1", "/transfers", .write) { request, context in
+            let transfer = try APIJSON.decode(NewTransfer.self, from: try await body(request))
+            try await authorize(transfer, context)
+            return try respond(transfer.id, try await commit.post(transfer))
+        }
+        add(v1, .post, "/v1", "/transfers/batch", .write) { request, context in
+            let batch = try APIJSON.decode(BatchRequestWire.self, from: try await body(request))
+            guard !batch.transfers.isEmpty else { throw APIError(.invalidRequest, .badRequest, "transfers must not be empty") }
+            guard batch.transfers.count <= PostgresLedger.maxBatchSize else {
+                throw APIError(
+                    LedgerError(
+                        .batchTooLarge, "a batch takes at most \(PostgresLedger.maxBatchSize) transfers, got \(batch.transfers.count)"))
+            }
+            for transfer in batch.transfers { try await authorize(transfer, context) }
+            let results = try await ledger.post(batch.transfers, atomic: batch.atomic)
+            return try APIJSON.response(
+                BatchResponseWire(results: zip(batch.transfers, results).map { TransferResultWire(id: $0.id, result: $1) }))
+        }
+        add(v1, .get, "/v1", "/transfers/{id}", .read) { _, context in
+            let id = try transferID(context)
+            guard let transfer = try await ledger.transfer(id), covers(transfer, context) else {
+                throw APIError(.notFound, .notFound, "transfer \(id) does not exist")
+            }
+            return try APIJSON.response(TransferWire(transfer: transfer))
+        }
+        add(v1, .post, "/v1", "/transfers/{id}/post", .write) { request, context in
+            try await resolve(request, context, suffix: "post", takesAmount: true) { .postHold($0, amount: $1) }
+        }
+        add(v1, .post, "/v1", "/transfers/{id}/void", .write) { request, context in
+            try await resolve(request, context, suffix: "void", takesAmount: false) { id, _ in .voidHold(id) }
+        }
+        add(v1, .post, "/v1", "/transfers/{id}/reverse", .write) { request, context in
+            try await resolve(request, context, suffix: "reverse", takesAmount: false) { id, _ in .reverse(id) }
+        }
+        return (router, table)
+    }
+
+    // MARK: - Handlers
+
+    private func ready() async throws -> Response {
+        let current: Bool
+        do {
+            current = try await ledger.schemaIsCurrent()
+        } catch {
+            throw APIError(.databaseUnavailable, .serviceUnavailable, "the database is unreachable: \(error.message)")
+        }
+        guard current else { throw APIError(.notReady, .serviceUnavailable, "the database schema is not current: run `settle migrate`") }
+        return try APIJSON.response(["status": "ready"])
+    }
+
+    private func createAsset(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let wire = try APIJSON.decode(AssetWire.self, from: try await body(request))
+        if let key = context.key, key.accountPrefix != nil {
+            throw APIError(
+                .forbiddenAccount, .forbidden, "assets are shared by every account: a key limited to an account prefix can't create them")
+        }
+        return try created(try await ledger.createAssets([wire.asset])[0], wire)
+    }
+
+    private func createAccount(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let wire = try APIJSON.decode(AccountWire.self, from: try await body(request))
+        try context.requireAccess(to: wire.account.id.rawValue)
+        let result = try await ledger.createAccounts([wire.account])[0]
+        if case .rejected = result { return try created(result, wire) }
+        // Answer with the account as stored, so that `created_at` is there.
+        guard let stored = try await ledger.account(wire.account.id) else { return try created(result, wire) }
+        return try created(result, AccountWire(stored))
+    }
+
+    private func created(_ result: CreateResult, _ body: some Encodable) throws -> Response {
+        switch result {
+        case .created: return try APIJSON.response(body, status: .created)
+        case .exists: return try APIJSON.response(body, status: .ok)
+        case .rejected(let error): throw APIError(error)
+        }
+    }
+
+    /// `POST /v1/transfers/{id}/post|void|reverse`: a transfer whose id defaults to `<id>:<suffix>`.
+    private func resolve(
+        _ request: Request, _ context: APIRequestContext, suffix: String, takesAmount: Bool,
+        _ action: (TransferID, UInt256?) -> NewTransfer.Action
+    ) async throws -> Response {
+        let target = try transferID(context)
+        let buffer = try await body(request)
+        let wire =
+            buffer.readableBytes == 0
+            ? ResolveRequestWire()
+            : try APIJSON.decode(ResolveRequestWire.self, from: buffer, userInfo: [.takesAmount: takesAmount])
+        let id: TransferID
+        if let given = wire.id {
+            id = given
+        } else {
+            do { id = try TransferID("\(target.rawValue):\(suffix)") } catch {
+                throw APIError(.invalidRequest, .badRequest, "the default id \(target.rawValue):\(suffix) is too long: send an id")
+            }
+        }
+        let transfer = NewTransfer(id: id, action(target, wire.amount), effectiveAt: wire.effectiveAt, metadata: wire.metadata)
+        try await authorize(transfer, context)
+        let result = try await commit.post(transfer)
+        if let error = result.error, [.pendingTransferNotFound, .transferNotFound].contains(error.code) {
+            throw APIError(.notFound, .notFound, "transfer \(target) does not exist", extra: ["transfer_id": id.rawValue])
+        }
+        return try respond(id, result)
+    }
+
+    private func respond(_ id: TransferID, _ result: TransferResult) throws -> Response {
+        switch result {
+        case .created: try APIJSON.response(TransferResultWire(id: id, result: result), status: .created)
+        case .exists: try APIJSON.response(TransferResultWire(id: id, result: result), status: .ok)
+        case .rejected(let error): throw APIError(error, extra: ["transfer_id": id.rawValue])
+        }
+    }
+
+    // MARK: - Access
+
+    /// A key limited to a prefix may only move its own accounts; a transfer that resolves
+    /// another (post, void, reverse) may only name one the key can see.
+    private func authorize(_ transfer: NewTransfer, _ context: APIRequestContext) async throws {
+        guard let key = context.key, key.accountPrefix != nil else { return }
+        switch transfer.action {
+        case .post(let postings), .hold(let postings, _):
+            for posting in postings { try context.requireAccess(to: posting.account.rawValue) }
+            if let parent = transfer.parent, let found = try await ledger.transfer(parent), !covers(found, context) {
+                throw APIError(
+                    LedgerError(.parentNotFound, "the parent transfer does not exist"), extra: ["transfer_id": transfer.id.rawValue])
+            }
+        case .postHold(let target, _), .voidHold(let target), .reverse(let target):
+            if let found = try await ledger.transfer(target), !covers(found, context) {
+                throw APIError(.notFound, .notFound, "transfer \(target) does not exist", extra: ["transfer_id": transfer.id.rawValue])
+            }
+        }
+    }
+
+    private func covers(_ transfer: Transfer, _ context: APIRequestContext) -> Bool {
+        guard let key = context.key else { return true }
+        return transfer.lines.allSatisfy { key.covers($0.account.rawValue) }
+    }
+
+    private func accountID(_ context: APIRequestContext) throws -> AccountID {
+        let id = try AccountID(try pathID(context))
+        try context.requireAccess(to: id.rawValue)
+        return id
+    }
+
+    private func transferID(_ context: APIRequestContext) throws -> TransferID {
+        try TransferID(try pathID(context))
+    }
+
+    /// The `{id}` of the path, percent-decoded: ids may hold `/`, sent as `%2F`.
+    private func pathID(_ context: APIRequestContext) throws -> String {
+        let raw = try context.parameters.require("id")
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    private func body(_ request: Request) async throws -> ByteBuffer {
+        try await request.body.collect(upTo: maxBodyBytes)
+    }
+}

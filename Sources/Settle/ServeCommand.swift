@@ -1,0 +1,72 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Ledger
+import LedgerAPI
+import LocalPostgres
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import SystemPackage
+import UnixSignals
+
+/// `settle serve`: the ledger API over HTTP until SIGTERM or SIGINT, then a graceful shutdown.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the ledger API over HTTP.",
+        discussion: """
+            Configuration comes from the environment (HTTP_HOST, HTTP_PORT, HTTP_MAX_BODY_BYTES, DATABASE_URL, \
+            DATABASE_CONNECTIONS, COMMIT_MAX_BATCH, COMMIT_MAX_IN_FLIGHT, AUTH_KEY_CACHE_MS, LOG_LEVEL), then \
+            from the JSON file given with --config or SETTLE_CONFIG (keys http.port, database.url, ...), then \
+            defaults. Flags override both. Without DATABASE_URL the embedded database is started and migrated.
+            """)
+
+    @Option(help: "A JSON configuration file.") var config: String?
+    @Option(help: "Address to listen on.") var host: String?
+    @Option(help: "Port to listen on (0: any free port).") var port: Int?
+
+    func run() async throws {
+        let configuration = try await Self.load(file: config, host: host, port: port)
+        let logger = {
+            var logger = Logger(label: "settle")
+            logger.logLevel = configuration.logLevel
+            return logger
+        }()
+        let (url, embedded) = try await Self.database(configuration, logger: logger)
+        let client = PostgresClient(
+            configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
+        let app = APIServer.application(
+            client: client, configuration: configuration, logger: logger,
+            beforeServing: { ledger in
+                if embedded {
+                    try await ledger.migrate()
+                } else if try await !ledger.schemaIsCurrent() {
+                    throw LedgerError(.schemaOutdated, "the database schema is not current: run `settle migrate`")
+                }
+            },
+            onServerRunning: { channel in
+                logger.notice(
+                    "serving the ledger API",
+                    metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(url)"])
+            })
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static func load(file: String?, host: String?, port: Int?) async throws -> ServerConfiguration {
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
+        if let path = file ?? ProcessInfo.processInfo.environment["SETTLE_CONFIG"], !path.isEmpty {
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+        }
+        var configuration = try ServerConfiguration(reader: ConfigReader(providers: providers))
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        return configuration
+    }
+
+    static func database(_ configuration: ServerConfiguration, logger: Logger) async throws -> (DatabaseURL, embedded: Bool) {
+        if let text = configuration.databaseURL { return (try DatabaseURL(text), false) }
+        return (try DatabaseURL(try await LocalPostgres(logger: logger).start()), true)
+    }
+}

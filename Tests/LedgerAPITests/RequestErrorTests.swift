@@ -1,0 +1,80 @@
+import Foundation
+import LedgerAPI
+import NIOHTTP1
+import Testing
+
+/// Bad input of every kind gets a 4xx problem with a precise code, never a 500, and writes nothing.
+@Suite("Request errors")
+struct RequestErrorTests {
+    @Test func badTransferBodies() async throws {
+        try await TestServer.with({ $0.maxBodyBytes = 4_096 }) { s in
+            try await s.books("world", "shop")
+            let p = s.prefix
+            func posting(_ amount: String, id: String = "bad") -> String {
+                #"{"id": "\#(p):\#(id)", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": \#(amount)}, {"direction": "credit", "account": "\#(p):shop", "amount": \#(amount)}]}"#
+            }
+            let cases: [(String, Int, String)] = [
+                (#"{"id": "x","#, 400, "malformed_json"),
+                ("not json", 400, "malformed_json"),
+                ("", 400, "malformed_json"),
+                (#"{"id": "\#(p):bad", "postings": [], "colour": "red"}"#, 400, "unknown_field"),
+                (#"{"id": "\#(p):bad", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1", "memo": "x"}]}"#, 400, "unknown_field"),
+                (posting(#""-5""#), 400, "invalid_request"),
+                (posting(#""1.5""#), 400, "invalid_request"),
+                (posting("5"), 400, "invalid_request"),
+                (posting(#""1e3""#), 400, "invalid_request"),
+                (posting("\"" + String(repeating: "9", count: 80) + "\""), 400, "invalid_request"),
+                (posting(#""0""#), 400, "amount_must_be_positive"),
+                (#"{"id": "\#(p):bad", "effective_at": "yesterday", "postings": []}"#, 400, "invalid_request"),
+                (#"{"id": "\#(p):bad", "effective_at": "2026-13-01T00:00:00Z", "postings": []}"#, 400, "invalid_request"),
+                (#"{"id": " bad", "postings": []}"#, 400, "invalid_request"),
+                (#"{"postings": []}"#, 400, "invalid_request"),
+                (#"{"id": "\#(p):bad", "type": "teleport"}"#, 400, "invalid_request"),
+                (#"{"id": "\#(p):bad", "type": "hold", "timeout": 0, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#, 400, "invalid_timeout"),
+                (#"[1, 2]"#, 400, "invalid_request"),
+            ]
+            for (body, status, code) in cases {
+                try await s.call(.POST, "/v1/transfers", key: s.write, body: body).expectProblem(status, code)
+            }
+            // 2^256 - 1 is a valid amount; 2^256 is not.
+            let max = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+            let over = "115792089237316195423570985008687907853269984665640564039457584007913129639936"
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: posting("\"\(over)\"")).expectProblem(400, "invalid_request")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: posting("\"\(max)\"", id: "max")).expect(201)
+
+            // Larger than the configured limit: 413, and not written.
+            let big = #"{"id": "\#(p):big", "metadata": {"pad": "\#(String(repeating: "x", count: 5_000))"}, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: big).expectProblem(413, "body_too_large")
+            try await s.call(.GET, "/v1/transfers/\(p):big", key: s.read).expectProblem(404, "not_found")
+            try await s.call(.GET, "/v1/transfers/\(p):bad", key: s.read).expectProblem(404, "not_found")
+            let shop = try await s.call(.GET, "/v1/accounts/\(p):shop/balance", key: s.read).expect(200)
+            #expect(shop["posted"] == max, "only the valid transfer was written")
+        }
+    }
+
+    @Test func badQueriesAndPaths() async throws {
+        try await TestServer.with { s in
+            try await s.books("world", "shop")
+            let p = s.prefix
+            for query in ["at=yesterday", "at=2026-02-30T00:00:00Z", "at=2026-01-01T00:00:00"] {
+                try await s.call(.GET, "/v1/accounts/\(p):shop/balance?\(query)", key: s.read).expectProblem(400, "invalid_query")
+            }
+            for query in ["limit=0", "limit=1001", "limit=ten"] {
+                try await s.call(.GET, "/v1/accounts/\(p):shop/entries?\(query)", key: s.read).expectProblem(400, "invalid_query")
+            }
+            try await s.call(.GET, "/v1/accounts/\(p):shop/entries?cursor=zzz", key: s.read).expectProblem(400, "invalid_cursor")
+            try await s.call(.GET, "/v1/accounts/%20bad", key: s.read).expectProblem(400, "malformed_id")
+            try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": []}"#).expectProblem(400, "invalid_request")
+            try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [], "atomically": true}"#)
+                .expectProblem(400, "unknown_field")
+            try await s.call(.POST, "/v1/transfers/\(p):x/void", key: s.write, body: #"{"amount": "5"}"#).expectProblem(400, "unknown_field")
+            try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "up"}"#)
+                .expectProblem(400, "invalid_request")
+            try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "debit", "closed": true}"#)
+                .expectProblem(400, "unknown_field")
+            try await s.call(.POST, "/v1/assets", key: s.admin, body: #"{"id": "\#(p)-x", "code": "X", "scale": 99}"#)
+                .expectProblem(400, "invalid_asset")
+            try await s.call(.GET, "/v1/accounts/\(p):a", key: s.read).expectProblem(404, "not_found")
+        }
+    }
+}
