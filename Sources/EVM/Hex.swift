@@ -1,0 +1,61 @@
+/// Hexadecimal encoding as Ethereum writes it: lowercase, `0x`-prefixed, two digits per byte.
+public enum Hex {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Encodes bytes as lowercase hex, with the `0x` prefix unless `prefix` is false.
+    public static func encode(_ bytes: some Sequence<UInt8>, prefix: Bool = true) -> String {
+        var out: [UInt8] = prefix ? [UInt8(ascii: "0"), UInt8(ascii: "x")] : []
+        out.reserveCapacity(out.count + bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes hex with an optional `0x`/`0X` prefix and digits of either case.
+    ///
+    /// - Throws: ``EVMError/Code/invalidHex`` for an odd number of digits or a non-hex character.
+    public static func decode(_ string: some StringProtocol) throws(EVMError) -> [UInt8] {
+        var utf8 = Substring(string).utf8[...]
+        if utf8.count >= 2, utf8.first == UInt8(ascii: "0"),
+            utf8.dropFirst().first == UInt8(ascii: "x") || utf8.dropFirst().first == UInt8(ascii: "X")
+        {
+            utf8 = utf8.dropFirst(2)
+        }
+        guard utf8.count % 2 == 0 else {
+            throw EVMError(.invalidHex, "hex string has an odd number of digits (\(utf8.count))")
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count / 2)
+        var iterator = utf8.makeIterator()
+        while let high = iterator.next(), let low = iterator.next() {
+            guard let h = value(of: high), let l = value(of: low) else {
+                throw EVMError(.invalidHex, "not a hex digit in \(String(string).prefix(80).debugDescription)")
+            }
+            out.append(h << 4 | l)
+        }
+        return out
+    }
+
+    /// Decodes hex that must hold exactly `count` bytes.
+    ///
+    /// - Throws: ``EVMError/Code/invalidHex`` or ``EVMError/Code/invalidLength``.
+    public static func decode(_ string: some StringProtocol, count: Int) throws(EVMError) -> [UInt8] {
+        let bytes = try decode(string)
+        guard bytes.count == count else {
+            throw EVMError(.invalidLength, "expected \(count) bytes of hex, got \(bytes.count)")
+        }
+        return bytes
+    }
+
+    @inline(__always)
+    static func value(of ascii: UInt8) -> UInt8? {
+        switch ascii {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): ascii &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): ascii &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): ascii &- UInt8(ascii: "A") &+ 10
+        default: nil
+        }
+    }
+}
