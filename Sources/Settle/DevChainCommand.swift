@@ -1,0 +1,60 @@
+import ArgumentParser
+import DevChain
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `settle devchain`: a local Ethereum JSON-RPC chain with EIP-3009 tokens, until SIGTERM or SIGINT.
+struct DevChainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devchain", abstract: "Run a local Ethereum JSON-RPC dev chain with EIP-3009 (USDC-style) tokens.",
+        discussion: """
+            Prints one JSON line once listening: {"rpcURL", "chainId", "tokens": [{"symbol", "address", "decimals", \
+            "eip712Name", "eip712Version"}], "testKeys": [...]}. The ten anvil/hardhat test accounts are funded with \
+            10000 ETH and 1000000 USDC (token at 0x5FbDB2315678afecb367f032d93F642f64180aa3, domain "USD Coin"/"2"). \
+            Only signed type-2 transactions are accepted. Besides the standard eth_ methods it speaks evm_mine, \
+            anvil_mine, evm_increaseTime, evm_setNextBlockTimestamp, evm_snapshot/evm_revert, evm_setAutomine and the \
+            fault-injection methods devchain_reorg, devchain_dropTransaction, devchain_delayReceipts, and the faucet \
+            devchain_fund. State is in memory only: every start is a fresh genesis.
+            """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port = 8545
+    @Option(help: "EIP-155 chain id.") var chainId: UInt64 = 31337
+    @Option(help: "Seconds between blocks (fractions allowed); 0 mines only on demand (evm_mine) or with --automine.")
+    var blockTime: Double = 1
+    @Flag(help: "Mine a block as soon as a transaction arrives.") var automine = false
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard chainId > 0 else { throw ValidationError("--chain-id must be positive") }
+        guard blockTime >= 0, blockTime.isFinite, blockTime <= 86_400 else {
+            throw ValidationError("--block-time must be from 0 to 86400 seconds")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "settle.devchain")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let configuration = DevChainConfiguration(
+            host: host, port: port, chainID: chainId, blockTime: .milliseconds(Int64((blockTime * 1_000).rounded())),
+            automine: automine)
+        let chain = try DevChain(configuration: configuration)
+        let host = self.host
+        let app = DevChainServer.application(
+            chain: chain, logger: logger,
+            onServerRunning: { channel in
+                let port = DevChainServer.boundPort(channel) ?? 0
+                let urlHost = host.contains(":") ? "[\(host)]" : host
+                let info = DevChainInfo(configuration: configuration, rpcURL: "http://\(urlHost):\(port)")
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                if let data = try? encoder.encode(info) {
+                    FileHandle.standardOutput.write(data + Data("\n".utf8))
+                }
+            })
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
