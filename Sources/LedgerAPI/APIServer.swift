@@ -16,10 +16,12 @@ public enum APIServer {
     /// Builds the application. Run it (or put it in a `ServiceGroup`) to serve.
     /// - Parameters:
     ///   - client: a pool that the application runs as one of its services.
+    ///   - webhooks: takes `POST /v1/rails/{id}/webhooks`; without it that route answers 404.
     ///   - beforeServing: work that needs the pool and must finish before the port opens (migrations).
     ///   - onServerRunning: called with the bound channel (its port when `configuration.port` is 0).
     public static func application(
         client: PostgresClient, configuration: ServerConfiguration, logger: Logger,
+        webhooks: WebhookReceiver? = nil,
         beforeServing: @escaping @Sendable (PostgresLedger) async throws -> Void = { _ in },
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -28,7 +30,9 @@ public enum APIServer {
         let keys = APIKeyStore(client: client, cacheTTL: configuration.keyCacheTTL, logger: logger)
         let metrics = APIMetrics.shared
         Gauge(label: "settle_db_pool_max_connections").record(configuration.databaseConnections)
-        let routes = LedgerRoutes(ledger: ledger, commit: commit, keys: keys, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics)
+        let routes = LedgerRoutes(
+            ledger: ledger, commit: commit, keys: keys, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics,
+            webhooks: webhooks)
         var app = Application(
             router: routes.router().0,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "settle"),

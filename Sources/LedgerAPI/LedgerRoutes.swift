@@ -21,13 +21,18 @@ public struct LedgerRoutes: Sendable {
     public let keys: APIKeyStore
     public let maxBodyBytes: Int
     public let metrics: APIMetrics
+    public let webhooks: WebhookReceiver?
 
-    public init(ledger: PostgresLedger, commit: GroupCommit, keys: APIKeyStore, maxBodyBytes: Int, metrics: APIMetrics) {
+    public init(
+        ledger: PostgresLedger, commit: GroupCommit, keys: APIKeyStore, maxBodyBytes: Int, metrics: APIMetrics,
+        webhooks: WebhookReceiver? = nil
+    ) {
         self.ledger = ledger
         self.commit = commit
         self.keys = keys
         self.maxBodyBytes = maxBodyBytes
         self.metrics = metrics
+        self.webhooks = webhooks
     }
 
     /// The router with every route, and the table of routes it serves.
@@ -60,6 +65,9 @@ public struct LedgerRoutes: Sendable {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
+
+        // Outside the key-checked group: the rail verifies the sender's signature instead.
+        add(router, .post, "", "/v1/rails/{id}/webhooks", nil) { request, context in try await webhook(request, context) }
 
         let v1 = router.group("/v1").add(middleware: AuthMiddleware(keys: keys))
         add(v1, .post, "/v1", "/assets", .admin) { request, context in try await createAsset(request, context) }
@@ -152,6 +160,26 @@ public struct LedgerRoutes: Sendable {
         }
         guard current else { throw APIError(.notReady, .serviceUnavailable, "the database schema is not current: run `settle migrate`") }
         return try APIJSON.response(["status": "ready"])
+    }
+
+    private func webhook(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let rail = try pathID(context)
+        guard let webhooks else { throw APIError(.notFound, .notFound, "no rail \(rail) takes webhooks here") }
+        let body = try await body(request)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let outcome: WebhookReceiver.Outcome
+        do throws(WebhookReceiver.Failure) {
+            outcome = try await webhooks.take(rail, headers, Array(buffer: body))
+        } catch {
+            switch error {
+            case .unknownRail(let id): throw APIError(.notFound, .notFound, "no rail \(id) takes webhooks here")
+            case .invalid(let code, let message): throw APIError(.init(code), .badRequest, message)
+            case .retryLater(let code, let message): throw APIError(.init(code), .conflict, message)
+            case .unavailable(let code, let message): throw APIError(.init(code), .serviceUnavailable, message)
+            }
+        }
+        return try APIJSON.response(["status": outcome == .booked ? "booked" : "duplicate"])
     }
 
     private func createAsset(_ request: Request, _ context: APIRequestContext) async throws -> Response {

@@ -5,7 +5,7 @@ import Foundation
 /// Written in UTC with microseconds (the database's precision), so that a time read from one
 /// response and sent back (`?at=`) means exactly the same instant. Read with or without fractional
 /// seconds and with `Z` or a numeric offset.
-enum RFC3339 {
+public enum RFC3339 {
     static func string(from date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
@@ -25,7 +25,7 @@ enum RFC3339 {
         return calendar
     }()
 
-    static func date(from text: String) -> Date? {
+    public static func date(from text: String) -> Date? {
         // yyyy-mm-ddThh:mm:ss[.fraction](Z|±hh:mm)
         let u = Array(text.utf8)
         guard u.count >= 20, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: "t"),

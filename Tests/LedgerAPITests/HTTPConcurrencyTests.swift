@@ -71,7 +71,8 @@ struct HTTPConcurrencyTests {
                         for k in 0..<200 {
                             let id = "sd-\(client)-\(k)"
                             do {
-                                let reply = try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer(id, "world", "merchant", "1"))
+                                let reply = try await s.call(
+                                    .POST, "/v1/transfers", key: s.write, body: s.transfer(id, "world", "merchant", "1"))
                                 if reply.status != 201 { return (client, id, reply.status) }
                             } catch {
                                 return (client, id, 0)

@@ -20,14 +20,19 @@ struct LedgerRoutesTests {
             #expect(assets.text.contains(#""camelCase":1"#), "metadata keys pass through unchanged")
 
             // Accounts.
-            let wallet = #"{"id": "\#(p):agent", "asset": "\#(p)-usd", "normal_side": "credit", "limit": "debits_must_not_exceed_credits", "external_id": "\#(p)-ext"}"#
+            let wallet =
+                #"{"id": "\#(p):agent", "asset": "\#(p)-usd", "normal_side": "credit", "limit": "debits_must_not_exceed_credits", "external_id": "\#(p)-ext"}"#
             let created = try await s.call(.POST, "/v1/accounts", key: s.write, body: wallet).expect(201)
             #expect(created["created_at"] != nil)
             try await s.call(.POST, "/v1/accounts", key: s.write, body: wallet).expect(200)
-            try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):world", "asset": "\#(p)-usd", "normal_side": "debit"}"#)
-                .expect(201)
-            try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):x", "asset": "\#(p)-nope", "normal_side": "debit"}"#)
-                .expectProblem(422, "asset_not_found")
+            try await s.call(
+                .POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):world", "asset": "\#(p)-usd", "normal_side": "debit"}"#
+            )
+            .expect(201)
+            try await s.call(
+                .POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):x", "asset": "\#(p)-nope", "normal_side": "debit"}"#
+            )
+            .expectProblem(422, "asset_not_found")
             let account = try await s.call(.GET, "/v1/accounts/\(p):agent", key: s.read).expect(200)
             #expect(account["limit"] == "debits_must_not_exceed_credits")
             #expect(account["external_id"] == "\(p)-ext")
@@ -49,8 +54,10 @@ struct LedgerRoutesTests {
             try await s.call(.GET, "/v1/transfers/\(p):over", key: s.read).expectProblem(404, "not_found")
 
             // Holds: post part of one, void another, reverse a posted transfer.
-            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("h1", "agent", "world", "300", type: "hold")).expect(201)
-            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("h2", "agent", "world", "200", type: "hold")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("h1", "agent", "world", "300", type: "hold")).expect(
+                201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("h2", "agent", "world", "200", type: "hold")).expect(
+                201)
             let posted = try await s.call(.POST, "/v1/transfers/\(p):h1/post", key: s.write, body: #"{"amount": "120"}"#).expect(201)
             #expect(posted["id"] == "\(p):h1:post")
             try await s.call(.POST, "/v1/transfers/\(p):h1/post", key: s.write, body: #"{"amount": "120"}"#).expect(200)
@@ -92,7 +99,8 @@ struct LedgerRoutesTests {
             try await s.books("world", "shop")
             let p = s.prefix
             for (id, day, amount) in [("d1", "2026-01-01", "10"), ("d2", "2026-02-01", "20"), ("d3", "2026-03-01", "40")] {
-                let body = #"{"id": "\#(p):\#(id)", "effective_at": "\#(day)T12:00:00Z", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "\#(amount)"}, {"direction": "credit", "account": "\#(p):shop", "amount": "\#(amount)"}]}"#
+                let body =
+                    #"{"id": "\#(p):\#(id)", "effective_at": "\#(day)T12:00:00Z", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "\#(amount)"}, {"direction": "credit", "account": "\#(p):shop", "amount": "\#(amount)"}]}"#
                 try await s.call(.POST, "/v1/transfers", key: s.write, body: body).expect(201)
             }
             let feb = try await s.call(.GET, "/v1/accounts/\(p):shop/balance?at=2026-02-15T00:00:00Z", key: s.read).expect(200)
@@ -111,8 +119,10 @@ struct LedgerRoutesTests {
             let items = [
                 s.transfer("b1", "world", "agent", "100"), s.transfer("b2", "agent", "shop", "60"), s.transfer("b3", "agent", "shop", "60"),
             ]
-            let reply = try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [\#(items.joined(separator: ","))]}"#)
-                .expect(200)
+            let reply = try await s.call(
+                .POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [\#(items.joined(separator: ","))]}"#
+            )
+            .expect(200)
             let results = reply.json["results"] as? [[String: Any]] ?? []
             #expect(results.map { $0["status"] as? String } == ["created", "created", "rejected"])
             #expect(results.last?["code"] as? String == "exceeds_credits")
@@ -146,7 +156,8 @@ struct LedgerRoutesTests {
             let metrics = try await s.call(.GET, "/metrics").expect(200)
             #expect(metrics.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
             for name in [
-                #"settle_http_requests_total{route="/v1/transfers",method="POST",status="201"}"#, "settle_http_request_duration_seconds_bucket",
+                #"settle_http_requests_total{route="/v1/transfers",method="POST",status="201"}"#,
+                "settle_http_request_duration_seconds_bucket",
                 "settle_commit_batch_size_bucket", "settle_commit_duration_seconds_bucket", "settle_db_pool_max_connections",
             ] {
                 #expect(metrics.text.contains(name), "\(name) missing from /metrics")

@@ -11,7 +11,8 @@ import Testing
 /// is a valid OpenAPI 3.1 document, and is what `GET /openapi.json` serves.
 @Suite("OpenAPI document")
 struct OpenAPIDocumentTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let documentURL = repository.appendingPathComponent("docs/openapi.json")
 
     static func document() throws -> [String: Any] {

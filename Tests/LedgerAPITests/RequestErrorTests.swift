@@ -18,7 +18,10 @@ struct RequestErrorTests {
                 ("not json", 400, "malformed_json"),
                 ("", 400, "malformed_json"),
                 (#"{"id": "\#(p):bad", "postings": [], "colour": "red"}"#, 400, "unknown_field"),
-                (#"{"id": "\#(p):bad", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1", "memo": "x"}]}"#, 400, "unknown_field"),
+                (
+                    #"{"id": "\#(p):bad", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1", "memo": "x"}]}"#,
+                    400, "unknown_field"
+                ),
                 (posting(#""-5""#), 400, "invalid_request"),
                 (posting(#""1.5""#), 400, "invalid_request"),
                 (posting("5"), 400, "invalid_request"),
@@ -30,7 +33,10 @@ struct RequestErrorTests {
                 (#"{"id": " bad", "postings": []}"#, 400, "invalid_request"),
                 (#"{"postings": []}"#, 400, "invalid_request"),
                 (#"{"id": "\#(p):bad", "type": "teleport"}"#, 400, "invalid_request"),
-                (#"{"id": "\#(p):bad", "type": "hold", "timeout": 0, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#, 400, "invalid_timeout"),
+                (
+                    #"{"id": "\#(p):bad", "type": "hold", "timeout": 0, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#,
+                    400, "invalid_timeout"
+                ),
                 (#"[1, 2]"#, 400, "invalid_request"),
             ]
             for (body, status, code) in cases {
@@ -43,7 +49,8 @@ struct RequestErrorTests {
             try await s.call(.POST, "/v1/transfers", key: s.write, body: posting("\"\(max)\"", id: "max")).expect(201)
 
             // Larger than the configured limit: 413, and not written.
-            let big = #"{"id": "\#(p):big", "metadata": {"pad": "\#(String(repeating: "x", count: 5_000))"}, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#
+            let big =
+                #"{"id": "\#(p):big", "metadata": {"pad": "\#(String(repeating: "x", count: 5_000))"}, "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]}"#
             try await s.call(.POST, "/v1/transfers", key: s.write, body: big).expectProblem(413, "body_too_large")
             try await s.call(.GET, "/v1/transfers/\(p):big", key: s.read).expectProblem(404, "not_found")
             try await s.call(.GET, "/v1/transfers/\(p):bad", key: s.read).expectProblem(404, "not_found")
@@ -67,11 +74,15 @@ struct RequestErrorTests {
             try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": []}"#).expectProblem(400, "invalid_request")
             try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [], "atomically": true}"#)
                 .expectProblem(400, "unknown_field")
-            try await s.call(.POST, "/v1/transfers/\(p):x/void", key: s.write, body: #"{"amount": "5"}"#).expectProblem(400, "unknown_field")
+            try await s.call(.POST, "/v1/transfers/\(p):x/void", key: s.write, body: #"{"amount": "5"}"#).expectProblem(
+                400, "unknown_field")
             try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "up"}"#)
                 .expectProblem(400, "invalid_request")
-            try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "debit", "closed": true}"#)
-                .expectProblem(400, "unknown_field")
+            try await s.call(
+                .POST, "/v1/accounts", key: s.write,
+                body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "debit", "closed": true}"#
+            )
+            .expectProblem(400, "unknown_field")
             try await s.call(.POST, "/v1/assets", key: s.admin, body: #"{"id": "\#(p)-x", "code": "X", "scale": 99}"#)
                 .expectProblem(400, "invalid_asset")
             try await s.call(.GET, "/v1/accounts/\(p):a", key: s.read).expectProblem(404, "not_found")

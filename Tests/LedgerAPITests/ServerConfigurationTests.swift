@@ -16,11 +16,16 @@ struct ServerConfigurationTests {
 
     @Test func environmentOverridesTheFile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("settle-config-\(UInt32.random(in: 0...UInt32.max)).json")
-        try Data(#"{"http": {"port": 9000, "host": "0.0.0.0", "max_body_bytes": 2048}, "commit": {"max_batch": 500}, "log": {"level": "debug"}}"#.utf8)
-            .write(to: file)
+        try Data(
+            #"{"http": {"port": 9000, "host": "0.0.0.0", "max_body_bytes": 2048}, "commit": {"max_batch": 500}, "log": {"level": "debug"}}"#
+                .utf8
+        )
+        .write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let reader = ConfigReader(providers: [
-            EnvironmentVariablesProvider(environmentVariables: ["HTTP_PORT": "9100", "DATABASE_URL": "postgres://u@db:5432/settle", "AUTH_KEY_CACHE_MS": "0"]),
+            EnvironmentVariablesProvider(environmentVariables: [
+                "HTTP_PORT": "9100", "DATABASE_URL": "postgres://u@db:5432/settle", "AUTH_KEY_CACHE_MS": "0",
+            ]),
             try await FileProvider<JSONSnapshot>(filePath: .init(file.path)),
         ])
         let configuration = try ServerConfiguration(reader: reader)

@@ -29,7 +29,8 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a running server, then shuts the server down gracefully.
     static func with<T: Sendable>(
-        _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }, webhooks: WebhookReceiver? = nil,
+        _ body: (TestServer) async throws -> T
     ) async throws -> T {
         var configuration = ServerConfiguration(port: 0, keyCacheTTL: .zero, logLevel: .warning)
         configure(&configuration)
@@ -39,7 +40,7 @@ struct TestServer: Sendable {
             configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let app = APIServer.application(
-            client: client, configuration: configuration, logger: logger,
+            client: client, configuration: configuration, logger: logger, webhooks: webhooks,
             beforeServing: { try await $0.migrate() },
             onServerRunning: { channel in
                 portSink.yield(channel.localAddress?.port ?? 0)

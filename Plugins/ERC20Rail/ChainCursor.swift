@@ -1,0 +1,60 @@
+import Foundation
+import Ledger
+import RailKit
+
+/// The ERC-20 rail's cursor, opaque to Settle: the last block scanned, the transfers seen but not
+/// yet final (with their block's hash, to detect a reorg), and the references recently made final
+/// (so a rescan of the last blocks does not take them again).
+struct ChainCursor: Codable, Sendable {
+    /// A Transfer log to a watched address, as first seen.
+    struct Seen: Codable, Sendable, Hashable {
+        var reference: String
+        var asset: AssetID
+        var address: String
+        var sender: String
+        var amount: UInt256
+        var block: UInt64
+        var blockHash: String
+        var transaction: String
+        var time: UInt64
+
+        var date: Date { Date(timeIntervalSince1970: TimeInterval(time)) }
+
+        /// The rail event of `transition` for this transfer; every transition of one transfer
+        /// carries the same data, so each renders the same transfer however often it is produced.
+        func event(_ transition: String) -> RailEvent {
+            RailEvent(
+                transition: transition, reference: reference, asset: asset, amounts: ["amount": amount], bindings: ["address": address],
+                occurredAt: date, metadata: ["transaction": .string(transaction), "block": .number(String(block)), "from": .string(sender)])
+        }
+    }
+
+    var scanned: UInt64?
+    var pending: [Seen]
+    var recent: [String]
+
+    init(scanned: UInt64?, pending: [Seen], recent: [String]) {
+        self.scanned = scanned
+        self.pending = pending
+        self.recent = recent
+    }
+
+    init?(decoding text: String?) throws(RailError) {
+        guard let text else { return nil }
+        do {
+            self = try JSONDecoder().decode(ChainCursor.self, from: Data(text.utf8))
+        } catch {
+            throw RailError(.invalidConfiguration, "the stored ERC-20 cursor is not one this rail wrote: \(error)")
+        }
+    }
+
+    func encoded() throws(RailError) -> String {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        } catch {
+            throw RailError(.invalidEvent, "cursor: \(error)")
+        }
+    }
+}

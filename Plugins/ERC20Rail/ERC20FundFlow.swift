@@ -1,0 +1,39 @@
+import Ledger
+import RailKit
+
+/// How ERC-20 money moves once it is on chain: a transfer to a watched address is held while it
+/// is only seen, posted once it is `confirmations` blocks deep, and voided if its block is
+/// reorganized away. Gas the watched payers spent is booked in the chain's native asset.
+///
+/// `evm:{asset}:incoming:{address}` is the clearing account shared with the x402 flow: x402 debits
+/// it when its facilitator settles a payment to `address`, this rail credits it when the chain
+/// shows the tokens arrived, so it returns to zero once both sides are booked.
+enum ERC20FundFlow {
+    static let flow = FundFlow(
+        states: ["seen", "final", "reorged", "spent"],
+        accounts: [
+            .init("evm:{asset}:wallet:{address}", normalSide: .debit, summary: "the tokens the watched address holds on chain"),
+            .init(
+                "evm:{asset}:incoming:{address}", normalSide: .debit, clearing: true,
+                summary: "tokens arrived at the address, until matched with the payment that sent them (x402 settlement)"),
+            .init("evm:{asset}:gas", normalSide: .debit, summary: "gas paid by the watched payers, in the native asset"),
+        ],
+        transitions: [
+            .init(
+                "seen", from: [], to: "seen", action: .hold(timeout: nil),
+                postings: [
+                    .init(.debit, "evm:{asset}:wallet:{address}", "amount"), .init(.credit, "evm:{asset}:incoming:{address}", "amount"),
+                ],
+                summary: "a Transfer log to a watched address is in a block: held until final"),
+            .init(
+                "confirmed", from: ["seen"], to: "final", action: .postHold(of: "seen", amount: nil), postings: [],
+                summary: "the log's block is `confirmations` deep and still canonical: posted"),
+            .init(
+                "reorged", from: ["seen"], to: "reorged", action: .voidHold(of: "seen"), postings: [],
+                summary: "the log's block left the canonical chain before it was final: voided"),
+            .init(
+                "gas", from: [], to: "spent",
+                postings: [.init(.debit, "evm:{asset}:gas", "amount"), .init(.credit, "evm:{asset}:wallet:{address}", "amount")],
+                summary: "gas (gasUsed × effectiveGasPrice) of a transaction sent by a watched payer, once final"),
+        ])
+}
