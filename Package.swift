@@ -47,6 +47,8 @@ let package = Package(
                 .embedInCode("Schema/v2_post_transfers.sql"),
                 .embedInCode("Schema/v3_balance_at.sql"),
                 .embedInCode("Schema/v4_api_keys.sql"),
+                .embedInCode("Schema/v5_rails.sql"),
+                .embedInCode("Schema/v6_x402.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,6 +78,76 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "RailKit",
+            dependencies: [
+                "Ledger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RailKitTests",
+            dependencies: [
+                "RailKit", "Ledger", "SettleTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CardRail",
+            dependencies: [
+                "RailKit", "Ledger",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/CardRail",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CardRailTests",
+            dependencies: [
+                "CardRail", "CardMock", "RailKit", "Ledger", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ERC20Rail",
+            dependencies: [
+                "RailKit", "Ledger", "EVM",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/ERC20Rail",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ERC20RailTests",
+            dependencies: [
+                "ERC20Rail", "DevChain", "EVM", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxTests",
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HTTPLoad",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,10 +159,18 @@ let package = Package(
         .executableTarget(
             name: "Settle",
             dependencies: [
-                "Ledger",
+                "Ledger", "EVM", "CSecp256k1",
                 "LedgerAPI",
                 "LocalPostgres",
                 "HTTPLoad",
+                "RailKit",
+                "CardRail",
+                "ERC20Rail",
+                "CardMock",
+                "DevChain",
+                "X402",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -140,6 +220,126 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // libsecp256k1 (Debian libsecp256k1-dev) with its recovery module.
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
+        .target(
+            name: "EVM",
+            dependencies: [
+                "CSecp256k1",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EVMTests",
+            dependencies: [
+                "EVM", "CSecp256k1",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Interop/eth_account_interop.py"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CardMock",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CardMockTests",
+            dependencies: [
+                "CardMock",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            // The stripe-python end-to-end script, run by StripePythonTests.
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DevChain",
+            dependencies: [
+                "EVM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DevChainTests",
+            dependencies: [
+                "DevChain", "EVM",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The eth-account end-to-end script, run by EthAccountDevChainTests.
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "X402",
+            dependencies: [
+                "EVM", "Ledger", "RailKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "X402Tests",
+            dependencies: [
+                "X402", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            // The official x402 Python client script, run by PythonClientTests.
+            exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -79,7 +79,8 @@ struct VerifyCommand: AsyncParsableCommand {
 }
 
 struct HoldsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "holds", abstract: "Pending transfers (holds).", subcommands: [Expire.self])
+    static let configuration = CommandConfiguration(
+        commandName: "holds", abstract: "Pending transfers (holds).", subcommands: [Expire.self])
 
     struct Expire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Void every hold whose timeout has passed.")

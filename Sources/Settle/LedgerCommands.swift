@@ -51,7 +51,8 @@ struct AccountsCommand: AsyncParsableCommand {
             guard let limit = Account.Limit(rawValue: limit) else {
                 throw ValidationError("--limit must be none, debits_must_not_exceed_credits or credits_must_not_exceed_debits")
             }
-            let account = Account(id: try AccountID(id), asset: try AssetID(asset), code: code, normalSide: side, limit: limit, externalID: externalID)
+            let account = Account(
+                id: try AccountID(id), asset: try AssetID(asset), code: code, normalSide: side, limit: limit, externalID: externalID)
             let r = try await db.withLedger(connections: 1) { try await $0.createAccounts([account]) }[0]
             print("account \(id): \(r.word)")
             if case .rejected = r { throw ExitCode(1) }
@@ -149,7 +150,8 @@ struct BalanceCommand: AsyncParsableCommand {
 }
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Print an account's entries, newest first, as JSON lines.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Print an account's entries, newest first, as JSON lines.")
     @OptionGroup var db: DatabaseOptions
     @Argument var account: String
     @Option var limit = 50

@@ -6,6 +6,7 @@ import LedgerAPI
 import LocalPostgres
 import Logging
 import PostgresNIO
+import RailKit
 import ServiceLifecycle
 import SystemPackage
 import UnixSignals
@@ -24,6 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A JSON configuration file.") var config: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Port to listen on (0: any free port).") var port: Int?
+    @Option(help: "The rails file (default: $SETTLE_RAILS): rails whose webhooks are taken at /v1/rails/{id}/webhooks.")
+    var rails: String?
 
     func run() async throws {
         let configuration = try await Self.load(file: config, host: host, port: port)
@@ -35,14 +38,18 @@ struct ServeCommand: AsyncParsableCommand {
         let (url, embedded) = try await Self.database(configuration, logger: logger)
         let client = PostgresClient(
             configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
+        let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(rails), logger: logger)
+        let booker = RailBooker(ledger: PostgresLedger(client: client, logger: logger))
         let app = APIServer.application(
             client: client, configuration: configuration, logger: logger,
+            webhooks: ShippedRails.webhookReceiver(rails: rails, booker: booker, logger: logger),
             beforeServing: { ledger in
                 if embedded {
-                    try await ledger.migrate()
+                    _ = try await ledger.migrate()
                 } else if try await !ledger.schemaIsCurrent() {
                     throw LedgerError(.schemaOutdated, "the database schema is not current: run `settle migrate`")
                 }
+                for rail in rails { try await booker.install(rail.descriptor) }
             },
             onServerRunning: { channel in
                 logger.notice(
@@ -52,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        for rail in rails { await rail.shutdown() }
     }
 
     static func load(file: String?, host: String?, port: Int?) async throws -> ServerConfiguration {

@@ -12,7 +12,8 @@ struct SettleCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, MigrateCommand.self, DBCommand.self, VerifyCommand.self, AssetsCommand.self,
             AccountsCommand.self, TransfersCommand.self, BalanceCommand.self, HistoryCommand.self, HoldsCommand.self,
-            SnapshotsCommand.self, ServeCommand.self, KeysCommand.self, BenchCommand.self,
+            SnapshotsCommand.self, ServeCommand.self, KeysCommand.self, RailsCommand.self, CardMockCommand.self, DevChainCommand.self,
+            SandboxCommand.self, BenchCommand.self,
         ]
     )
 }

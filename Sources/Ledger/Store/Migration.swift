@@ -18,6 +18,8 @@ struct Migration: Sendable {
             version: 2, name: "post_transfers", sql: String(decoding: PackageResources.v2_post_transfers_sql, as: UTF8.self)),
         Migration(version: 3, name: "balance_at", sql: String(decoding: PackageResources.v3_balance_at_sql, as: UTF8.self)),
         Migration(version: 4, name: "api_keys", sql: String(decoding: PackageResources.v4_api_keys_sql, as: UTF8.self)),
+        Migration(version: 5, name: "rails", sql: String(decoding: PackageResources.v5_rails_sql, as: UTF8.self)),
+        Migration(version: 6, name: "x402", sql: String(decoding: PackageResources.v6_x402_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

@@ -1,0 +1,218 @@
+import ArgumentParser
+import CardMock
+import DevChain
+import ERC20Rail
+import EVM
+import Foundation
+import Hummingbird
+import Ledger
+import LedgerAPI
+import LocalPostgres
+import Logging
+import PostgresNIO
+import RailKit
+import ServiceLifecycle
+import UnixSignals
+import X402
+
+/// `settle sandbox`: everything an agent developer needs on one machine, with no network: the dev
+/// chain, the card processor mock, the ledger API, and a merchant server with a paid route and an
+/// x402 facilitator; payments are booked in the ledger and followed on chain to finality.
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox", abstract: "Run a local sandbox: dev chain, card processor mock, ledger API and an x402-paid route.",
+        discussion: """
+            Prints one JSON line first with everything an agent needs (server, paidURL, facilitatorURL, networks with \
+            their RPC URL and tokens, funded testKeys, cardmockURL, ledgerAPI and an API key), then runs until \
+            SIGINT or SIGTERM. Uses the embedded database unless DATABASE_URL is set.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Port of the merchant server with the paid route and the facilitator (0: any).") var port = 8402
+    @Option(help: "Port of the ledger API (0: any).") var apiPort = 8080
+    @Option(help: "Port of the dev chain's JSON-RPC (0: any).") var chainPort = 8545
+    @Option(help: "Port of the card processor mock (0: any).") var cardmockPort = 12111
+    @Option(help: "Price of one call of the paid route, in USDC base units (6 decimals).") var price = 1_000
+    @Option(help: "Blocks after which a payment is final in the ledger.") var confirmations = 2
+
+    func validate() throws {
+        guard price > 0 else { throw ValidationError("--price must be positive") }
+        guard (1...64).contains(confirmations) else { throw ValidationError("--confirmations must be from 1 to 64") }
+    }
+
+    func run() async throws {
+        var logger = db.logger
+        logger.logLevel = max(logger.logLevel, .notice)
+        let (url, embedded) = try await db.resolve()
+        let home = ProcessInfo.processInfo.environment["SETTLE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.settle"
+
+        // The chain: blocks every second, and at once on each transaction so a payment is quick.
+        let chain = try DevChain(configuration: DevChainConfiguration(port: chainPort, blockTime: .seconds(1), automine: true))
+        let (chainPorts, chainSink) = AsyncStream.makeStream(of: Int.self)
+        let chainApp = DevChainServer.application(
+            chain: chain, logger: logger, onServerRunning: { chainSink.yield(DevChainServer.boundPort($0) ?? 0) })
+        let (mockPorts, mockSink) = AsyncStream.makeStream(of: Int.self)
+        let mockApp = try CardMockServer.application(
+            configuration: .init(port: cardmockPort, dataDirectory: home + "/sandbox/cardmock"), logger: logger,
+            onServerRunning: { mockSink.yield(CardMockServer.boundPort($0) ?? 0) })
+
+        let client = PostgresClient(configuration: try url.clientConfiguration(connections: 12), backgroundLogger: logger)
+        let ledger = PostgresLedger(client: client, logger: logger)
+        let (apiPorts, apiSink) = AsyncStream.makeStream(of: Int.self)
+        let apiApp = APIServer.application(
+            client: client, configuration: ServerConfiguration(port: apiPort, databaseConnections: 12), logger: logger,
+            beforeServing: { ledger in
+                if embedded {
+                    _ = try await ledger.migrate()
+                } else if try await !ledger.schemaIsCurrent() {
+                    throw LedgerError(.schemaOutdated, "the database schema is not current: run `settle migrate`")
+                }
+            },
+            onServerRunning: { apiSink.yield($0.localAddress?.port ?? 0) })
+
+        let group = ServiceGroup(
+            configuration: .init(services: [chainApp, mockApp, apiApp], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var chainIterator = chainPorts.makeAsyncIterator()
+            var mockIterator = mockPorts.makeAsyncIterator()
+            var apiIterator = apiPorts.makeAsyncIterator()
+            guard let rpcPort = await chainIterator.next(), let mockPort = await mockIterator.next(),
+                let ledgerPort = await apiIterator.next()
+            else { throw CommandFailure(description: "sandbox: a service did not start") }
+            do {
+                try await serveMerchant(
+                    chain: chain, rpcURL: "http://127.0.0.1:\(rpcPort)", cardmockURL: "http://127.0.0.1:\(mockPort)",
+                    ledgerURL: "http://127.0.0.1:\(ledgerPort)", ledger: ledger, logger: logger)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// Sets up the books and serves the merchant (paid route + facilitator) and the chain watcher
+    /// until SIGINT/SIGTERM.
+    private func serveMerchant(
+        chain: DevChain, rpcURL: String, cardmockURL: String, ledgerURL: String, ledger: PostgresLedger, logger: Logger
+    ) async throws {
+        let usdc = TokenConfiguration.usdc
+        let token = X402Token(
+            chainID: 31337, address: usdc.address, name: usdc.name, version: usdc.version, decimals: Int(usdc.decimals),
+            assetID: "usdc-31337")
+        // The merchant's receiving address and the facilitator's gas key: test accounts 9 and 8,
+        // kept out of the keys handed to agents.
+        let payTo = TestAccounts.addresses[9]
+        let signer = TestAccounts.privateKeys[8]
+        let merchant = AccountID("merchant:sandbox:usdc")
+        let booker = RailBooker(ledger: ledger)
+        let facilitator = X402Facilitator(
+            configuration: X402FacilitatorConfiguration(tokens: [token], signer: signer, defaultMerchantAccount: merchant),
+            rpc: EthereumRPC(url: rpcURL), store: X402SettlementStore(client: ledger.client, logger: logger), booker: booker, logger: logger
+        )
+        try await booker.install(facilitator.descriptor)
+        _ = try await ledger.createAccounts([Account(id: merchant, asset: token.assetID, normalSide: .credit)])
+        let key = try await APIKeyStore(client: ledger.client, logger: logger).create(
+            scope: .admin, accountPrefix: nil, label: "settle sandbox"
+        )
+        .token
+
+        let chainRail = try ERC20Rail(
+            configuration: RailConfiguration(
+                // The dev chain is new on every run: so is its rail, whose cursor belongs to one chain.
+                id: "sandbox-chain-" + String(UInt64(Date().timeIntervalSince1970), radix: 36), kind: "erc20",
+                settings: [
+                    "rpc_url": .string(rpcURL), "network": .string(token.network),
+                    "tokens": .array([.string("\(token.assetID)=\(usdc.address.checksummed)=USDC=6")]),
+                    "addresses": .array([.string(payTo.checksummed)]), "confirmations": .number(String(confirmations)),
+                    "payers": .array([.string(signer.address.checksummed)]), "native_asset": .string("eth-31337=ETH=18"),
+                ]), logger: logger)
+        try await booker.install(chainRail.descriptor)
+
+        let router = Router()
+        router.add(
+            middleware: X402Server.middleware(
+                configuration: X402ServerConfiguration(routes: [
+                    X402Route(
+                        path: "/paid/joke",
+                        accepts: [
+                            .exact(
+                                network: token.network, amount: String(price), asset: usdc.address.checksummed, payTo: payTo.checksummed,
+                                name: usdc.name, version: usdc.version)
+                        ])
+                ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger)))
+        router.get("/paid/joke") { _, _ in
+            #"{"joke":"A ledger walks into a bar. The bartender says: that'll be two entries."}"#
+        }
+        X402FacilitatorRoutes.add(to: router.group("x402/facilitator"), facilitator: facilitator)
+        let (ports, sink) = AsyncStream.makeStream(of: Int.self)
+        let merchantApp = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
+            onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [merchantApp, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let merchantPort = await iterator.next(), merchantPort > 0 else {
+                throw CommandFailure(description: "sandbox: the server did not start")
+            }
+            let server = "http://127.0.0.1:\(merchantPort)"
+            let info = DevChainInfo(configuration: chain.configuration, rpcURL: rpcURL)
+            let line = SandboxInfo(
+                server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator",
+                networks: [.init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens)],
+                testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
+                merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            // Unbuffered: whoever reads the first line must get it now, not at exit.
+            FileHandle.standardOutput.write(try encoder.encode(line) + Data("\n".utf8))
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// The sandbox's first line.
+struct SandboxInfo: Encodable {
+    struct Network: Encodable {
+        var kind: String
+        var caip2: String
+        var chainId: UInt64
+        var rpcURL: String
+        var tokens: [DevChainInfo.Token]
+    }
+
+    var server: String
+    var paidURL: String
+    var facilitatorURL: String
+    var networks: [Network]
+    var testKeys: [String]
+    var cardmockURL: String
+    var ledgerAPI: String
+    var apiKey: String
+    var merchantAccount: String
+    var payTo: String
+}
+
+/// Pulls the chain rail every second, so payments reach final in the ledger by themselves.
+struct ChainWatcher: Service {
+    let rail: any Rail
+    let booker: RailBooker
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let report = try await booker.sync(rail, pageSize: 500)
+                if report.created > 0 { logger.notice("chain rail", metadata: ["report": "\(report)"]) }
+            } catch {
+                logger.warning("chain rail sync failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}

@@ -1,0 +1,442 @@
+import Crypto
+import EVM
+import Foundation
+import Ledger
+import Logging
+import RailKit
+import Synchronization
+
+/// An x402 facilitator for the `exact` scheme on EVM chains (EIP-3009
+/// `transferWithAuthorization`), settling with its own key and booking every payment in the ledger.
+///
+/// - ``verify(_:requirements:)`` checks the payment against the caller's requirements: scheme,
+///   network, known token, EIP-712 domain from the configuration (never the client's), recipient
+///   and exact amount, the time window (`validBefore ≥ now + 6`, `validAfter ≤ now`), the
+///   signature, and that the nonce is not already settled (durable store). With
+///   ``X402FacilitatorConfiguration/ChainChecks`` on it also reads `authorizationState` and the
+///   payer's balance; off, verify makes no chain call.
+/// - ``settle(_:requirements:)`` is idempotent per `(network, asset, payer, nonce)`: it reserves a
+///   row in `settle.x402_settlements` before any transaction exists, books the `verified` hold,
+///   stores the signed raw transaction before sending it, and waits for the receipt up to
+///   ``X402FacilitatorConfiguration/receiptTimeout``. Without a receipt by then it answers
+///   `settlement_pending` (never success); a later call with the same payload resumes from the row:
+///   it re-sends the same raw transaction or reads its receipt, and never signs a second one while
+///   the first can still be mined.
+///
+/// ```swift
+/// let facilitator = X402Facilitator(
+///     configuration: .init(tokens: [usdc], signer: key, defaultMerchantAccount: "merchant:acme"),
+///     rpc: EthereumRPC(url: rpcURL), store: X402SettlementStore(client: postgres), booker: RailBooker(ledger: ledger))
+/// let router = Router()
+/// X402FacilitatorRoutes.add(to: router, facilitator: facilitator)
+/// ```
+public final class X402Facilitator: Facilitator {
+    public let configuration: X402FacilitatorConfiguration
+    public let rpc: EthereumRPC
+    public let store: X402SettlementStore
+    public let booker: RailBooker?
+    public let logger: Logger
+    /// The rail the bookings are made on.
+    public let descriptor: RailDescriptor
+    let sender = SerialSender()
+    private let domains: [String: (X402Token, TokenDomain)]
+    private let installed = Mutex(false)
+
+    public init(
+        configuration: X402FacilitatorConfiguration, rpc: EthereumRPC, store: X402SettlementStore, booker: RailBooker? = nil,
+        logger: Logger = Logger(label: "settle.x402.facilitator")
+    ) {
+        self.configuration = configuration
+        self.rpc = rpc
+        self.store = store
+        self.booker = booker
+        self.logger = logger
+        self.descriptor = X402FundFlow.descriptor(
+            id: configuration.railID, tokens: configuration.tokens, holdTimeout: Int64(configuration.maxTimeoutSeconds) + 60)
+        var domains: [String: (X402Token, TokenDomain)] = [:]
+        for token in configuration.tokens { domains["\(token.network)/\(token.address.lowercased)"] = (token, token.domain) }
+        self.domains = domains
+    }
+
+    func tokenDomain(network: String, asset: String) -> (X402Token, TokenDomain)? {
+        domains["\(network)/\(asset.lowercased())"]
+    }
+
+    /// The address that submits settlements and pays their gas.
+    public var signerAddress: Address { configuration.signer.address }
+
+    // MARK: Supported
+
+    public func supported() async throws -> SupportedResponse {
+        var networks: [String] = []
+        for token in configuration.tokens where !networks.contains(token.network) { networks.append(token.network) }
+        return SupportedResponse(
+            kinds: networks.map { .init(x402Version: 2, scheme: "exact", network: $0) }, extensions: [],
+            signers: ["eip155:*": [signerAddress.checksummed]])
+    }
+
+    // MARK: Verify
+
+    public func verify(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> VerifyResponse {
+        let payment: CheckedPayment
+        switch parse(payload, requirements) {
+        case .failure(let invalid): return invalid.response
+        case .success(let parsed): payment = parsed
+        }
+        if let invalid = checkWindowAndSignature(payment) { return invalid }
+        if let record = try await store.record(payment.key) {
+            switch record.state {
+            case .reserved, .broadcast:
+                // The same payment being settled: valid (its own transaction is what uses the
+                // nonce on chain), so that its resource server may ask /settle again and get the
+                // settlement's outcome.
+                guard record.requestHash == payment.requestHash else {
+                    return payment.invalid(.nonceAlreadyUsed, "the nonce is being settled")
+                }
+                return VerifyResponse(isValid: true, payer: payment.payer)
+            case .settled: return payment.invalid(.nonceAlreadyUsed, "the authorization is already settled")
+            case .failed where record.txHash != nil: return payment.invalid(.nonceAlreadyUsed, "the authorization's settlement failed")
+            case .failed: break
+            }
+        }
+        if let invalid = try await chainChecks(payment, configuration.chainChecks) { return invalid }
+        return VerifyResponse(isValid: true, payer: payment.payer)
+    }
+
+    // MARK: Settle
+
+    public func settle(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> SettleResponse {
+        let payment: CheckedPayment
+        switch parse(payload, requirements) {
+        case .failure(let invalid): return invalid.settleResponse(network: requirements.network)
+        case .success(let parsed): payment = parsed
+        }
+        let deadline = ContinuousClock.now + configuration.receiptTimeout
+        let lease = Double(configuration.reservationLease.components.seconds)
+        while true {
+            if let record = try await store.record(payment.key) {
+                // A row that failed before any transaction existed (the ledger or the node was
+                // unavailable) is taken over: nothing of it can be on chain.
+                if record.state == .failed, record.txHash == nil {
+                    let gas: UInt64
+                    switch try await validateForSettlement(payment) {
+                    case .failure(let invalid): return invalid.settleResponse(network: payment.network)
+                    case .success(let estimate): gas = estimate
+                    }
+                    if let created = try await store.takeOver(
+                        payment.key, requestHash: payment.requestHash, payload: payment.payloadJSON, leaseSeconds: lease)
+                    {
+                        return try await run(payment.at(created), gas: gas, deadline: deadline)
+                    }
+                    continue
+                }
+                guard record.requestHash == payment.requestHash else {
+                    return payment.failure(.nonceAlreadyUsed, "another payload holds this nonce")
+                }
+                switch record.state {
+                case .settled, .failed:
+                    if let result = record.result {
+                        await book(
+                            payment.at(record.createdAt), transition: record.state == .settled ? "settled" : "settlement_failed",
+                            result: result)
+                        return result
+                    }
+                    return payment.failure(.unexpectedSettleError, "the settlement has no stored result")
+                case .broadcast:
+                    return try await resume(payment.at(record.createdAt), record: record, deadline: deadline)
+                case .reserved:
+                    if record.idleSeconds > lease,
+                        let created = try await store.takeOver(
+                            payment.key, requestHash: payment.requestHash, payload: payment.payloadJSON, leaseSeconds: lease)
+                    {
+                        let payment = payment.at(created)
+                        let gas: UInt64
+                        switch try await validateForSettlement(payment) {
+                        case .failure(let invalid):
+                            let response = invalid.settleResponse(network: payment.network)
+                            try await store.finish(payment.key, state: .failed, result: response)
+                            return response
+                        case .success(let estimate): gas = estimate
+                        }
+                        return try await run(payment, gas: gas, deadline: deadline)
+                    }
+                    if ContinuousClock.now >= deadline {
+                        return payment.failure(.settlementPending, "the settlement is being prepared by another request", transaction: "")
+                    }
+                    try await Task.sleep(for: configuration.receiptPollInterval)
+                    continue
+                }
+            }
+            let gas: UInt64
+            switch try await validateForSettlement(payment) {
+            case .failure(let invalid): return invalid.settleResponse(network: payment.network)
+            case .success(let estimate): gas = estimate
+            }
+            if let created = try await store.reserve(payment.key, requestHash: payment.requestHash, payload: payment.payloadJSON) {
+                return try await run(payment.at(created), gas: gas, deadline: deadline)
+            }
+            // Another request reserved it between our read and insert: take its outcome.
+        }
+    }
+
+    /// Resolves settlements that were broadcast but whose receipt nobody came back for: reads each
+    /// one's receipt (re-sending its stored transaction when the node lost it) and, when there is
+    /// one, records and books the outcome. Run it periodically; it never signs a transaction while
+    /// the stored one can still be mined.
+    ///
+    /// - Returns: How many settlements reached a final state.
+    @discardableResult
+    public func reconcile(olderThan: Duration = .seconds(5), limit: Int = 100) async throws -> Int {
+        var resolved = 0
+        for record in try await store.unresolved(olderThan: Double(olderThan.components.seconds), limit: limit) {
+            guard let payload = try? JSONDecoder().decode(PaymentPayload.self, from: Data(record.payload.utf8)),
+                let (token, _) = tokenDomain(network: record.key.network, asset: record.key.asset)
+            else {
+                logger.error("x402 settlement row cannot be read back", metadata: ["key": "\(record.key)"])
+                continue
+            }
+            // The stored payload passed the binding checks against the resource's requirements,
+            // whose terms its accepted copy repeats; the domain is the configured token's.
+            var requirements = payload.accepted
+            requirements.extra = ["name": .string(token.name), "version": .string(token.version)]
+            guard case .success(let payment) = parse(payload, requirements), payment.requestHash == record.requestHash else {
+                logger.error("x402 settlement row does not parse back to itself", metadata: ["key": "\(record.key)"])
+                continue
+            }
+            do {
+                let answer = try await resume(payment.at(record.createdAt), record: record, deadline: .now)
+                if !answer.isPending { resolved += 1 }
+            } catch {
+                logger.warning("x402 settlement not reconciled", metadata: ["key": "\(record.key)", "error": "\(error)"])
+            }
+        }
+        return resolved
+    }
+
+    /// Everything `verify` checks, plus the chain: the authorization is unused, the balance covers
+    /// it, and the call simulates (its gas estimate is the result).
+    func validateForSettlement(_ payment: CheckedPayment) async throws -> Result<UInt64, Invalid> {
+        if let invalid = checkWindowAndSignature(payment) { return .failure(Invalid(invalid)) }
+        if let invalid = try await chainChecks(payment, .all) { return .failure(Invalid(invalid)) }
+        guard configuration.estimateGas else { return .success(configuration.gasLimit) }
+        do {
+            let estimate = try await rpc.estimateGas(CallRequest(from: signerAddress, to: payment.token.address, data: payment.calldata))
+            return .success(estimate + estimate / 4 + 5_000)
+        } catch {
+            let reason = Self.reason(forRevert: error)
+            return .failure(Invalid(payment.invalid(reason, "simulation failed: \(error)")))
+        }
+    }
+
+    /// A reserved row: book the hold, sign with the next nonce, store, send, wait.
+    func run(_ payment: CheckedPayment, gas: UInt64, deadline: ContinuousClock.Instant) async throws -> SettleResponse {
+        if let failure = await bookHold(payment) {
+            try await store.finish(payment.key, state: .failed, result: failure)
+            return failure
+        }
+        let hash = try await broadcast(payment, gas: gas)
+        return try await waitForReceipt(payment, txHash: hash, deadline: deadline)
+    }
+
+    /// Signs the transfer with the sender's next nonce, stores it, then sends it. Returns its hash.
+    @discardableResult
+    func broadcast(_ payment: CheckedPayment, gas: UInt64, send: Bool = true) async throws -> Hash32 {
+        var hash = Hash32.zero
+        do {
+            let fee = try await maxFee()
+            let tip = min(configuration.maxPriorityFeePerGas, fee)
+            try await sender.submit(address: signerAddress, rpc: rpc) { nonce in
+                let transaction = EIP1559Transaction(
+                    chainID: payment.token.chainID, nonce: nonce, maxPriorityFeePerGas: tip, maxFeePerGas: fee, gasLimit: gas,
+                    to: payment.token.address, data: payment.calldata)
+                let signed = transaction.signed(with: configuration.signer)
+                hash = signed.hash
+                try await store.recordBroadcast(payment.key, txHash: signed.hash.hex, rawTx: signed.rawBytes)
+                guard send else { return true }
+                do {
+                    _ = try await rpc.sendRawTransaction(signed.rawBytes)
+                    return true
+                } catch {
+                    logger.warning(
+                        "x402 settlement transaction not accepted; it stays stored and is re-sent on resume",
+                        metadata: ["key": "\(payment.key)", "tx": "\(signed.hash)", "error": "\(error)"])
+                    return false
+                }
+            }
+        } catch {
+            // Nothing was stored: the reservation stays, retryable, and the hold with it.
+            _ = try? await store.finish(
+                payment.key, state: .failed,
+                result: payment.failure(.unexpectedSettleError, "could not submit the settlement: \(error)"))
+            throw error
+        }
+        return hash
+    }
+
+    /// A row with a stored transaction: read its receipt; else send the same raw transaction again,
+    /// or, when it can never be mined (its nonce went to another transaction and the authorization is
+    /// still unused), sign a replacement.
+    func resume(_ payment: CheckedPayment, record: SettlementRecord, deadline: ContinuousClock.Instant) async throws -> SettleResponse {
+        guard let txText = record.txHash, let txHash = try? Hash32(hex: txText), let raw = record.rawTx else {
+            return payment.failure(.unexpectedSettleError, "the stored settlement has no transaction")
+        }
+        _ = await bookHold(payment)
+        if let receipt = try? await rpc.transactionReceipt(txHash) { return try await finish(payment, receipt: receipt) }
+        do {
+            _ = try await rpc.sendRawTransaction(raw)
+        } catch {
+            if let signed = try? SignedEIP1559Transaction(raw: raw),
+                let mined = try? await rpc.transactionCount(signerAddress, block: .latest), mined > signed.transaction.nonce,
+                (try? await rpc.transactionReceipt(txHash)) == nil,
+                let used = try? await authorizationUsed(payment), !used
+            {
+                logger.warning("x402 settlement transaction can never be mined; signing a replacement", metadata: ["key": "\(payment.key)"])
+                let hash = try await broadcast(payment, gas: signed.transaction.gasLimit)
+                return try await waitForReceipt(payment, txHash: hash, deadline: deadline)
+            }
+        }
+        return try await waitForReceipt(payment, txHash: txHash, deadline: deadline)
+    }
+
+    func waitForReceipt(_ payment: CheckedPayment, txHash: Hash32, deadline: ContinuousClock.Instant) async throws -> SettleResponse {
+        while true {
+            if let receipt = try? await rpc.transactionReceipt(txHash) { return try await finish(payment, receipt: receipt) }
+            if ContinuousClock.now >= deadline { break }
+            try await Task.sleep(for: configuration.receiptPollInterval)
+        }
+        return payment.failure(.settlementPending, "broadcast; no receipt yet: ask again with the same payload", transaction: txHash.hex)
+    }
+
+    /// Settled with status 1 and the expected `Transfer` log; failed otherwise.
+    func finish(_ payment: CheckedPayment, receipt: Receipt) async throws -> SettleResponse {
+        let transferred = receipt.logs.contains { log in
+            guard log.address == payment.token.address, let event = try? TransferEvent(log: log) else { return false }
+            return event.from == payment.authorization.from && event.to == payment.authorization.to
+                && event.value == payment.authorization.value
+        }
+        let response: SettleResponse
+        let state: SettlementRecord.State
+        if receipt.succeeded && transferred {
+            response = SettleResponse(
+                success: true, payer: payment.payer, transaction: receipt.transactionHash.hex, network: payment.network,
+                amount: payment.authorization.value.description)
+            state = .settled
+        } else {
+            response = payment.failure(
+                receipt.succeeded ? .transferEventMismatch : .transactionFailed,
+                receipt.succeeded ? "no matching Transfer log" : "the transaction reverted", transaction: receipt.transactionHash.hex)
+            state = .failed
+        }
+        if try await store.finish(payment.key, state: state, result: response) {
+            await book(payment, transition: state == .settled ? "settled" : "settlement_failed", result: response)
+            return response
+        }
+        // Another request finished it first: its answer stands.
+        if let record = try await store.record(payment.key), let result = record.result {
+            await book(payment.at(record.createdAt), transition: record.state == .settled ? "settled" : "settlement_failed", result: result)
+            return result
+        }
+        return response
+    }
+
+    // MARK: Chain
+
+    func chainChecks(_ payment: CheckedPayment, _ checks: X402FacilitatorConfiguration.ChainChecks) async throws -> VerifyResponse? {
+        if checks.authorizationState, try await authorizationUsed(payment) {
+            return payment.invalid(.nonceAlreadyUsed, "authorizationState is true on chain")
+        }
+        if checks.balance {
+            let output = try await rpc.call(
+                CallRequest(to: payment.token.address, data: ABI.encodeCall("balanceOf(address)", [.address(payment.authorization.from)])))
+            guard let balance = try ABI.decode([.uint256], from: output).first?.uint else {
+                throw X402FacilitatorError("balanceOf returned no value")
+            }
+            if balance < payment.authorization.value {
+                return payment.invalid(.insufficientBalance, "balance \(balance) is below \(payment.authorization.value)")
+            }
+        }
+        return nil
+    }
+
+    func authorizationUsed(_ payment: CheckedPayment) async throws -> Bool {
+        let output = try await rpc.call(
+            CallRequest(
+                to: payment.token.address,
+                data: ABI.encodeCall(
+                    "authorizationState(address,bytes32)", [.address(payment.authorization.from), .bytes32(payment.authorization.nonce)])))
+        return try ABI.decode([.bool], from: output).first?.bool ?? false
+    }
+
+    private func maxFee() async throws -> EVM.UInt256 {
+        if let fixed = configuration.maxFeePerGas { return fixed }
+        let price = try await sender.currentGasPrice(rpc: rpc)
+        return price.multipliedReportingOverflow(by: 2).partialValue + configuration.maxPriorityFeePerGas
+    }
+
+    static func reason(forRevert error: any Error) -> X402Reason {
+        let text = ((error as? EVMError)?.rpc.map { "\($0.revert?.description ?? "") \($0.message)" } ?? "\(error)").lowercased()
+        if text.contains("used or canceled") { return .nonceAlreadyUsed }
+        if text.contains("exceeds balance") || text.contains("insufficient") { return .insufficientBalance }
+        if text.contains("invalid signature") { return .invalidSignature }
+        if text.contains("expired") { return .validBefore }
+        if text.contains("not yet valid") { return .validAfter }
+        return .simulationFailed
+    }
+
+    // MARK: Ledger
+
+    /// Books the `verified` hold; a failure answer when the ledger refuses it.
+    private func bookHold(_ payment: CheckedPayment) async -> SettleResponse? {
+        guard let booker, let merchant = configuration.merchant(for: payment.authorization.to) else { return nil }
+        do {
+            try await install(booker)
+            let outcome = try await booker.book([event(payment, transition: "verified", merchant: merchant, txHash: nil)], on: descriptor)
+            if case .rejected(let error) = outcome.first {
+                logger.error("x402 hold refused by the ledger", metadata: ["key": "\(payment.key)", "error": "\(error)"])
+                return payment.failure(.unexpectedSettleError, "the ledger refused the payment: \(error.message)")
+            }
+            return nil
+        } catch {
+            logger.error("x402 hold not booked", metadata: ["key": "\(payment.key)", "error": "\(error)"])
+            return payment.failure(.unexpectedSettleError, "the ledger is unavailable")
+        }
+    }
+
+    /// Books `settled` or `settlement_failed` (idempotent: a repeat answers `exists`).
+    private func book(_ payment: CheckedPayment, transition: String, result: SettleResponse) async {
+        guard let booker, let merchant = configuration.merchant(for: payment.authorization.to) else { return }
+        do {
+            try await install(booker)
+            let events = [
+                event(payment, transition: "verified", merchant: merchant, txHash: nil),
+                event(payment, transition: transition, merchant: merchant, txHash: result.transaction),
+            ]
+            for outcome in try await booker.book(events, on: descriptor) {
+                if case .rejected(let error) = outcome {
+                    logger.error(
+                        "x402 booking refused", metadata: ["key": "\(payment.key)", "transition": "\(transition)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.error(
+                "x402 booking failed; it is retried when the payment is asked about again",
+                metadata: ["key": "\(payment.key)", "error": "\(error)"])
+        }
+    }
+
+    private func install(_ booker: RailBooker) async throws {
+        if installed.withLock({ $0 }) { return }
+        try await booker.install(descriptor)
+        installed.withLock { $0 = true }
+    }
+
+    private func event(_ payment: CheckedPayment, transition: String, merchant: AccountID, txHash: String?) -> RailEvent {
+        var metadata: Metadata = ["payer": .string(payment.payer), "network": .string(payment.network)]
+        if let txHash, !txHash.isEmpty { metadata["tx_hash"] = .string(txHash) }
+        return RailEvent(
+            transition: transition, reference: payment.key.description, asset: payment.token.assetID,
+            amounts: ["amount": payment.ledgerAmount],
+            bindings: ["payto": payment.authorization.to.lowercased, "merchant": merchant.rawValue],
+            occurredAt: Date(timeIntervalSince1970: payment.createdAt), metadata: metadata)
+    }
+}

@@ -1,0 +1,124 @@
+import DevChain
+import EVM
+import Foundation
+import Ledger
+import Testing
+
+@testable import X402
+
+/// Runs `Interop/x402_client_pays.py`: the official x402 Python client (PyPI `x402` 2.25) pays a
+/// Settle-protected route served by the middleware, settled by the in-process facilitator on the
+/// dev chain.
+enum X402Python {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/x402_client_pays.py")
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+
+    static let python: String? = {
+        var candidates: [String] = []
+        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
+        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    static let unavailableReason: String? = {
+        guard let python else { return "no Python found ($VIRTUAL_ENV/bin/python or \(packageRoot.path)/.venv/bin/python)" }
+        do {
+            _ = try run(python, ["-c", "import x402, eth_account, requests"])
+            return nil
+        } catch {
+            return "\(python) cannot import x402[evm,requests]: \(error)"
+        }
+    }()
+
+    /// On CI always enabled, so that a missing client fails loudly.
+    static var enabled: Bool { unavailableReason == nil || isCI }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let errorData = Locked(Data())
+        let drained = DispatchSemaphore(value: 0)
+        Thread {
+            errorData.set(stderr.fileHandleForReading.readDataToEndOfFile())
+            drained.signal()
+        }.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        drained.wait()
+        guard process.terminationStatus == 0 else {
+            throw Failure("python exited \(process.terminationStatus): \(String(decoding: errorData.get(), as: UTF8.self))")
+        }
+        return output
+    }
+
+    /// On a thread of its own: the script talks to servers on this process's cooperative pool.
+    static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> Data {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try run(executable, arguments) }) }.start()
+        }
+    }
+
+    final class Locked<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: T
+        init(_ value: T) { self.value = value }
+        func get() -> T { lock.withLock { value } }
+        func set(_ new: T) { lock.withLock { value = new } }
+    }
+}
+
+@Suite(.enabled(if: X402Python.enabled, "the x402 Python client is not installed (set CI to make this a failure)"))
+struct PythonClientTests {
+    struct Output: Decodable {
+        var payer: String
+        var unpaidStatus: Int
+        var paymentRequired: PaymentRequired?
+        var paidStatus: Int
+        var paidBody: String
+        var cacheControl: String?
+        var settleResponse: SettleResponse?
+    }
+
+    @Test func officialClientPaysAProtectedRoute() async throws {
+        if let reason = X402Python.unavailableReason { Issue.record("x402 Python client unavailable: \(reason)") }
+        let python = try #require(X402Python.python)
+        try await X402Harness.with { h in
+            let url = try await h.startServer()
+            let payerKey = try await h.fundedPayer()
+            let data = try await X402Python.runOffPool(
+                python,
+                [
+                    X402Python.script.path, url + "/paid", Hex.encode(payerKey.bytes), X402Harness.network,
+                    X402Harness.tokenAddress.checksummed,
+                    "1000000",
+                ])
+            let output = try JSONDecoder().decode(Output.self, from: data)
+            #expect(output.payer == payerKey.address.checksummed)
+            #expect(output.unpaidStatus == 402)
+            #expect(output.paymentRequired?.accepts == [h.requirements()])
+            #expect(output.paidStatus == 200)
+            #expect(output.paidBody == "paid content")
+            #expect(output.cacheControl == "private, no-store")
+            let settle = try #require(output.settleResponse)
+            #expect(settle.success)
+            #expect(settle.network == X402Harness.network)
+            #expect(settle.payer == payerKey.address.checksummed)
+            let hash = try Hash32(hex: settle.transaction)
+            let receipt = try #require(try await h.rpc.transactionReceipt(hash))
+            #expect(receipt.succeeded)
+            #expect(try await h.tokenBalance(h.payTo) == 1000)
+            #expect(try await h.tokenBalance(payerKey.address) == 999_000)
+            let balance = try await h.merchantBalance()
+            #expect(balance.posted == Ledger.UInt256(1000))
+            #expect(balance.pending == .zero)
+        }
+    }
+}
