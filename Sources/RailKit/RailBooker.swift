@@ -130,7 +130,7 @@ public final class RailBooker: Sendable {
         }
         if seen { return false }
         let outcomes = try await book(delivery.events, on: descriptor)
-        if let late = outcomes.first(where: { if case .outOfOrder = $0 { true } else { false } }), case .outOfOrder(let error) = late {
+        for case .outOfOrder(let error) in outcomes {
             throw RailError(.outOfOrder, "delivery \(delivery.id): \(error.message)")
         }
         for (event, outcome) in zip(delivery.events, outcomes) {

@@ -23,7 +23,12 @@ enum ShippedRails {
         "card": [
             "base_url": .string("http://127.0.0.1:12111"), "api_key": .string("sk_test_example"),
             "webhook_secret": .string("whsec_example"),
-        ]
+        ],
+        "erc20": [
+            "rpc_url": .string("http://127.0.0.1:8545"), "network": .string("eip155:31337"),
+            "tokens": .array([.string("usdc-31337=0x5FbDB2315678afecb367f032d93F642f64180aa3=USDC=6")]),
+            "addresses": .array([.string("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720")]),
+        ],
     ]
 
     /// The rails file: `--rails`, else `SETTLE_RAILS`; none means no rails.
