@@ -33,7 +33,9 @@ struct SandboxTests {
         }
         let sandbox = Process()
         sandbox.executableURL = URL(fileURLWithPath: settle)
-        sandbox.arguments = ["sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0"]
+        sandbox.arguments = [
+            "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0", "--confirmations", "5",
+        ]
         let output = Pipe()
         sandbox.standardOutput = output
         sandbox.standardError = FileHandle.nullDevice
@@ -75,6 +77,16 @@ struct SandboxTests {
         let incoming = paid["incoming"] as? [String: Any]
         #expect(incoming?["posted"] as? String == "0")
         #expect(paid["incoming_delta"] as? Int == 1000)
+
+        // Reorganized before final: the chain rail had seen (held) the payment, voided that hold
+        // when its block left the chain, held it again in the block that re-mined it, then posted
+        // it, and the clearing account is back to zero.
+        #expect(paid["reorg_paid_status"] as? Int == 200)
+        #expect(paid["reorg_seen_before_reorg"] as? Int == 1000)
+        #expect(paid["reorg_remined"] as? Bool == true)
+        #expect(paid["reorg_wallet_bookings"] as? [String] == ["pending", "void_pending", "pending", "post_pending"])
+        #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == "0")
+        #expect(paid["reorg_incoming_delta"] as? Int == 1000)
     }
 
     /// Reads the first line of `handle`, waiting up to 90 s.

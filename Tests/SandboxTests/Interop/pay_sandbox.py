@@ -1,8 +1,10 @@
 """An agent pays the sandbox's paid route with the official x402 client, then reads the ledger.
 
 Reads the sandbox's first JSON line on stdin; prints one JSON object: the paid response and the
-ledger balances once the chain rail has booked the payment final.
+ledger balances once the chain rail has booked the payment final; then pays again and reorganizes
+the chain under that payment before it is final, and reports how the ledger followed.
 """
+import base64
 import json
 import sys
 import time
@@ -42,7 +44,7 @@ while time.time() < deadline:
     if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == "0":
         break
     time.sleep(0.5)
-print(json.dumps({
+first = {
     "unpaid_status": unpaid.status_code,
     "payment_required": "PAYMENT-REQUIRED" in unpaid.headers,
     "paid_status": paid.status_code,
@@ -51,4 +53,59 @@ print(json.dumps({
     "merchant_delta": int(balance(info["merchantAccount"])["posted"]) - merchant_before,
     "incoming": balance(incoming),
     "incoming_delta": int(balance(incoming)["debits_posted"]) - incoming_before,
-}))
+}
+
+# A second payment, whose block is reorganized away once the chain rail has seen it, before it is
+# final: the rail voids what it held, and holds the payment again when the chain re-mines it.
+rpc = info["networks"][0]["rpcURL"]
+
+
+def call(method, params):
+    answer = requests.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10).json()
+    if "error" in answer:
+        raise RuntimeError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+wallet = "evm:usdc-31337:wallet:" + info["payTo"].lower()
+
+
+def entries(account):
+    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/entries?limit=1000", headers=headers, timeout=10)
+    return answer.json().get("items", []) if answer.status_code == 200 else []
+
+
+entries_before = len(entries(wallet))
+incoming_before = int(balance(incoming)["debits_posted"])
+again = session.get(info["paidURL"], timeout=30)
+settled = json.loads(base64.b64decode(again.headers.get("PAYMENT-RESPONSE", "e30=")))
+tx = settled.get("transaction", "")
+deadline = time.time() + 10
+while time.time() < deadline and int(balance(wallet).get("debits_pending", "0")) == 0:
+    time.sleep(0.1)
+seen_before_reorg = int(balance(wallet).get("debits_pending", "0"))
+receipt = call("eth_getTransactionReceipt", [tx])
+head = int(call("eth_blockNumber", []), 16)
+depth = head - int(receipt["blockNumber"], 16) + 1
+call("devchain_reorg", [{"depth": depth, "requeue": True}])
+deadline = time.time() + 30
+while time.time() < deadline:
+    clearing = balance(incoming)
+    if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == "0" and balance(wallet).get("debits_pending") == "0":
+        break
+    time.sleep(0.5)
+remined = call("eth_getTransactionReceipt", [tx])
+# The wallet's new entries, oldest first, one line per transfer: what the rail booked, in order.
+booked = []
+for entry in sorted(entries(wallet), key=lambda e: int(e["version"]))[entries_before:]:
+    if not booked or booked[-1][0] != entry["transfer"]:
+        booked.append((entry["transfer"], entry["transfer_kind"]))
+first.update({
+    "reorg_paid_status": again.status_code,
+    "reorg_seen_before_reorg": seen_before_reorg,
+    "reorg_remined": remined is not None and remined["blockHash"] != receipt["blockHash"],
+    "reorg_wallet_bookings": [kind for _, kind in booked],
+    "reorg_incoming": balance(incoming),
+    "reorg_incoming_delta": int(balance(incoming)["debits_posted"]) - incoming_before,
+})
+print(json.dumps(first))
