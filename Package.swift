@@ -144,6 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxTests",
+            dependencies: ["SettleTesting"],
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
@@ -243,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "EVMTests",
             dependencies: [
-                "EVM", "CSecp256k1",
+                "EVM", "CSecp256k1", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -269,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "CardMockTests",
             dependencies: [
-                "CardMock",
+                "CardMock", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -298,7 +299,7 @@ let package = Package(
         .testTarget(
             name: "DevChainTests",
             dependencies: [
-                "DevChain", "EVM",
+                "DevChain", "EVM", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import CardMock
 import Foundation
+import SettleTesting
 import Testing
 
 /// The official stripe-python SDK (16.1.0) drives the mock end to end: `Interop/stripe_e2e.py`.
@@ -51,7 +52,7 @@ import Testing
         }
         let server = try await MockServer.start { $0.webhookRetryBase = .milliseconds(50) }
         let url = server.baseURL
-        let result = try await Task.detached { try Self.run(python, [Self.script.path, url], timeout: 45) }.value
+        let result = try await offPool { try Self.run(python, [Self.script.path, url], timeout: 45) }
         try await server.stop()
         let summary = result.output.split(separator: "\n").last.map(String.init) ?? ""
         #expect(result.status == 0, "stripe_e2e.py failed:\n\(result.output)")

@@ -1,6 +1,7 @@
 import DevChain
 import EVM
 import Foundation
+import SettleTesting
 import Testing
 
 /// Runs `Interop/eth_account_devchain.py` (eth-account 0.14, urllib JSON-RPC) against a live dev chain.
@@ -67,9 +68,7 @@ enum PythonClient {
     /// Runs the process on a thread of its own: blocking a thread of Swift's cooperative pool
     /// could starve the in-process chain the script talks to.
     static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> Data {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try run(executable, arguments) }) }.start()
-        }
+        try await offPool { try run(executable, arguments) }
     }
 
     /// Drains stderr on a thread so that a chatty child cannot block on a full pipe.

@@ -1,5 +1,6 @@
 import EVM
 import Foundation
+import SettleTesting
 import Testing
 
 /// Runs `Interop/eth_account_interop.py` with the repository's Python (eth-account 0.14.0).
@@ -147,9 +148,9 @@ struct EthAccountInteropTests {
             verifyingContract: try Address(d["verifyingContract"]!))
     }
 
-    @Test func ethAccountSignaturesVerifyInSwift() throws {
+    @Test func ethAccountSignaturesVerifyInSwift() async throws {
         let seed = Int.random(in: 0..<1_000_000)
-        let output = try EthAccountOracle.call(["generate", "30", String(seed)])
+        let output = try await offPool { try EthAccountOracle.call(["generate", "30", String(seed)]) }
         let generated = try JSONDecoder().decode(Generated.self, from: output)
         #expect(generated.authorizations.count == 30 && generated.transactions.count == 30)
         for (index, item) in generated.authorizations.enumerated() {
@@ -182,7 +183,7 @@ struct EthAccountInteropTests {
         }
     }
 
-    @Test func swiftSignaturesRecoverInEthAccount() throws {
+    @Test func swiftSignaturesRecoverInEthAccount() async throws {
         var typed: [[String: Any]] = []
         var hashes: [[String: String]] = []
         var transactions: [String] = []
@@ -227,7 +228,7 @@ struct EthAccountInteropTests {
             transactions.append(transaction.signed(with: key).rawHex)
         }
         let request = try JSONSerialization.data(withJSONObject: ["typed": typed, "hashes": hashes, "transactions": transactions])
-        let output = try EthAccountOracle.call(["recover"], input: request)
+        let output = try await offPool { try EthAccountOracle.call(["recover"], input: request) }
         let recovered = try JSONDecoder().decode([String: [String]].self, from: output)
         for key in ["typed", "hashes", "transactions"] {
             let addresses = try #require(recovered[key]).map { try Address($0) }

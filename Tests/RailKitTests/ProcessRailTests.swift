@@ -376,7 +376,7 @@ struct ProcessRailTests {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        process.waitUntilExit()
+        try await offPool { process.waitUntilExit() }
         try handle.close()
         let output = try String(contentsOf: log, encoding: .utf8)
         #expect(process.terminationStatus == 0, "python -m unittest failed:\n\(output)")

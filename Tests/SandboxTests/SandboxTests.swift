@@ -1,4 +1,5 @@
 import Foundation
+import SettleTesting
 import Testing
 
 /// `settle sandbox` as a user runs it: the binary, its first JSON line, and the official x402
@@ -44,7 +45,8 @@ struct SandboxTests {
             sandbox.terminate()
             sandbox.waitUntilExit()
         }
-        let line = try #require(try Self.firstLine(of: output.fileHandleForReading), "the sandbox printed no JSON line")
+        let reader = output.fileHandleForReading
+        let line = try #require(try await offPool { try Self.firstLine(of: reader) }, "the sandbox printed no JSON line")
         let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         for key in ["server", "paidURL", "facilitatorURL", "networks", "testKeys", "cardmockURL"] {
             #expect(info[key] != nil, "the sandbox's line lacks \(key)")
@@ -60,8 +62,11 @@ struct SandboxTests {
         try agent.run()
         input.fileHandleForWriting.write(Data((line + "\n").utf8))
         try input.fileHandleForWriting.close()
-        let answer = result.fileHandleForReading.readDataToEndOfFile()
-        agent.waitUntilExit()
+        let answer = try await offPool {
+            let answer = result.fileHandleForReading.readDataToEndOfFile()
+            agent.waitUntilExit()
+            return answer
+        }
         #expect(agent.terminationStatus == 0)
         let paid = try #require(
             try JSONSerialization.jsonObject(with: answer) as? [String: Any], "\(String(decoding: answer, as: UTF8.self))")

@@ -2,6 +2,7 @@ import DevChain
 import EVM
 import Foundation
 import Ledger
+import SettleTesting
 import Testing
 
 @testable import X402
@@ -61,9 +62,7 @@ enum X402Python {
 
     /// On a thread of its own: the script talks to servers on this process's cooperative pool.
     static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> Data {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try run(executable, arguments) }) }.start()
-        }
+        try await offPool { try run(executable, arguments) }
     }
 
     final class Locked<T>: @unchecked Sendable {
