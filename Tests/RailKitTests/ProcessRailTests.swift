@@ -266,7 +266,8 @@ struct ProcessRailTests {
         let error = await #expect(throws: RailError.self) { _ = try await booker.sync(rail, pageSize: 4) }
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == .timeout, "\(String(describing: error))")
-        #expect(elapsed >= .milliseconds(1_400) && elapsed < .seconds(5), "\(elapsed)")
+        // It waited for its timeout (an upper bound would only measure the machine's load).
+        #expect(elapsed >= .milliseconds(1_400), "\(elapsed)")
         #expect(!isRunning(hung), "the hung child was not killed")
         try await bank.expectBooks(Array(rows[0..<2]), booker.ledger)
 
