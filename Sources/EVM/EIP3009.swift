@@ -51,13 +51,40 @@ extension EIP3009Authorization {
     }
 }
 
-/// `TransferWithAuthorization`: anyone may submit it; the token moves `value` from `from` to `to`.
-/// What x402's `exact` scheme signs.
-public struct TransferWithAuthorization: EIP3009Authorization {
+/// Which of the two value-moving EIP-3009 messages a ``ValueAuthorization`` is: they carry the
+/// same fields and differ only in their type name (and in who may submit them).
+public protocol ValueAuthorizationKind: Sendable, Hashable {
+    static var encodedType: String { get }
+    static var typeHash: Hash32 { get }
+}
+
+/// `TransferWithAuthorization`'s kind: anyone may submit it; the token moves `value` from `from`
+/// to `to`. What x402's `exact` scheme signs.
+public enum TransferKind: ValueAuthorizationKind {
     public static let encodedType =
         "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
     /// `0x7c7c6cdb67a18743f49ec6fa9b35f50d52ed05cbed4cc592e13b44501c1a2267`.
     public static let typeHash = Keccak256.hash(encodedType)
+}
+
+/// `ReceiveWithAuthorization`'s kind: like a transfer, but only `to` may submit it (front-running
+/// protection); what batch-settlement deposits sign.
+public enum ReceiveKind: ValueAuthorizationKind {
+    public static let encodedType =
+        "ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
+    /// `0xd099cc98ef71107a616c4f0f941f04c322d8e254fe26b3c6668db87aae413de8`.
+    public static let typeHash = Keccak256.hash(encodedType)
+}
+
+/// `TransferWithAuthorization`: anyone may submit it. What x402's `exact` scheme signs.
+public typealias TransferWithAuthorization = ValueAuthorization<TransferKind>
+/// `ReceiveWithAuthorization`: only `to` may submit it.
+public typealias ReceiveWithAuthorization = ValueAuthorization<ReceiveKind>
+
+/// An EIP-3009 authorization that moves `value` from `from` to `to`.
+public struct ValueAuthorization<Kind: ValueAuthorizationKind>: EIP3009Authorization {
+    public static var encodedType: String { Kind.encodedType }
+    public static var typeHash: Hash32 { Kind.typeHash }
 
     public var from: Address
     public var to: Address
@@ -67,42 +94,6 @@ public struct TransferWithAuthorization: EIP3009Authorization {
     /// Unix seconds; the token requires `block.timestamp < validBefore`.
     public var validBefore: UInt256
     /// 32 random bytes; unique per `from`, enforced by the token.
-    public var nonce: Hash32
-
-    public init(from: Address, to: Address, value: UInt256, validAfter: UInt256, validBefore: UInt256, nonce: Hash32) {
-        self.from = from
-        self.to = to
-        self.value = value
-        self.validAfter = validAfter
-        self.validBefore = validBefore
-        self.nonce = nonce
-    }
-
-    public var signer: Address { from }
-
-    public func forEachWord(_ body: (Hash32) -> Void) {
-        body(from.word)
-        body(to.word)
-        body(value.word)
-        body(validAfter.word)
-        body(validBefore.word)
-        body(nonce)
-    }
-}
-
-/// `ReceiveWithAuthorization`: like ``TransferWithAuthorization`` but only `to` may submit it
-/// (front-running protection); what batch-settlement deposits sign.
-public struct ReceiveWithAuthorization: EIP3009Authorization {
-    public static let encodedType =
-        "ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
-    /// `0xd099cc98ef71107a616c4f0f941f04c322d8e254fe26b3c6668db87aae413de8`.
-    public static let typeHash = Keccak256.hash(encodedType)
-
-    public var from: Address
-    public var to: Address
-    public var value: UInt256
-    public var validAfter: UInt256
-    public var validBefore: UInt256
     public var nonce: Hash32
 
     public init(from: Address, to: Address, value: UInt256, validAfter: UInt256, validBefore: UInt256, nonce: Hash32) {
