@@ -5,19 +5,14 @@ import Testing
 
 /// The official stripe-python SDK (16.1.0) drives the mock end to end: `Interop/stripe_e2e.py`.
 @Suite struct StripePythonTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/stripe_e2e.py")
 
     /// `$VIRTUAL_ENV/bin/python`, else the repository's `.venv`, when it can import stripe.
     static func findPython() -> String? {
-        var candidates: [String] = []
-        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(repository.appendingPathComponent(".venv/bin/python").path)
-        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            if (try? run(candidate, ["-c", "import stripe"], timeout: 60).status) == 0 { return candidate }
+        guard let candidate = InteropPython.interpreter, (try? run(candidate, ["-c", "import stripe"], timeout: 60).status) == 0 else {
+            return nil
         }
-        return nil
+        return candidate
     }
 
     static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> (status: Int32, output: String) {

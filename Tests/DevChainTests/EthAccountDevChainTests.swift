@@ -10,16 +10,10 @@ enum PythonClient {
         "Interop/eth_account_devchain.py")
     static let facilitatorScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Interop/x402_facilitator_devchain.py")
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+    static let packageRoot = InteropPython.repositoryRoot
+    static let isCI = InteropPython.isCI
 
-    static let python: String? = {
-        var candidates: [String] = []
-        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let python = InteropPython.interpreter
 
     /// Nil when Python with eth-account is usable, else why not.
     static let unavailableReason: String? = {

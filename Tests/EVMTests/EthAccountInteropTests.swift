@@ -6,16 +6,10 @@ import Testing
 /// Runs `Interop/eth_account_interop.py` with the repository's Python (eth-account 0.14.0).
 enum EthAccountOracle {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/eth_account_interop.py")
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+    static let packageRoot = InteropPython.repositoryRoot
+    static let isCI = InteropPython.isCI
 
-    static let python: String? = {
-        var candidates: [String] = []
-        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let python = InteropPython.interpreter
 
     /// Nil when Python and eth-account are usable, else why not.
     static let unavailableReason: String? = {

@@ -388,18 +388,15 @@ struct ProcessRailTests {
 
 /// Where the Python rail and an interpreter for it are.
 enum BankRailFiles {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repositoryRoot = InteropPython.repositoryRoot
     static let pluginDirectory = repositoryRoot.appendingPathComponent("Plugins/BankFileRail")
 
     /// `$VIRTUAL_ENV/bin/python`, else the repository's `.venv`, else `python3` on `PATH`.
     static let python: String? = {
-        let environment = ProcessInfo.processInfo.environment
-        var candidates: [String] = []
-        if let venv = environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(repositoryRoot.appendingPathComponent(".venv/bin/python").path)
-        for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") { candidates.append("\(directory)/python3") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+        if let interpreter = InteropPython.interpreter { return interpreter }
+        // The rail needs only the standard library: any python3 on PATH will do.
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 }
 

@@ -7,16 +7,10 @@ import Testing
 /// seen it confirmed.
 @Suite("settle sandbox", .timeLimit(.minutes(2)))
 struct SandboxTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+    static let packageRoot = InteropPython.repositoryRoot
+    static let isCI = InteropPython.isCI
 
-    static var python: String? {
-        var candidates: [String] = []
-        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static let python = InteropPython.interpreter
 
     /// The `settle` binary that `swift build` made next to this test bundle.
     static var settle: String? {

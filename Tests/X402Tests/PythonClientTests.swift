@@ -12,16 +12,10 @@ import Testing
 /// dev chain.
 enum X402Python {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/x402_client_pays.py")
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
+    static let packageRoot = InteropPython.repositoryRoot
+    static let isCI = InteropPython.isCI
 
-    static let python: String? = {
-        var candidates: [String] = []
-        if let venv = ProcessInfo.processInfo.environment["VIRTUAL_ENV"], !venv.isEmpty { candidates.append(venv + "/bin/python") }
-        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let python = InteropPython.interpreter
 
     static let unavailableReason: String? = {
         guard let python else { return "no Python found ($VIRTUAL_ENV/bin/python or \(packageRoot.path)/.venv/bin/python)" }
