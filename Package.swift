@@ -49,6 +49,7 @@ let package = Package(
                 .embedInCode("Schema/v4_api_keys.sql"),
                 .embedInCode("Schema/v5_rails.sql"),
                 .embedInCode("Schema/v6_x402.sql"),
+                .embedInCode("Schema/v7_fast_path.sql"),
             ],
             swiftSettings: swiftSettings
         ),

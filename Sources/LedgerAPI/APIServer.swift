@@ -27,16 +27,17 @@ public enum APIServer {
     ) -> some ApplicationProtocol {
         let ledger = PostgresLedger(client: client, logger: logger)
         let commit = GroupCommit(ledger: ledger, configuration: configuration.commit)
+        let reads = BalanceReads(ledger: ledger)
         let keys = APIKeyStore(client: client, cacheTTL: configuration.keyCacheTTL, logger: logger)
         let metrics = APIMetrics.shared
         Gauge(label: "settle_db_pool_max_connections").record(configuration.databaseConnections)
         let routes = LedgerRoutes(
-            ledger: ledger, commit: commit, keys: keys, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics,
+            ledger: ledger, commit: commit, reads: reads, keys: keys, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics,
             webhooks: webhooks)
         var app = Application(
             router: routes.router().0,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "settle"),
-            services: [client, commit],
+            services: [client, commit, reads],
             onServerRunning: onServerRunning,
             logger: logger)
         app.beforeServerStarts { try await beforeServing(ledger) }

@@ -18,17 +18,19 @@ public struct LedgerRoutes: Sendable {
 
     public let ledger: PostgresLedger
     public let commit: GroupCommit
+    public let reads: BalanceReads
     public let keys: APIKeyStore
     public let maxBodyBytes: Int
     public let metrics: APIMetrics
     public let webhooks: WebhookReceiver?
 
     public init(
-        ledger: PostgresLedger, commit: GroupCommit, keys: APIKeyStore, maxBodyBytes: Int, metrics: APIMetrics,
+        ledger: PostgresLedger, commit: GroupCommit, reads: BalanceReads, keys: APIKeyStore, maxBodyBytes: Int, metrics: APIMetrics,
         webhooks: WebhookReceiver? = nil
     ) {
         self.ledger = ledger
         self.commit = commit
+        self.reads = reads
         self.keys = keys
         self.maxBodyBytes = maxBodyBytes
         self.metrics = metrics
@@ -90,7 +92,8 @@ public struct LedgerRoutes: Sendable {
                 at = date
             }
             do {
-                return try APIJSON.response(BalanceWire(balance: try await ledger.balance(of: id, asOf: at)))
+                let balance = if let at { try await ledger.balance(of: id, asOf: at) } else { try await reads.balance(of: id) }
+                return APIJSON.response(json: BalanceWire(balance: balance).json)
             } catch let error as LedgerError where error.code == .accountNotFound {
                 throw APIError(.notFound, .notFound, error.message)
             }

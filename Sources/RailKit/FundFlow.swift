@@ -244,7 +244,7 @@ public struct FundFlow: Sendable, Hashable, Codable {
     /// transition followed by a SHA-256 of the reference (the rail reference keeps it whole).
     public static func transferID(rail: String, transition: String, reference: String) throws(RailError) -> TransferID {
         if let id = try? TransferID("\(rail):\(transition):\(reference)") { return id }
-        let digest = SHA256.hash(data: Array(reference.utf8)).prefix(20).map { String($0, radix: 16).leftPadded2 }.joined()
+        let digest = SHA256.hash(data: Array(reference.utf8)).prefix(20).lowercaseHex
         do {
             return try TransferID("\(rail):\(transition):h\(digest)")
         } catch {
@@ -267,8 +267,4 @@ public struct FundFlow: Sendable, Hashable, Codable {
             throw RailError(.invalidEvent, "account \(text.debugDescription) from template \(template) is not a valid account id")
         }
     }
-}
-
-extension String {
-    fileprivate var leftPadded2: String { count < 2 ? "0" + self : self }
 }

@@ -20,11 +20,13 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Measured balance reads per client.") var reads = 2_000
     @Option(help: "Transfers of the in-process batched hot-account run.") var ledgerTransfers = 96_000
     @Option(help: "Database connections of the server.") var databaseConnections = 8
+    @Option(help: "Batches the server's group commit may have in flight.") var commitInFlight = GroupCommit.Configuration().maxInFlight
     @Flag(help: "Print the figures as one JSON object.") var json = false
 
     func validate() throws {
-        guard clients >= 1, requests >= 1, warmup >= 0, reads >= 1, ledgerTransfers >= 3, databaseConnections >= 2 else {
-            throw ValidationError("--clients, --requests, --reads and --database-connections must be positive")
+        guard clients >= 1, requests >= 1, warmup >= 0, reads >= 1, ledgerTransfers >= 3, databaseConnections >= 2, commitInFlight >= 1
+        else {
+            throw ValidationError("--clients, --requests, --reads, --database-connections and --commit-in-flight must be positive")
         }
     }
 
@@ -68,7 +70,8 @@ struct APIBench: AsyncParsableCommand {
             return (hot, write, read)
         }
 
-        var configuration = ServerConfiguration(port: 0, databaseURL: nil, databaseConnections: databaseConnections)
+        var configuration = ServerConfiguration(
+            port: 0, databaseURL: nil, databaseConnections: databaseConnections, commit: .init(maxInFlight: commitInFlight))
         configuration.logLevel = logger.logLevel
         let serverClient = PostgresClient(
             configuration: try url.clientConfiguration(connections: databaseConnections), backgroundLogger: logger)

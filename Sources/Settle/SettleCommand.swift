@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 
 @main
 struct SettleCommand: AsyncParsableCommand {
@@ -16,4 +17,18 @@ struct SettleCommand: AsyncParsableCommand {
             SandboxCommand.self, BenchCommand.self,
         ]
     )
+
+    static func main() async {
+        LoggingSystem.bootstrap({ label, provider in LogfmtHandler(label: label, metadataProvider: provider) }, metadataProvider: nil)
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -36,7 +36,8 @@ struct OpenAPIDocumentTests {
         let client = try await TestDatabase.client()
         let ledger = PostgresLedger(client: client)
         let routes = LedgerRoutes(
-            ledger: ledger, commit: GroupCommit(ledger: ledger), keys: APIKeyStore(client: client), maxBodyBytes: 1 << 20,
+            ledger: ledger, commit: GroupCommit(ledger: ledger), reads: BalanceReads(ledger: ledger), keys: APIKeyStore(client: client),
+            maxBodyBytes: 1 << 20,
             metrics: .shared)
         let (router, table) = routes.router()
         let served = Set(router.routes.map { "\($0.method) \($0.path)" })

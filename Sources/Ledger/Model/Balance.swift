@@ -13,6 +13,20 @@ public struct Balance: Sendable, Hashable, Codable {
     /// The effective time the balance is as of; nil for the current balance.
     public var asOf: Date?
 
+    public init(
+        account: AccountID, debitsPosted: UInt256, creditsPosted: UInt256, debitsPending: UInt256, creditsPending: UInt256,
+        version: Int64, normalSide: Account.Side, asOf: Date?
+    ) {
+        self.account = account
+        self.debitsPosted = debitsPosted
+        self.creditsPosted = creditsPosted
+        self.debitsPending = debitsPending
+        self.creditsPending = creditsPending
+        self.version = version
+        self.normalSide = normalSide
+        self.asOf = asOf
+    }
+
     /// Posted balance on the account's normal side (credits - debits for a credit-normal account).
     public var posted: SignedAmount {
         normalSide == .credit ? SignedAmount(creditsPosted, minus: debitsPosted) : SignedAmount(debitsPosted, minus: creditsPosted)

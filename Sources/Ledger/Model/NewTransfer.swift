@@ -125,13 +125,6 @@ public struct NewTransfer: Sendable, Hashable {
         }
         if !metadata.isEmpty { fields["metadata"] = .object(metadata) }
         if let ref = railReference { fields["rail"] = .array([.string(ref.rail), .string(ref.reference)]) }
-        let digest = SHA256.hash(data: Array(fields.canonicalJSON.utf8))
-        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+        return SHA256.hash(data: Array(fields.canonicalJSON.utf8)).lowercaseHex
     }
 }

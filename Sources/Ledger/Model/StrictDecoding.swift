@@ -3,11 +3,12 @@
 extension Decoder {
     /// Throws `DecodingError.dataCorrupted` ("unknown field …", at the field's path) when the
     /// object holds a key that is not one of `keys`.
-    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+    public func rejectUnknownKeys<Keys: CodingKey>(_ keys: Keys.Type) throws {
+        // Keys(stringValue:) is the enum's own switch: no set to build on every object decoded.
         let container = try self.container(keyedBy: AnyKey.self)
-        let known = Set(Keys.allCases.map(\.stringValue))
-        if let unknown = container.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [unknown], debugDescription: "unknown field \(unknown.stringValue)"))
+        if let unknown = container.allKeys.first(where: { Keys(stringValue: $0.stringValue) == nil }) {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: codingPath + [unknown], debugDescription: "unknown field \(unknown.stringValue)"))
         }
     }
 }

@@ -1,6 +1,5 @@
 import Metrics
 import ServiceLifecycle
-import Synchronization
 
 /// Coalesces concurrent single-transfer posts into batches: one database call and one durable
 /// commit for many callers, each of whom still gets the result of its own transfer.
@@ -29,27 +28,27 @@ public final class GroupCommit: Service, Sendable {
         }
     }
 
-    private struct Pending {
-        var transfer: NewTransfer
-        var continuation: CheckedContinuation<Result<TransferResult, LedgerError>, Never>
-    }
-
-    private struct State {
-        var queue: [Pending] = []
-        var wakeup: CheckedContinuation<Void, Never>?
-        var closed = false
-    }
-
     public let ledger: PostgresLedger
     public let configuration: Configuration
-    private let state = Mutex(State())
-    private let batchSize = Recorder(label: "settle_commit_batch_size", aggregate: true)
-    private let commitDuration = Timer(label: "settle_commit_duration_seconds", preferredDisplayUnit: .seconds)
-    private let committed = Counter(label: "settle_commit_transfers_total")
+    private let batches: Coalescer<NewTransfer, TransferResult>
 
     public init(ledger: PostgresLedger, configuration: Configuration = .init()) {
         self.ledger = ledger
         self.configuration = configuration
+        let batchSize = Recorder(label: "settle_commit_batch_size", aggregate: true)
+        let commitDuration = Timer(label: "settle_commit_duration_seconds", preferredDisplayUnit: .seconds)
+        let committed = Counter(label: "settle_commit_transfers_total")
+        batches = Coalescer(
+            maxBatch: configuration.maxBatch, maxInFlight: configuration.maxInFlight,
+            closedError: LedgerError(.shuttingDown, "the ledger is shutting down")
+        ) { transfers in
+            let start = ContinuousClock.now
+            let results = await Self.commit(transfers, ledger)
+            commitDuration.recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds))
+            batchSize.record(transfers.count)
+            committed.increment(by: transfers.count)
+            return results
+        }
     }
 
     /// Records one transfer in the next batch and returns its result once the batch is committed.
@@ -57,108 +56,19 @@ public final class GroupCommit: Service, Sendable {
     ///   the batch's error (e.g. ``LedgerError/Code/database``); then the transfer may or may not be
     ///   recorded, and posting it again with the same id tells which.
     public func post(_ transfer: NewTransfer) async throws(LedgerError) -> TransferResult {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<TransferResult, LedgerError>, Never>) in
-            let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-                guard !state.closed else { return (false, nil) }
-                state.queue.append(Pending(transfer: transfer, continuation: continuation))
-                defer { state.wakeup = nil }
-                return (true, state.wakeup)
-            }
-            if accepted {
-                wakeup?.resume()
-            } else {
-                continuation.resume(returning: .failure(LedgerError(.shuttingDown, "the ledger is shutting down")))
-            }
-        }
-        return try result.get()
+        try await batches.submit(transfer).get()
     }
 
     /// Commits batches until graceful shutdown, then commits what is queued and returns.
     public func run() async {
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                var inFlight = 0
-                while true {
-                    if inFlight == configuration.maxInFlight {
-                        await group.next()
-                        inFlight -= 1
-                    }
-                    guard let batch = await nextBatch() else { break }
-                    inFlight += 1
-                    group.addTask { await self.commit(batch) }
-                }
-            }
+            await batches.run(abandoned: LedgerError(.shuttingDown, "the ledger shut down before committing"))
         } onGracefulShutdown: {
-            self.close()
-        }
-        // Cancelled rather than shut down gracefully: nobody is left to commit what is queued.
-        let abandoned = state.withLock { state in
-            state.closed = true
-            defer { state.queue = [] }
-            return state.queue
-        }
-        for pending in abandoned {
-            pending.continuation.resume(returning: .failure(LedgerError(.shuttingDown, "the ledger shut down before committing")))
+            self.batches.close()
         }
     }
 
-    /// Stops taking transfers; queued ones are still committed.
-    func close() {
-        let wakeup = state.withLock { state in
-            state.closed = true
-            defer { state.wakeup = nil }
-            return state.wakeup
-        }
-        wakeup?.resume()
-    }
-
-    /// Waits for queued transfers and takes up to `maxBatch` of them; nil once closed and empty.
-    private func nextBatch() async -> [Pending]? {
-        while true {
-            enum Step {
-                case batch([Pending])
-                case done
-                case wait
-            }
-            let step = state.withLock { state -> Step in
-                if !state.queue.isEmpty {
-                    let n = min(state.queue.count, configuration.maxBatch)
-                    let batch = Array(state.queue.prefix(n))
-                    state.queue.removeFirst(n)
-                    return .batch(batch)
-                }
-                return state.closed ? .done : .wait
-            }
-            switch step {
-            case .batch(let batch): return batch
-            case .done: return nil
-            case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state in
-                        if state.queue.isEmpty && !state.closed {
-                            state.wakeup = continuation
-                            return false
-                        }
-                        return true
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-        }
-    }
-
-    private func commit(_ batch: [Pending]) async {
-        let start = ContinuousClock.now
-        let results = await results(of: batch.map(\.transfer))
-        commitDuration.recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds))
-        batchSize.record(batch.count)
-        committed.increment(by: batch.count)
-        for (pending, result) in zip(batch, results) {
-            pending.continuation.resume(returning: result)
-        }
-    }
-
-    private func results(of transfers: [NewTransfer]) async -> [Result<TransferResult, LedgerError>] {
+    private static func commit(_ transfers: [NewTransfer], _ ledger: PostgresLedger) async -> [Result<TransferResult, LedgerError>] {
         do {
             return try await ledger.post(transfers).map { .success($0) }
         } catch  where error.code == .overflow && transfers.count > 1 {

@@ -8,7 +8,7 @@ struct Migration: Sendable {
 
     /// Identifies the text of the migration, so that an edited, already-applied migration is caught.
     var checksum: String {
-        SHA256.hash(data: Array(sql.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        SHA256.hash(data: Array(sql.utf8)).lowercaseHex
     }
 
     /// Migrations in the order they apply. Never edit a published one: add the next version.
@@ -20,6 +20,7 @@ struct Migration: Sendable {
         Migration(version: 4, name: "api_keys", sql: String(decoding: PackageResources.v4_api_keys_sql, as: UTF8.self)),
         Migration(version: 5, name: "rails", sql: String(decoding: PackageResources.v5_rails_sql, as: UTF8.self)),
         Migration(version: 6, name: "x402", sql: String(decoding: PackageResources.v6_x402_sql, as: UTF8.self)),
+        Migration(version: 7, name: "fast_path", sql: String(decoding: PackageResources.v7_fast_path_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

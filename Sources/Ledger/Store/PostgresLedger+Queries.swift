@@ -7,25 +7,20 @@ extension PostgresLedger {
     /// `asOf` counts every transfer recorded so far whose effective time is at or before it,
     /// including back-dated ones recorded later.
     public func balance(of id: AccountID, asOf: Date? = nil) async throws(LedgerError) -> Balance {
-        let row: (String, String, String, String, String, Int64)? = try await database {
-            let query: PostgresQuery
-            if let asOf {
-                query = """
-                    select a.normal::text, v.debits_posted::text, v.credits_posted::text, v.debits_pending::text,
-                           v.credits_pending::text, v.through_version
-                      from settle.accounts a cross join lateral settle.balance_at(a.num, \(asOf)) v
-                     where a.id = \(id.rawValue)
-                    """
-            } else {
-                query = """
-                    select a.normal::text, b.debits_posted::text, b.credits_posted::text, b.debits_pending::text,
-                           b.credits_pending::text, b.version
-                      from settle.accounts a join settle.balances b on b.account_num = a.num
-                     where a.id = \(id.rawValue)
-                    """
+        guard let asOf else {
+            guard let balance = try await balances(of: [id])[id] else {
+                throw LedgerError(.accountNotFound, "account \(id) does not exist")
             }
-            for try await row in try await client.query(query, logger: logger).decode(
-                (String, String, String, String, String, Int64).self)
+            return balance
+        }
+        let row: (String, String, String, String, String, Int64)? = try await database {
+            let query: PostgresQuery = """
+                select a.normal::text, v.debits_posted::text, v.credits_posted::text, v.debits_pending::text,
+                       v.credits_pending::text, v.through_version
+                  from settle.accounts a cross join lateral settle.balance_at(a.num, \(asOf)) v
+                 where a.id = \(id.rawValue)
+                """
+            for try await row in try await client.query(query, logger: logger).decode((String, String, String, String, String, Int64).self)
             {
                 return row
             }
@@ -34,10 +29,36 @@ extension PostgresLedger {
         guard let (normal, dp, cp, dpe, cpe, version) = row else {
             throw LedgerError(.accountNotFound, "account \(id) does not exist")
         }
-        return Balance(
-            account: id, debitsPosted: try Self.amount(dp), creditsPosted: try Self.amount(cp),
-            debitsPending: try Self.amount(dpe), creditsPending: try Self.amount(cpe), version: version,
-            normalSide: normal == "D" ? .debit : .credit, asOf: asOf)
+        return try Self.balance(id, normal, dp, cp, dpe, cpe, version, asOf: asOf)
+    }
+
+    /// The current balances of several accounts in one query; accounts that do not exist are
+    /// missing from the result.
+    public func balances(of ids: [AccountID]) async throws(LedgerError) -> [AccountID: Balance] {
+        let requested = Dictionary(ids.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
+        let rows: [BalancesQuery.Row] = try await database {
+            var rows: [BalancesQuery.Row] = []
+            rows.reserveCapacity(requested.count)
+            for try await row in try await client.execute(BalancesQuery(accounts: Array(requested.keys)), logger: logger) {
+                rows.append(row)
+            }
+            return rows
+        }
+        var balances: [AccountID: Balance] = [:]
+        balances.reserveCapacity(rows.count)
+        for (id, normal, dp, cp, dpe, cpe, version) in rows {
+            guard let account = requested[id] else { continue }
+            balances[account] = try Self.balance(account, normal, dp, cp, dpe, cpe, version, asOf: nil)
+        }
+        return balances
+    }
+
+    private static func balance(
+        _ id: AccountID, _ normal: String, _ dp: String, _ cp: String, _ dpe: String, _ cpe: String, _ version: Int64, asOf: Date?
+    ) throws(LedgerError) -> Balance {
+        Balance(
+            account: id, debitsPosted: try amount(dp), creditsPosted: try amount(cp), debitsPending: try amount(dpe),
+            creditsPending: try amount(cpe), version: version, normalSide: normal == "D" ? .debit : .credit, asOf: asOf)
     }
 
     /// The account's entries, newest first, `limit` per page.
@@ -70,7 +91,8 @@ extension PostgresLedger {
             ).decode((Int64, String, Int16, Date, Date, Bool, Bool, String, String, String, String, String).self) {
                 out.append(
                     Entry(
-                        account: id, version: v, transfer: TransferID(internal: tid), transferKind: Transfer.Kind(rawValue: kind) ?? .posted,
+                        account: id, version: v, transfer: TransferID(internal: tid),
+                        transferKind: Transfer.Kind(rawValue: kind) ?? .posted,
                         effectiveAt: eff, recordedAt: rec, direction: debit ? .debit : .credit, pending: pending,
                         amount: try Self.signed(amount), debitsPosted: try Self.amount(dp), creditsPosted: try Self.amount(cp),
                         debitsPending: try Self.amount(dpe), creditsPending: try Self.amount(cpe)))
@@ -123,7 +145,9 @@ extension PostgresLedger {
                 (String, Bool, Bool, String).self)
             {
                 transfer.lines.append(
-                    .init(account: AccountID(internal: account), direction: debit ? .debit : .credit, pending: pending, amount: try Self.signed(amount)))
+                    .init(
+                        account: AccountID(internal: account), direction: debit ? .debit : .credit, pending: pending,
+                        amount: try Self.signed(amount)))
             }
             return transfer
         }
@@ -149,5 +173,32 @@ extension PostgresLedger {
     static func signed(_ text: String) throws(LedgerError) -> SignedAmount {
         guard let v = SignedAmount(decimal: text) else { throw LedgerError(.database, "the database returned a non-amount: \(text)") }
         return v
+    }
+}
+
+/// The current balances of a set of accounts: the most frequent read of the API (in batches,
+/// ``BalanceReads``), prepared once per pooled connection instead of parsed and planned each time.
+struct BalancesQuery: PostgresPreparedStatement {
+    typealias Row = (String, String, String, String, String, String, Int64)
+
+    static let name = "settle_balances_v1"
+    static let sql = """
+        select a.id, a.normal::text, b.debits_posted::text, b.credits_posted::text, b.debits_pending::text,
+               b.credits_pending::text, b.version
+          from settle.accounts a join settle.balances b on b.account_num = a.num
+         where a.id = any($1)
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.textArray]
+
+    var accounts: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(accounts)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
     }
 }

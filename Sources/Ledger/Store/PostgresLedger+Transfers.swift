@@ -62,33 +62,30 @@ extension PostgresLedger {
         }
     }
 
-    private struct Row {
+    struct Row {
         var index: Int
         var result: TransferResult
     }
 
     private func execute(_ b: BatchColumns) async throws -> [Row] {
-        let query: PostgresQuery = """
-            select idx, status, code, seq, recorded_at from settle.post_transfers(
-                \(b.ids), \(b.kinds), \(b.parents), \(b.amounts)::numeric[], \(b.timeouts), \(b.effective),
-                \(b.effectiveSet), \(b.metadata), \(b.rails), \(b.railRefs), \(b.hashes),
-                \(b.postingTransfer), \(b.postingAccount), \(b.postingDebit), \(b.postingAmount)::numeric[],
-                \(b.atomic))
-            """
         var rows: [Row] = []
         rows.reserveCapacity(b.ids.count)
-        for try await (idx, status, code, seq, recordedAt) in try await client.query(query, logger: logger).decode(
-            (Int32, Int16, String?, Int64?, Date?).self)
-        {
-            let result: TransferResult
-            switch status {
-            case 0: result = .created(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
-            case 1: result = .exists(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
-            default: result = .rejected(.rejection(LedgerError.Code(code ?? "rejected")))
-            }
-            rows.append(Row(index: Int(idx) - 1, result: result))
+        for try await row in try await client.execute(PostingCall(batch: b), logger: logger) {
+            rows.append(Self.row(row))
         }
         return rows
+    }
+
+    /// A row of the posting function as the result of the batch's transfer at `index`.
+    static func row(_ row: PostingCall.Row) -> Row {
+        let (idx, status, code, seq, recordedAt) = row
+        let result: TransferResult
+        switch status {
+        case 0: result = .created(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
+        case 1: result = .exists(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
+        default: result = .rejected(.rejection(LedgerError.Code(code ?? "rejected")))
+        }
+        return Row(index: Int(idx) - 1, result: result)
     }
 }
 
@@ -115,7 +112,9 @@ struct BatchColumns: Sendable {
     init(_ transfers: [NewTransfer], atomic: Bool) {
         self.atomic = atomic
         let n = transfers.count
-        for array in [\BatchColumns.ids, \.parents, \.amounts, \.metadata, \.rails, \.railRefs, \.hashes] as [WritableKeyPath<BatchColumns, [String]>] {
+        for array in [\BatchColumns.ids, \.parents, \.amounts, \.metadata, \.rails, \.railRefs, \.hashes]
+            as [WritableKeyPath<BatchColumns, [String]>]
+        {
             self[keyPath: array].reserveCapacity(n)
         }
         postingTransfer.reserveCapacity(2 * n)

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NIOCore
 
 /// An account as the API reads (`POST /v1/accounts`) and writes it.
 struct AccountWire: Codable, Sendable {
@@ -71,6 +72,24 @@ struct BalanceWire: Encodable, Sendable {
         try c.encode(balance.available, forKey: .available)
         try c.encode(balance.version, forKey: .version)
         try c.encodeIfPresent(balance.asOf, forKey: .asOf)
+    }
+
+    /// The same document as ``encode(to:)`` with ``APIJSON/encoder()`` (sorted keys), written
+    /// directly: the balance read is the API's hottest route, and a `JSONEncoder` was a twentieth
+    /// of its CPU. Ids, amounts and the side need no escaping (ids match `[A-Za-z0-9._:/@+-]`).
+    var json: ByteBuffer {
+        let b = balance
+        var text = #"{"account":""# + b.account.rawValue + #"""#
+        if let asOf = b.asOf { text += #","as_of":""# + RFC3339.string(from: asOf) + #"""# }
+        text += #","available":""# + b.available.description
+        text += #"","credits_pending":""# + b.creditsPending.decimalString
+        text += #"","credits_posted":""# + b.creditsPosted.decimalString
+        text += #"","debits_pending":""# + b.debitsPending.decimalString
+        text += #"","debits_posted":""# + b.debitsPosted.decimalString
+        text += #"","normal_side":""# + b.normalSide.rawValue
+        text += #"","posted":""# + b.posted.description
+        text += #"","version":"# + String(b.version) + "}"
+        return ByteBuffer(string: text)
     }
 }
 

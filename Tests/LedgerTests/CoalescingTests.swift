@@ -1,0 +1,113 @@
+import Foundation
+import Ledger
+import Logging
+import ServiceLifecycle
+import SettleTesting
+import Testing
+
+/// Group commit and batched balance reads, run as services the way `settle serve` runs them.
+@Suite("Coalesced posts and reads")
+struct CoalescingTests {
+    /// Runs the services in a group for the body, then shuts the group down gracefully.
+    func withServices<T: Sendable>(
+        _ services: [any Service], _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: TestDatabase.logger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            while let next = try await tasks.next() {
+                if next != nil { break }
+            }
+            return result
+        }
+    }
+
+    @Test func concurrentReadsGetTheirOwnAccountsBalances() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "a", "b", "c")
+        for (k, name) in ["a", "b", "c"].enumerated() {
+            #expect(
+                try await b.post(
+                    "fund-\(name)",
+                    [.debit(b.id("@world"), UInt256(UInt64(k + 1) * 100)), .credit(b.id(name), UInt256(UInt64(k + 1) * 100))]
+                ).isCreated)
+        }
+        let reads = BalanceReads(ledger: b.ledger, maxBatch: 7)
+        let names = ["a", "b", "c", "nobody"]
+        let answers = try await withServices([reads]) {
+            try await withThrowingTaskGroup(of: (String, UInt256?).self) { tasks in
+                for k in 0..<400 {
+                    let name = names[k % names.count]
+                    tasks.addTask {
+                        do {
+                            return (name, try await reads.balance(of: b.id(name)).creditsPosted)
+                        } catch let error as LedgerError where error.code == .accountNotFound {
+                            return (name, nil)
+                        }
+                    }
+                }
+                var answers: [String: [UInt256?]] = [:]
+                for try await (name, credits) in tasks { answers[name, default: []].append(credits) }
+                return answers
+            }
+        }
+        #expect(answers["a"] == Array(repeating: 100, count: 100))
+        #expect(answers["b"] == Array(repeating: 200, count: 100))
+        #expect(answers["c"] == Array(repeating: 300, count: 100))
+        #expect(answers["nobody"] == Array(repeating: UInt256?.none, count: 100))
+    }
+
+    @Test func aReadSeesEveryPostAcknowledgedBeforeIt() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "m")
+        let commit = GroupCommit(ledger: b.ledger)
+        let reads = BalanceReads(ledger: b.ledger)
+        try await withServices([commit, reads]) {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for writer in 0..<8 {
+                    tasks.addTask {
+                        for k in 0..<25 {
+                            let before = try await reads.balance(of: b.id("m")).creditsPosted
+                            let result = try await commit.post(
+                                NewTransfer(id: b.tid("w\(writer)-\(k)"), .post([.debit(b.id("@world"), 1), .credit(b.id("m"), 1)])))
+                            #expect(result.isCreated)
+                            let after = try await reads.balance(of: b.id("m")).creditsPosted
+                            #expect(after > before, "an acknowledged post is visible to the next read")
+                        }
+                    }
+                }
+                try await tasks.waitForAll()
+            }
+        }
+        #expect(try await b.balance("m").creditsPosted == 200)
+    }
+
+    @Test func afterShutdownReadsAndPostsAreRefused() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "m")
+        let commit = GroupCommit(ledger: b.ledger)
+        let reads = BalanceReads(ledger: b.ledger)
+        try await withServices([commit, reads]) {
+            let version = try await reads.balance(of: b.id("m")).version
+            #expect(version == 0)
+        }
+        do {
+            _ = try await commit.post(NewTransfer(id: b.tid("late"), .post([.debit(b.id("@world"), 1), .credit(b.id("m"), 1)])))
+            Issue.record("a post after shutdown was taken")
+        } catch {
+            #expect(error.code == .shuttingDown)
+        }
+        do {
+            _ = try await reads.balance(of: b.id("m"))
+            Issue.record("a read after shutdown was answered")
+        } catch {
+            #expect(error.code == .shuttingDown)
+        }
+        #expect(try await b.balance("m").version == 0)
+    }
+}
