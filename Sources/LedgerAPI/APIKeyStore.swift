@@ -7,9 +7,10 @@ import Synchronization
 
 /// API keys in the database, with a short-lived cache of verified keys.
 ///
-/// The cache keeps a hot path free of a database round trip per request. It holds a key for at
-/// most ``cacheTTL``: a revoked key stops working within that time on every server (the CLI that
-/// revokes it runs in another process). A TTL of zero checks the database on every request.
+/// The cache keeps a hot path free of a database round trip per request. A key is re-read once it
+/// is ``cacheTTL`` old, by one request while the others keep the cached answer (at most until it is
+/// twice that old): a revoked key stops working within about that time on every server (the CLI
+/// that revokes it runs in another process). A TTL of zero checks the database on every request.
 public final class APIKeyStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
@@ -19,6 +20,9 @@ public final class APIKeyStore: Sendable {
         var key: APIKey
         var secretHash: [UInt8]
         var fetched: ContinuousClock.Instant
+        /// One request is re-reading the key; the others keep the cached answer meanwhile, so an
+        /// expiry under load costs one query, not one per request in flight.
+        var refreshing = false
     }
     private let cache = Mutex([String: Cached]())
 
@@ -82,7 +86,16 @@ public final class APIKeyStore: Sendable {
     func verify(_ token: APIKeyToken) async throws(APIError) -> APIKey? {
         let now = ContinuousClock.now
         let hash = token.secretHash
-        if let cached = cache.withLock({ $0[token.id] }), now - cached.fetched < cacheTTL {
+        let ttl = cacheTTL
+        let cached = cache.withLock { cache -> Cached? in
+            guard var entry = cache[token.id] else { return nil }
+            if now - entry.fetched < ttl { return entry }
+            if entry.refreshing && now - entry.fetched < ttl * 2 { return entry }
+            entry.refreshing = true
+            cache[token.id] = entry
+            return nil
+        }
+        if let cached {
             return constantTimeEqual(cached.secretHash, hash) ? cached.key : nil
         }
         let row: (APIKey, [UInt8])? = try await database {

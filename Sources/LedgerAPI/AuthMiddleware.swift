@@ -14,7 +14,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, .unauthorized, "missing API key: send Authorization: Bearer <key>")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let token = APIKeyToken(parts[1].trimmingPrefix(" ")) else {
+        guard parts.count == 2, Self.isBearer(parts[0]), let token = APIKeyToken(parts[1].trimmingPrefix(" ")) else {
             throw APIError(.unauthorized, .unauthorized, "malformed API key: send Authorization: Bearer settle_<id>_<secret>")
         }
         guard let key = try await keys.verify(token) else {
@@ -24,5 +24,10 @@ struct AuthMiddleware: RouterMiddleware {
         context.key = key
         context.logger[metadataKey: "key_id"] = .string(key.id)
         return try await next(request, context)
+    }
+
+    /// The scheme is case-insensitive (RFC 9110 §11.1).
+    private static func isBearer(_ scheme: Substring) -> Bool {
+        scheme.utf8.count == 6 && zip(scheme.utf8, "bearer".utf8).allSatisfy { $0 | 0x20 == $1 }
     }
 }

@@ -5,9 +5,9 @@ import Testing
 
 @testable import LedgerAPI
 
-/// The balance route writes its JSON by hand; it must be byte for byte what the API's JSON encoder
-/// writes for the same balance.
-@Suite("Balance JSON")
+/// The balance and transfer routes write their JSON by hand; it must be byte for byte what the
+/// API's JSON encoder writes for the same value.
+@Suite("Hand-written JSON")
 struct BalanceWireTests {
     @Test(arguments: [
         (UInt256(0), UInt256(0), UInt256(0), UInt256(0), Int64(0), Account.Side.credit, nil as Date?),
@@ -26,5 +26,21 @@ struct BalanceWireTests {
                 normalSide: side, asOf: asOf))
         let expected = String(decoding: try APIJSON.encoder().encode(wire), as: UTF8.self)
         #expect(String(buffer: wire.json) == expected)
+    }
+
+    @Test(arguments: [
+        TransferResult.created(.init(sequence: 1, recordedAt: Date(timeIntervalSince1970: 1_790_000_000.123456))),
+        .exists(.init(sequence: Int64.max, recordedAt: Date(timeIntervalSince1970: 0))),
+        .created(.init(sequence: 42, recordedAt: Date(timeIntervalSince1970: 1_790_000_000))),
+    ])
+    func handWrittenReceiptMatchesTheEncoder(_ result: TransferResult) throws {
+        let wire = TransferResultWire(id: try TransferID("pay:agent/7@x+y-z_1.2"), result: result)
+        let expected = String(decoding: try APIJSON.encoder().encode(wire), as: UTF8.self)
+        #expect(wire.json.map { String(buffer: $0) } == expected)
+    }
+
+    @Test func rejectionsKeepTheEncoder() throws {
+        let wire = TransferResultWire(id: try TransferID("pay-1"), result: .rejected(LedgerError(.exceedsCredits, "a \"quoted\" message")))
+        #expect(wire.json == nil)
     }
 }

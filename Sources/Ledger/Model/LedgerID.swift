@@ -47,10 +47,15 @@ public struct LedgerID<Kind: LedgerIDKind>: Sendable, Hashable, Comparable, Coda
     static func isValid(_ s: String) -> Bool {
         let utf8 = s.utf8
         guard (1...128).contains(utf8.count), let first = utf8.first, first.isASCIIAlphanumeric else { return false }
-        return utf8.allSatisfy { $0.isASCIIAlphanumeric || Self.punctuation.contains($0) }
+        return utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "+"),
+                UInt8(ascii: "-"):
+                true
+            default: byte.isASCIIAlphanumeric
+            }
+        }
     }
-
-    private static var punctuation: Set<UInt8> { [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "+"), UInt8(ascii: "-")] }
 }
 
 /// What a ``LedgerID`` identifies; only used as a type tag.

@@ -65,6 +65,11 @@ public enum TransferResult: Sendable, Hashable {
     public struct Receipt: Sendable, Hashable {
         public var sequence: Int64
         public var recordedAt: Date
+
+        public init(sequence: Int64, recordedAt: Date) {
+            self.sequence = sequence
+            self.recordedAt = recordedAt
+        }
     }
 
     /// The stable status word: `created`, `exists` or `rejected`.

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import NIOCore
 
 /// `GET /v1/transfers/{id}`.
 struct TransferWire: Encodable, Sendable {
@@ -51,6 +52,21 @@ struct TransferResultWire: Encodable, Sendable {
         case .rejected(let error):
             try c.encode(error.code.rawValue, forKey: .code)
             try c.encode(error.message, forKey: .message)
+        }
+    }
+
+    /// For a created or existing transfer, the same document as ``encode(to:)`` with
+    /// ``APIJSON/encoder()``, written directly (every acknowledged post answers with it); nil for a
+    /// rejection, whose message may need escaping. Ids need none (they match `[A-Za-z0-9._:/@+-]`).
+    var json: ByteBuffer? {
+        switch result {
+        case .created(let receipt), .exists(let receipt):
+            let text =
+                #"{"id":""# + id.rawValue + #"","recorded_at":""# + RFC3339.string(from: receipt.recordedAt) + #"","sequence":"#
+                + String(receipt.sequence) + #","status":""# + result.status + #""}"#
+            return ByteBuffer(string: text)
+        case .rejected:
+            return nil
         }
     }
 }
