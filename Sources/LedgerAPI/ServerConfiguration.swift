@@ -15,6 +15,7 @@ import Logging
 /// | `database.connections` | `DATABASE_CONNECTIONS` | 8 |
 /// | `commit.max_batch` | `COMMIT_MAX_BATCH` | 2000 |
 /// | `commit.max_in_flight` | `COMMIT_MAX_IN_FLIGHT` | 2 |
+/// | `commit.min_concurrent_batch` | `COMMIT_MIN_CONCURRENT_BATCH` | 16 |
 /// | `auth.key_cache_ms` | `AUTH_KEY_CACHE_MS` | 2000 |
 /// | `log.level` | `LOG_LEVEL` | `info` |
 public struct ServerConfiguration: Sendable, Hashable {
@@ -65,7 +66,9 @@ public struct ServerConfiguration: Sendable, Hashable {
         databaseConnections = try int("database.connections", defaults.databaseConnections, 1...500)
         commit = GroupCommit.Configuration(
             maxBatch: try int("commit.max_batch", defaults.commit.maxBatch, 1...PostgresLedger.maxBatchSize),
-            maxInFlight: try int("commit.max_in_flight", defaults.commit.maxInFlight, 1...64))
+            maxInFlight: try int("commit.max_in_flight", defaults.commit.maxInFlight, 1...64),
+            minConcurrentBatch: try int(
+                "commit.min_concurrent_batch", defaults.commit.minConcurrentBatch, 1...PostgresLedger.maxBatchSize))
         keyCacheTTL = .milliseconds(try int("auth.key_cache_ms", 2_000, 0...3_600_000))
         let level = reader.string(forKey: "log.level", default: defaults.logLevel.rawValue)
         guard let parsed = Logger.Level(rawValue: level) else {

@@ -21,6 +21,8 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Transfers of the in-process batched hot-account run.") var ledgerTransfers = 96_000
     @Option(help: "Database connections of the server.") var databaseConnections = 8
     @Option(help: "Batches the server's group commit may have in flight.") var commitInFlight = GroupCommit.Configuration().maxInFlight
+    @Option(help: "Transfers that must be queued before a batch starts beside a committing one.")
+    var commitMinConcurrent = GroupCommit.Configuration().minConcurrentBatch
     @Flag(help: "Print the figures as one JSON object.") var json = false
 
     func validate() throws {
@@ -71,7 +73,8 @@ struct APIBench: AsyncParsableCommand {
         }
 
         var configuration = ServerConfiguration(
-            port: 0, databaseURL: nil, databaseConnections: databaseConnections, commit: .init(maxInFlight: commitInFlight))
+            port: 0, databaseURL: nil, databaseConnections: databaseConnections,
+            commit: .init(maxInFlight: commitInFlight, minConcurrentBatch: commitMinConcurrent))
         configuration.logLevel = logger.logLevel
         let serverClient = PostgresClient(
             configuration: try url.clientConfiguration(connections: databaseConnections), backgroundLogger: logger)

@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve", abstract: "Serve the ledger API over HTTP.",
         discussion: """
             Configuration comes from the environment (HTTP_HOST, HTTP_PORT, HTTP_MAX_BODY_BYTES, DATABASE_URL, \
-            DATABASE_CONNECTIONS, COMMIT_MAX_BATCH, COMMIT_MAX_IN_FLIGHT, AUTH_KEY_CACHE_MS, LOG_LEVEL), then \
+            DATABASE_CONNECTIONS, COMMIT_MAX_BATCH, COMMIT_MAX_IN_FLIGHT, COMMIT_MIN_CONCURRENT_BATCH, AUTH_KEY_CACHE_MS, LOG_LEVEL), then \
             from the JSON file given with --config or SETTLE_CONFIG (keys http.port, database.url, ...), then \
             defaults. Flags override both. Without DATABASE_URL the embedded database is started and migrated.
             """)

@@ -1,9 +1,11 @@
 import Foundation
-import Ledger
 import Logging
 import ServiceLifecycle
 import SettleTesting
+import Synchronization
 import Testing
+
+@testable import Ledger
 
 /// Group commit and batched balance reads, run as services the way `settle serve` runs them.
 @Suite("Coalesced posts and reads")
@@ -109,5 +111,63 @@ struct CoalescingTests {
             #expect(error.code == .shuttingDown)
         }
         #expect(try await b.balance("m").version == 0)
+    }
+
+    /// Batches of an idle coalescer start at once; beside a running batch, a second one starts only
+    /// when enough requests wait, else they go in the batch after the running one.
+    @Test func aConcurrentBatchWaitsForItsMinimum() async throws {
+        let sizes = Mutex<[Int]>([])
+        // Each batch waits until the test opens the gate once for it.
+        let gate = Mutex<(opened: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
+        func open() {
+            let waiter = gate.withLock { g -> CheckedContinuation<Void, Never>? in
+                if g.waiting.isEmpty {
+                    g.opened += 1
+                    return nil
+                }
+                return g.waiting.removeFirst()
+            }
+            waiter?.resume()
+        }
+        let coalescer = Coalescer<Int, Int>(
+            maxBatch: 100, maxInFlight: 2, minConcurrentBatch: 3, closedError: LedgerError(.shuttingDown, "closed")
+        ) { requests in
+            sizes.withLock { $0.append(requests.count) }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let pass = gate.withLock { g in
+                    if g.opened > 0 {
+                        g.opened -= 1
+                        return true
+                    }
+                    g.waiting.append(continuation)
+                    return false
+                }
+                if pass { continuation.resume() }
+            }
+            return requests.map { .success($0 * 10) }
+        }
+        func waitForBatches(_ n: Int) async throws {
+            while sizes.withLock({ $0.count }) < n { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await coalescer.run(abandoned: LedgerError(.shuttingDown, "gone")) }
+            var answers: [Task<Result<Int, LedgerError>, Never>] = []
+            answers.append(Task { await coalescer.submit(1) })
+            try await waitForBatches(1)
+            for k in 2...3 { answers.append(Task { await coalescer.submit(k) }) }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(sizes.withLock { $0 } == [1], "two waiting requests do not start a batch beside the running one")
+            for k in 4...5 { answers.append(Task { await coalescer.submit(k) }) }
+            try await waitForBatches(2)
+            #expect(sizes.withLock { $0 } == [1, 3] || sizes.withLock { $0 } == [1, 4])
+            answers.append(Task { await coalescer.submit(6) })
+            for _ in 0..<3 { open() }
+            for (k, answer) in answers.enumerated() {
+                #expect(try await answer.value.get() == (k + 1) * 10)
+            }
+            coalescer.close()
+            try await tasks.waitForAll()
+        }
+        #expect(sizes.withLock { $0 }.reduce(0, +) == 6)
     }
 }

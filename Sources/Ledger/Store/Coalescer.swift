@@ -1,12 +1,14 @@
 import Synchronization
 
-/// Runs concurrent requests in batches: while ``maxInFlight`` batches are running, new requests
-/// queue, and the next free slot takes everything queued (up to ``maxBatch``). An idle store runs a
-/// lone request at once; a busy one runs batches as large as its load makes them, with no timer
-/// adding latency to either (decision 0005). The mechanism of ``GroupCommit`` and ``BalanceReads``.
+/// Runs concurrent requests in batches. When nothing is running, the queue is taken at once: an
+/// idle store answers a lone request with no added latency. While a batch runs, new requests queue,
+/// and a further batch (up to ``maxInFlight`` at once) starts only when ``minConcurrentBatch`` of
+/// them are waiting; otherwise they wait for a running batch to end and go in the next one. A busy
+/// store thus runs batches as large as its load makes them, and no timer adds latency anywhere
+/// (decision 0005). The mechanism of ``GroupCommit`` and ``BalanceReads``.
 ///
 /// A request waits for the batch that holds it, so it sees everything that was done before it
-/// was submitted. ``run()`` processes batches until ``close()``, then the rest of the queue.
+/// was submitted. ``run(abandoned:)`` processes batches until ``close()``, then the rest of the queue.
 final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     typealias Process = @Sendable ([Request]) async -> [Result<Response, LedgerError>]
 
@@ -17,22 +19,27 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
 
     private struct State {
         var queue: [Pending] = []
+        var inFlight = 0
         var wakeup: CheckedContinuation<Void, Never>?
         var closed = false
     }
 
     let maxBatch: Int
     let maxInFlight: Int
+    let minConcurrentBatch: Int
     private let process: Process
     private let closedError: LedgerError
     private let state = Mutex(State())
 
     /// - Parameters:
+    ///   - minConcurrentBatch: how many requests must wait before a batch starts beside a running
+    ///     one (1: whenever a slot is free).
     ///   - process: runs one batch and returns one result per request, in order.
     ///   - closedError: the answer to requests submitted after ``close()``.
-    init(maxBatch: Int, maxInFlight: Int, closedError: LedgerError, process: @escaping Process) {
+    init(maxBatch: Int, maxInFlight: Int, minConcurrentBatch: Int = 1, closedError: LedgerError, process: @escaping Process) {
         self.maxBatch = max(1, maxBatch)
         self.maxInFlight = max(1, maxInFlight)
+        self.minConcurrentBatch = max(1, min(minConcurrentBatch, self.maxBatch))
         self.closedError = closedError
         self.process = process
     }
@@ -43,6 +50,7 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
             let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.closed else { return (false, nil) }
                 state.queue.append(Pending(request: request, continuation: continuation))
+                guard ready(state) else { return (true, nil) }
                 defer { state.wakeup = nil }
                 return (true, state.wakeup)
             }
@@ -58,16 +66,18 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     /// leaves unanswered is answered with `abandoned`.
     func run(abandoned: LedgerError) async {
         await withTaskCancellationHandler {
-            await withTaskGroup(of: Void.self) { group in
-                var inFlight = 0
-                while true {
-                    if inFlight == maxInFlight {
-                        await group.next()
-                        inFlight -= 1
+            await withDiscardingTaskGroup { group in
+                while let batch = await nextBatch() {
+                    group.addTask {
+                        await self.run(batch)
+                        let wakeup = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                            state.inFlight -= 1
+                            guard self.ready(state) || (state.closed && state.queue.isEmpty) else { return nil }
+                            defer { state.wakeup = nil }
+                            return state.wakeup
+                        }
+                        wakeup?.resume()
                     }
-                    guard let batch = await nextBatch() else { break }
-                    inFlight += 1
-                    group.addTask { await self.run(batch) }
                 }
             }
         } onCancel: {
@@ -93,31 +103,37 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
         wakeup?.resume()
     }
 
-    /// Waits for queued requests and takes up to `maxBatch` of them; nil once closed and empty.
+    /// Whether a batch may start now.
+    private func ready(_ state: State) -> Bool {
+        guard !state.queue.isEmpty, state.inFlight < maxInFlight else { return false }
+        return state.inFlight == 0 || state.queue.count >= minConcurrentBatch || state.closed
+    }
+
+    /// Waits until a batch may start and takes up to `maxBatch` requests; nil once closed and
+    /// empty (after the running batches have ended).
     private func nextBatch() async -> [Pending]? {
         while true {
             let step = state.withLock { state -> Step in
-                if !state.queue.isEmpty {
+                if ready(state) {
                     let n = min(state.queue.count, maxBatch)
                     let batch = Array(state.queue.prefix(n))
                     state.queue.removeFirst(n)
+                    state.inFlight += 1
                     return .batch(batch)
                 }
-                return state.closed ? .done : .wait
+                return state.closed && state.queue.isEmpty ? .done : .wait
             }
             switch step {
             case .batch(let batch): return batch
             case .done: return nil
             case .wait:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state in
-                        if state.queue.isEmpty && !state.closed {
-                            state.wakeup = continuation
-                            return false
-                        }
+                    let wait = state.withLock { state in
+                        if ready(state) || (state.closed && state.queue.isEmpty) { return false }
+                        state.wakeup = continuation
                         return true
                     }
-                    if ready { continuation.resume() }
+                    if !wait { continuation.resume() }
                 }
             }
         }

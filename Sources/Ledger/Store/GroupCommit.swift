@@ -21,10 +21,13 @@ public final class GroupCommit: Service, Sendable {
         /// How many batches may be committing at once. Two keep the database busy while the next
         /// batch fills; more add lock contention on hot accounts.
         public var maxInFlight: Int
+        /// How many transfers must be queued before a batch starts while another is committing.
+        public var minConcurrentBatch: Int
 
-        public init(maxBatch: Int = 2_000, maxInFlight: Int = 2) {
+        public init(maxBatch: Int = 2_000, maxInFlight: Int = 2, minConcurrentBatch: Int = 16) {
             self.maxBatch = max(1, min(maxBatch, PostgresLedger.maxBatchSize))
             self.maxInFlight = max(1, maxInFlight)
+            self.minConcurrentBatch = max(1, minConcurrentBatch)
         }
     }
 
@@ -40,7 +43,7 @@ public final class GroupCommit: Service, Sendable {
         let committed = Counter(label: "settle_commit_transfers_total")
         batches = Coalescer(
             maxBatch: configuration.maxBatch, maxInFlight: configuration.maxInFlight,
-            closedError: LedgerError(.shuttingDown, "the ledger is shutting down")
+            minConcurrentBatch: configuration.minConcurrentBatch, closedError: LedgerError(.shuttingDown, "the ledger is shutting down")
         ) { transfers in
             let start = ContinuousClock.now
             let results = await Self.commit(transfers, ledger)
