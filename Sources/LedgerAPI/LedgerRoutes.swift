@@ -116,7 +116,8 @@ public struct LedgerRoutes: Sendable {
             }
         }
         add(v1, .post, "/v1", "/transfers", .write) { request, context in
-            let transfer = try APIJSON.decode(NewTransfer.self, from: try await body(request))
+            let body = try await body(request)
+            let transfer = try body.withUnsafeReadableBytes(NewTransfer.init(plainJSON:)) ?? APIJSON.decode(NewTransfer.self, from: body)
             try await authorize(transfer, context)
             return try respond(transfer.id, try await commit.post(transfer))
         }

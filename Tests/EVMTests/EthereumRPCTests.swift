@@ -146,11 +146,12 @@ import Testing
     }
 
     @Test func timesOutPerAttempt() async throws {
-        try await RPCStubServer.with({ _, _ in .delayed(milliseconds: 1500, .result(#""0x1""#)) }) { server async throws in
+        try await RPCStubServer.with({ _, _ in .delayed(milliseconds: 30_000, .result(#""0x1""#)) }) { server async throws in
             var configuration = Self.fast
-            configuration.timeout = .milliseconds(150)
+            configuration.timeout = .seconds(2)
             configuration.maxAttempts = 2
-            // Each answer comes after 1.5 s: only an attempt cut at its timeout gives an error here.
+            // Each answer comes after 30 s: only an attempt cut at its timeout gives an error here.
+            // (The timeout is generous so that a loaded machine still delivers both attempts.)
             let error = await #expect(throws: EVMError.self) {
                 try await EthereumRPC(url: server.url, configuration: configuration).blockNumber()
             }
@@ -160,10 +161,10 @@ import Testing
     }
 
     @Test func timeoutThenSuccessIsRetried() async throws {
-        try await RPCStubServer.with({ _, attempt in attempt == 0 ? .delayed(milliseconds: 1000, .result(#""0x2""#)) : .result(#""0x3""#) })
+        try await RPCStubServer.with({ _, attempt in attempt == 0 ? .delayed(milliseconds: 30_000, .result(#""0x2""#)) : .result(#""0x3""#) })
         { server async throws in
             var configuration = Self.fast
-            configuration.timeout = .milliseconds(150)
+            configuration.timeout = .seconds(2)
             #expect(try await EthereumRPC(url: server.url, configuration: configuration).blockNumber() == 3)
         }
     }

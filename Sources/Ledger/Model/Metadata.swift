@@ -65,7 +65,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
             out += "]"
         case .object(let o):
             out += "{"
-            for (k, key) in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (k, key) in o.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
                 if k > 0 { out += "," }
                 Self.writeString(key, into: &out)
                 out += ":"
@@ -77,6 +77,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     private static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings (ids, amounts, keys) need no escape: copied whole.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
