@@ -40,8 +40,7 @@ public struct LedgerRoutes: Sendable {
     /// The router with every route, and the table of routes it serves.
     public func router() -> (Router<APIRequestContext>, [Route]) {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: HTTPMetricsMiddleware())
-        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestMiddleware())
         var table: [Route] = []
 
         func add(

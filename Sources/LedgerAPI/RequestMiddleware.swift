@@ -3,17 +3,33 @@ import HTTPTypes
 import Hummingbird
 import Ledger
 import Logging
+import Metrics
 import NIOCore
+import Synchronization
 
-/// Gives every request an id (the client's `X-Request-Id` when it sends a sane one), puts it in the
-/// request's log lines and the response's `X-Request-Id` header, and turns every error into a
-/// problem document: nothing past this middleware answers with a bare status.
-struct RequestIDMiddleware: RouterMiddleware {
+/// What every request goes through first, in one layer (each middleware is an async frame per
+/// request): it gets an id (the client's `X-Request-Id` when it sends a sane one) that goes in its
+/// log lines and the response's `X-Request-Id` header; every error becomes a problem document
+/// (nothing past this middleware answers with a bare status); and it is counted and timed per
+/// route pattern, method and status under Prometheus-style names (`settle_http_requests_total`,
+/// `settle_http_request_duration_seconds`).
+struct RequestMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
+
+    private struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+    private final class Meters: Sendable {
+        let byKey = Mutex([Key: (Counter, Timer)]())
+    }
+    private let meters = Meters()
 
     @concurrent func handle(
         _ request: Request, context: APIRequestContext, next: @concurrent (Request, APIRequestContext) async throws -> Response
     ) async throws -> Response {
+        let start = ContinuousClock.now
         var context = context
         let id = request.headers[.requestID].flatMap { Self.isSane($0) ? $0 : nil } ?? Self.newID()
         context.requestID = id
@@ -29,7 +45,25 @@ struct RequestIDMiddleware: RouterMiddleware {
             response = Problem.response(apiError, requestID: id)
         }
         response.headers[.requestID] = id
+        record(route: context.endpointPath, method: request.method.rawValue, status: Int(response.status.code), since: start)
         return response
+    }
+
+    private func record(route: String?, method: String, status: Int, since start: ContinuousClock.Instant) {
+        let key = Key(route: route ?? "unmatched", method: method, status: status)
+        let (counter, timer) = meters.byKey.withLock { meters in
+            if let found = meters[key] { return found }
+            let dimensions = [("route", key.route), ("method", key.method), ("status", String(key.status))]
+            let made = (
+                Counter(label: "settle_http_requests_total", dimensions: dimensions),
+                Timer(label: "settle_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            )
+            meters[key] = made
+            return made
+        }
+        counter.increment()
+        let elapsed = ContinuousClock.now - start
+        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     static func apiError(_ error: any Error) -> APIError {
