@@ -23,6 +23,8 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Batches the server's group commit may have in flight.") var commitInFlight = GroupCommit.Configuration().maxInFlight
     @Option(help: "Transfers that must be queued before a batch starts beside a committing one.")
     var commitMinConcurrent = GroupCommit.Configuration().minConcurrentBatch
+    @Option(help: "Rounds of posts and reads against the same server; each is printed, the figures are their medians.")
+    var rounds = 1
     @Flag(help: "Print the figures as one JSON object.") var json = false
 
     func validate() throws {
@@ -45,6 +47,7 @@ struct APIBench: AsyncParsableCommand {
         var read_failed: Int
         var clients: Int
         var merchant_balance_matches: Bool
+        var rounds: Int
     }
 
     func run() async throws {
@@ -84,52 +87,69 @@ struct APIBench: AsyncParsableCommand {
             onServerRunning: { channel in portSink.yield(channel.localAddress?.port ?? 0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
 
-        let (posts, balanceReads) = try await withThrowingTaskGroup(of: Void.self) { tasks in
+        let results: [(posts: LoadReport, reads: LoadReport)] = try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else { throw CommandFailure(description: "bench: the server did not start") }
             defer { Task { await group.triggerGracefulShutdown() } }
             let generator = LoadGenerator(host: "127.0.0.1", port: port, connections: clients)
             let clients = clients
-            let posts = try await generator.run(
-                requestsPerConnection: requests, warmupPerConnection: warmup,
-                makeRequest: { connection, index in
-                    let body = """
-                        {"id":"\(run):http:\(connection):\(index)","postings":[\
-                        {"direction":"debit","account":"\(payers[connection % clients].rawValue)","amount":"1"},\
-                        {"direction":"credit","account":"\(merchant.rawValue)","amount":"1"}]}
-                        """
-                    return LoadRequest(
-                        method: "POST", path: "/v1/transfers",
-                        headers: [("Authorization", "Bearer \(writeToken)"), ("Content-Type", "application/json")],
-                        body: Array(body.utf8))
-                },
-                check: { status, _ in status == 201 })
-            let balance = LoadRequest(
-                path: "/v1/accounts/\(merchant.rawValue.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")/balance",
-                headers: [("Authorization", "Bearer \(readToken)")])
-            let reads = try await generator.run(
-                requestsPerConnection: reads, warmupPerConnection: 20, makeRequest: { _, _ in balance })
-            return (posts, reads)
+            var results: [(posts: LoadReport, reads: LoadReport)] = []
+            for round in 0..<rounds {
+                let posts = try await generator.run(
+                    requestsPerConnection: requests, warmupPerConnection: warmup,
+                    makeRequest: { connection, index in
+                        let body = """
+                            {"id":"\(run):http:\(round):\(connection):\(index)","postings":[\
+                            {"direction":"debit","account":"\(payers[connection % clients].rawValue)","amount":"1"},\
+                            {"direction":"credit","account":"\(merchant.rawValue)","amount":"1"}]}
+                            """
+                        return LoadRequest(
+                            method: "POST", path: "/v1/transfers",
+                            headers: [("Authorization", "Bearer \(writeToken)"), ("Content-Type", "application/json")],
+                            body: Array(body.utf8))
+                    },
+                    check: { status, _ in status == 201 })
+                let balance = LoadRequest(
+                    path: "/v1/accounts/\(merchant.rawValue.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")/balance",
+                    headers: [("Authorization", "Bearer \(readToken)")])
+                let reads = try await generator.run(
+                    requestsPerConnection: reads, warmupPerConnection: 20, makeRequest: { _, _ in balance })
+                results.append((posts, reads))
+            }
+            return results
         }
 
         // Every acknowledged transfer must be in the books: the merchant holds one unit per 201
         // (the warm-up posts included), plus the batched reference run.
-        let expected = UInt256(UInt64(ledgerTransfers / 3 * 3 + posts.completed - posts.failed + clients * warmup))
+        let acknowledged = results.reduce(0) { $0 + $1.posts.completed - $1.posts.failed + clients * warmup }
+        let expected = UInt256(UInt64(ledgerTransfers / 3 * 3 + acknowledged))
         let credited = try await url.withClient(connections: 1, logger: logger) { client in
             try await PostgresLedger(client: client, logger: logger).balance(of: merchant).creditsPosted
         }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let figures = Figures(
-            api_tps: posts.throughput, api_p50_ms: posts.p50.milliseconds, api_p99_ms: posts.p99.milliseconds,
-            api_failed: posts.failed + posts.transportErrors, ledger_hot_tps: ledgerHot, ratio_to_ledger: posts.throughput / ledgerHot,
-            reads_per_s: balanceReads.throughput, read_p50_ms: balanceReads.p50.milliseconds, read_p99_ms: balanceReads.p99.milliseconds,
-            read_failed: balanceReads.failed + balanceReads.transportErrors, clients: clients,
-            merchant_balance_matches: credited == expected)
+            api_tps: median(results.map(\.posts.throughput)), api_p50_ms: median(results.map(\.posts.p50.milliseconds)),
+            api_p99_ms: median(results.map(\.posts.p99.milliseconds)),
+            api_failed: results.reduce(0) { $0 + $1.posts.failed + $1.posts.transportErrors }, ledger_hot_tps: ledgerHot,
+            ratio_to_ledger: median(results.map(\.posts.throughput)) / ledgerHot,
+            reads_per_s: median(results.map(\.reads.throughput)), read_p50_ms: median(results.map(\.reads.p50.milliseconds)),
+            read_p99_ms: median(results.map(\.reads.p99.milliseconds)),
+            read_failed: results.reduce(0) { $0 + $1.reads.failed + $1.reads.transportErrors }, clients: clients,
+            merchant_balance_matches: credited == expected, rounds: results.count)
         if json {
             print(try JSONCoding.line(figures))
         } else {
             func f(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }
             print("settle bench api: \(clients) keep-alive clients, single transfers to one hot merchant account, client in process")
+            if results.count > 1 {
+                for (k, round) in results.enumerated() {
+                    print(
+                        "  round \(k + 1): posts \(f(round.posts.throughput))/s p99 \(f(round.posts.p99.milliseconds)) ms, "
+                            + "reads \(f(round.reads.throughput))/s p99 \(f(round.reads.p99.milliseconds)) ms")
+                }
+                print("  medians of \(results.count) rounds:")
+            }
             print(
                 "  transfer posts   : \(f(figures.api_tps))/s, p50 \(f(figures.api_p50_ms)) ms, p99 \(f(figures.api_p99_ms)) ms, \(figures.api_failed) failed"
             )
