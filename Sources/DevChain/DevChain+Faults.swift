@@ -14,6 +14,18 @@ extension DevChain {
         public var newBlocks: [Hash32]
     }
 
+    /// Removes block `fromBlock` and every block after it, as ``reorg(depth:requeue:replacementBlocks:)``
+    /// with the depth counted from the head at that moment: a caller that read a block number
+    /// earlier needs no second read that a newly mined block could make stale.
+    @discardableResult
+    public func reorg(fromBlock: UInt64, requeue: Bool = true, replacementBlocks: Int? = nil) throws(DevChainError) -> ReorgResult {
+        let head = state.head.number
+        guard fromBlock >= 1, fromBlock <= head else {
+            throw DevChainError(.invalidParams, "reorg fromBlock must be from 1 to \(head) (genesis stays), got \(fromBlock)")
+        }
+        return try reorg(depth: Int(head - fromBlock + 1), requeue: requeue, replacementBlocks: replacementBlocks)
+    }
+
     /// Removes the last `depth` blocks and mines `replacementBlocks` empty blocks in their place
     /// (by default as many, so the height is unchanged while every hash from the fork point up
     /// changes). Their transactions go back to the mempool when `requeue` (mined again by the next

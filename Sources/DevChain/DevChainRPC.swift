@@ -348,13 +348,19 @@ public struct DevChainRPC: Sendable {
     }
 
     /// `devchain_reorg`: `[depth]`, `[depth, "requeue" | "drop"]`, or
-    /// `[{"depth": n, "requeue": bool, "replacementBlocks": m}]`.
+    /// `[{"depth": n | "fromBlock": b, "requeue": bool, "replacementBlocks": m}]` (`fromBlock`: that
+    /// block and all after it leave the chain, whatever the head is when the call runs).
     private func reorg(_ p: RPCParams) async throws(JSONRPCError) -> RPCValue {
-        var depth: UInt64
+        var depth: UInt64?
+        var fromBlock: UInt64?
         var requeue = true
         var replacements: UInt64?
         if case .object(let object) = try p.required(0, "depth") {
-            depth = try RPCParams.uint64(object["depth"] ?? .null, "depth")
+            switch (object["depth"], object["fromBlock"]) {
+            case (let value?, nil): depth = try RPCParams.uint64(value, "depth")
+            case (nil, let value?): fromBlock = try RPCParams.uint64(value, "fromBlock")
+            default: throw JSONRPCError.invalidParams("give either depth or fromBlock")
+            }
             if let flag = object["requeue"] {
                 guard case .bool(let value) = flag else { throw JSONRPCError.invalidParams("requeue must be a boolean") }
                 requeue = value
@@ -370,11 +376,15 @@ public struct DevChainRPC: Sendable {
             }
             if let count = p[2] { replacements = try RPCParams.uint64(count, "replacementBlocks") }
         }
-        guard depth <= 1_000_000, (replacements ?? 0) <= 100_000 else {
+        guard (depth ?? 0) <= 1_000_000, (replacements ?? 0) <= 100_000 else {
             throw JSONRPCError.invalidParams("depth or replacement count too large")
         }
         let result = try await chainCall { () async throws(DevChainError) in
-            try await chain.reorg(depth: Int(depth), requeue: requeue, replacementBlocks: replacements.map { Int($0) })
+            if let fromBlock {
+                try await chain.reorg(fromBlock: fromBlock, requeue: requeue, replacementBlocks: replacements.map { Int($0) })
+            } else {
+                try await chain.reorg(depth: Int(depth ?? 0), requeue: requeue, replacementBlocks: replacements.map { Int($0) })
+            }
         }
         return .object([
             "removedBlocks": .array(result.removedBlocks.map { .string($0.hex) }),

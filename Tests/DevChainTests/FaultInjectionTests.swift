@@ -71,6 +71,28 @@ import Testing
             // Genesis cannot be reorganised away.
             let tooDeep = try await h.raw("devchain_reorg", "[99]")
             #expect(tooDeep["error"]?["code"]?.numberValue == -32602)
+            let genesis = try await h.raw("devchain_reorg", #"[{"fromBlock": "0x0"}]"#)
+            #expect(genesis["error"]?["code"]?.numberValue == -32602)
+            let both = try await h.raw("devchain_reorg", #"[{"fromBlock": "0x1", "depth": 1}]"#)
+            #expect(both["error"]?["code"]?.numberValue == -32602)
+        }
+    }
+
+    @Test func reorgFromABlockRemovesItAndEverythingAfter() async throws {
+        try await DevChainHarness.with { h in
+            let (_, data) = paymentData(h)
+            let receipt = try await h.sendAndWait(from: relayer, to: DevChainHarness.usdc, data: data)
+            _ = try await h.result("evm_mine")
+            _ = try await h.result("evm_mine")
+            let head = try await h.rpc.blockNumber()
+            let before = try #require(try await h.rpc.block(.number(receipt.blockNumber - 1))).hash
+            let result = try await h.result("devchain_reorg", #"[{"fromBlock": "0x\#(String(receipt.blockNumber, radix: 16))"}]"#)
+            #expect(result["removedBlocks"]?.arrayValue?.count == Int(head - receipt.blockNumber + 1))
+            #expect(result["transactions"] == .array([.string(receipt.transactionHash.hex)]))
+            #expect(try await h.rpc.block(.number(receipt.blockNumber - 1))?.hash == before)
+            _ = try await h.result("evm_mine")
+            let again = try #require(try await h.rpc.transactionReceipt(receipt.transactionHash))
+            #expect(again.blockHash != receipt.blockHash)
         }
     }
 

@@ -85,9 +85,9 @@ while time.time() < deadline and int(balance(wallet).get("debits_pending", "0"))
     time.sleep(0.1)
 seen_before_reorg = int(balance(wallet).get("debits_pending", "0"))
 receipt = call("eth_getTransactionReceipt", [tx])
-head = int(call("eth_blockNumber", []), 16)
-depth = head - int(receipt["blockNumber"], 16) + 1
-call("devchain_reorg", [{"depth": depth, "requeue": True}])
+# By block number, not depth: the chain mines every second, and a depth computed from a head read
+# a moment earlier could miss the payment's block.
+call("devchain_reorg", [{"fromBlock": receipt["blockNumber"], "requeue": True}])
 deadline = time.time() + 30
 while time.time() < deadline:
     clearing = balance(incoming)
