@@ -2,11 +2,11 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The blocking implementation behind ``LocalPostgres``.
@@ -476,7 +476,8 @@ struct ClusterController: Sendable {
     /// Accepts 1 to 63 ASCII letters, digits, `_` and `-`, so the name needs no escaping in SQL
     /// (it is double-quoted) or in a URL.
     static func validateDatabaseName(_ name: String) throws(LocalPostgresError) {
-        let allowed = !name.isEmpty && name.utf8.count <= 63
+        let allowed =
+            !name.isEmpty && name.utf8.count <= 63
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
         guard allowed else {
             throw LocalPostgresError(
@@ -500,14 +501,16 @@ struct ClusterController: Sendable {
     }
 
     /// The settings Settle manages, as `postgresql.conf` lines.
-    static func managedSettings(port: Int, socketDirectory: String) -> [String] {
+    static func managedSettings(
+        port: Int, socketDirectory: String, physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory
+    ) -> [String] {
         let quotedSocketDirectory = socketDirectory.replacingOccurrences(of: "'", with: "''")
         return [
             "listen_addresses = '127.0.0.1'",
             "port = \(port)",
             "unix_socket_directories = '\(quotedSocketDirectory)'",
             "max_connections = 200",
-            "shared_buffers = 512MB",
+            "shared_buffers = \(sharedBuffersMB(physicalMemory: physicalMemory))MB",
             "wal_buffers = 64MB",
             "max_wal_size = 8GB",
             "min_wal_size = 1GB",
@@ -521,6 +524,13 @@ struct ClusterController: Sendable {
             "log_destination = 'stderr'",
             "logging_collector = off",
         ]
+    }
+
+    /// A quarter of the machine's memory, from 128 MB to 8 GB (PostgreSQL's own advice): with
+    /// 512 MB a ledger of a few million transfers read its index pages from the OS cache on every
+    /// batch (`settle bench api`, docs/benchmarks.md). The pages are only touched as they are used.
+    static func sharedBuffersMB(physicalMemory: UInt64) -> UInt64 {
+        min(max(physicalMemory / 4 / (1 << 20), 128), 8 << 10)
     }
 
     /// `configuration` without any previous managed block, followed by a blank line and the new block.

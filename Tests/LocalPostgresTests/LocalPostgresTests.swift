@@ -4,11 +4,11 @@ import Testing
 @testable import LocalPostgres
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Tests of the embedded PostgreSQL manager. The lifecycle tests create real clusters (with the
@@ -82,6 +82,15 @@ struct LocalPostgresTests {
         #expect(settings.contains("wal_level = minimal"))
         #expect(settings.contains("max_wal_senders = 0"))
         #expect(settings.contains("fsync = on"))
+        let on24GiB = ClusterController.managedSettings(port: 6000, socketDirectory: "/s", physicalMemory: 24 << 30)
+        #expect(on24GiB.contains("shared_buffers = 6144MB"))
+    }
+
+    @Test func sharedBuffersAreAQuarterOfMemoryWithinBounds() {
+        #expect(ClusterController.sharedBuffersMB(physicalMemory: 256 << 20) == 128)
+        #expect(ClusterController.sharedBuffersMB(physicalMemory: 2 << 30) == 512)
+        #expect(ClusterController.sharedBuffersMB(physicalMemory: 24 << 30) == 6_144)
+        #expect(ClusterController.sharedBuffersMB(physicalMemory: 256 << 30) == 8_192)
     }
 
     @Test func longClusterPathsPutTheSocketInTmp() {
@@ -139,8 +148,10 @@ struct LocalPostgresTests {
         defer { directory.remove() }
         let postgres = LocalPostgres(configuration: .init(dataDirectory: directory.path + "/postgres", port: 1))
         let status = try await postgres.status()
-        #expect(status == LocalPostgres.Status(
-            initialized: false, running: false, url: nil, dataDirectory: directory.path + "/postgres", pid: nil))
+        #expect(
+            status
+                == LocalPostgres.Status(
+                    initialized: false, running: false, url: nil, dataDirectory: directory.path + "/postgres", pid: nil))
         try await postgres.stop()
     }
 
@@ -292,9 +303,9 @@ private final class Listener {
 
     init() throws {
         #if canImport(Glibc)
-        let streamType = Int32(SOCK_STREAM.rawValue)
+            let streamType = Int32(SOCK_STREAM.rawValue)
         #else
-        let streamType = SOCK_STREAM
+            let streamType = SOCK_STREAM
         #endif
         let descriptor = socket(AF_INET, streamType, 0)
         guard descriptor >= 0 else { throw POSIXError(.EIO) }
@@ -324,11 +335,11 @@ private final class Listener {
 
 private func closeDescriptor(_ descriptor: Int32) {
     #if canImport(Glibc)
-    _ = Glibc.close(descriptor)
+        _ = Glibc.close(descriptor)
     #elseif canImport(Musl)
-    _ = Musl.close(descriptor)
+        _ = Musl.close(descriptor)
     #elseif canImport(Darwin)
-    _ = Darwin.close(descriptor)
+        _ = Darwin.close(descriptor)
     #endif
 }
 
