@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LocalPostgresTests",
-            dependencies: ["LocalPostgres"],
+            dependencies: ["LocalPostgres", "SettleTesting"],
             swiftSettings: swiftSettings
         ),
         .target(

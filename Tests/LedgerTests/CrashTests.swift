@@ -1,6 +1,6 @@
 import Foundation
-import LocalPostgres
 import Ledger
+import LocalPostgres
 import PostgresNIO
 import SettleTesting
 import Testing
@@ -24,7 +24,9 @@ struct CrashTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(b.prefix)-batch.jsonl")
         var text = ""
         for k in 0..<count {
-            text += #"{"id":"\#(b.prefix):c\#(k)","postings":[{"direction":"debit","account":"\#(b.prefix):@world","amount":"\#(k + 1)"},{"direction":"credit","account":"\#(b.prefix):a","amount":"\#(k + 1)"}]}"# + "\n"
+            text +=
+                #"{"id":"\#(b.prefix):c\#(k)","postings":[{"direction":"debit","account":"\#(b.prefix):@world","amount":"\#(k + 1)"},{"direction":"credit","account":"\#(b.prefix):a","amount":"\#(k + 1)"}]}"#
+                + "\n"
         }
         try text.write(to: file, atomically: true, encoding: .utf8)
         return file
@@ -45,7 +47,9 @@ struct CrashTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()
         process.executableURL = settle
-        process.arguments = ["transfers", "post", "--file", file.path, "--atomic", "--database-url", try await TestDatabase.databaseURL().urlString]
+        process.arguments = [
+            "transfers", "post", "--file", file.path, "--atomic", "--database-url", try await TestDatabase.databaseURL().urlString,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -94,7 +98,9 @@ struct CrashTests {
 
     private func waitForNoActiveBatch(_ b: Books) async throws {
         for _ in 0..<600 {
-            let rows = try await b.ledger.client.query("select count(*) from pg_stat_activity where query like '%settle.post_transfers(%' and state = 'active' and pid <> pg_backend_pid()")
+            let rows = try await b.ledger.client.query(
+                "select count(*) from pg_stat_activity where query like '%settle.post_transfers(%' and state = 'active' and pid <> pg_backend_pid()"
+            )
             var active = 0
             for try await n in rows.decode(Int64.self) { active = Int(n) }
             if active == 0 { return }
@@ -117,7 +123,7 @@ struct ServerCrashTests {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("settle-crash-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: home) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = try freePort()
         let local = LocalPostgres(
             configuration: .init(dataDirectory: home.appendingPathComponent("postgres").path, port: port), logger: TestDatabase.logger)
         defer { Task { try? await local.stop() } }
