@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Ledger
 
 /// An API key's identity and rights; the secret is never kept.
 public struct APIKey: Sendable, Hashable, Codable {
@@ -52,12 +53,10 @@ struct APIKeyToken: Sendable, Hashable {
         self.secret = String(parts[2])
     }
 
-    /// A new key with `bytes` of randomness from the system's generator.
+    /// A new key: an 8-byte id and a 32-byte secret from the system's generator.
     static func generate() -> APIKeyToken {
         var generator = SystemRandomNumberGenerator()
-        func hex(_ count: Int) -> String {
-            (0..<count).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(2) }.joined()
-        }
+        func hex(_ count: Int) -> String { (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }.lowercaseHex }
         return APIKeyToken(id: hex(8), secret: hex(32))
     }
 
@@ -68,10 +67,6 @@ struct APIKeyToken: Sendable, Hashable {
 
 extension UInt8 {
     var isLowercaseHex: Bool { (0x30...0x39).contains(self) || (0x61...0x66).contains(self) }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// Compares two byte strings in time that depends only on their length.

@@ -93,7 +93,7 @@ struct RequestMiddleware: RouterMiddleware {
 
     private static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return String(generator.next(), radix: 16).leftPadded(16)
+        return withUnsafeBytes(of: generator.next()) { $0.lowercaseHex }
     }
 }
 
