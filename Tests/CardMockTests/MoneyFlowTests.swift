@@ -43,7 +43,9 @@ import Testing
             balance = try await client.get("/v1/balance")
             // The daily run may already have swept them: either available, or paid out.
             let transactions = try await client.get("/v1/balance_transactions", ["type": "charge"])
-            #expect(transactions["data"]?.array?.allSatisfy { $0["status"] == "available" } == true)
+            let data = try #require(transactions["data"]?.array)
+            let unavailable = data.filter { $0["status"] != "available" }
+            #expect(unavailable.isEmpty, "\(unavailable)")
             #expect(try await client.get("/v1/events", ["type": "balance.available"])["data"]?.count ?? 0 >= 1)
 
             let ran = try await client.post("/_mock/payouts/run")

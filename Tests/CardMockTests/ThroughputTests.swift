@@ -33,7 +33,8 @@ import Testing
             "cardmock: \(total) confirmed payments (journaled + fsynced) in \(String(format: "%.2f", seconds)) s = \(Int(Double(total) / seconds)) requests/s"
         )
         #expect(Set(ids).count == total)
-        #expect(ids.allSatisfy { $0.hasPrefix("pi_") })
+        let foreign = ids.filter { !$0.hasPrefix("pi_") }
+        #expect(foreign.isEmpty, "\(foreign)")
         try await server.stop()
         // Every acknowledged payment is in the journal after a restart.
         let replayStart = ContinuousClock.now
