@@ -167,7 +167,9 @@ struct X402FacilitatorDevChainTests {
         if let reason = PythonClient.x402UnavailableReason { Issue.record("x402 SDK unavailable: \(reason)") }
         let python = try #require(PythonClient.python)
         try await DevChainHarness.with({
-            $0.blockTime = .milliseconds(100); $0.automine = false
+            // Whole seconds: each block is at least a second after its parent, so faster blocks run the
+            // chain's clock ahead of the wall clock and expire the client's authorization under load.
+            $0.blockTime = .seconds(1); $0.automine = false
         }) { h in
             let payer = TestAccounts.addresses[8]
             let payTo = TestAccounts.addresses[2]
