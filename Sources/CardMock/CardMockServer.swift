@@ -34,6 +34,13 @@ public enum CardMockServer {
             logger: logger)
     }
 
+    /// Waits until no other card mock holds the configuration's data directory (one that is still
+    /// stopping, say); returns at once for an in-memory mock. Cancellable.
+    public static func waitForDataDirectory(of configuration: CardMockConfiguration, logger: Logger) async throws {
+        guard let directory = configuration.dataDirectory else { return }
+        try await Journal.waitUntilFree(directory: directory, logger: logger)
+    }
+
     /// The port a running server's channel is bound to (what `onServerRunning` receives).
     public static func boundPort(_ channel: any Channel) -> Int? {
         channel.localAddress?.port

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -36,6 +37,26 @@ final class Journal: Sendable {
 
     /// A journal that keeps nothing: the mock runs in memory.
     static func inMemory() -> Journal { Journal(descriptor: -1, lockDescriptor: -1) }
+
+    /// Returns once no other card mock holds `directory` (it may be stopping, as when a sandbox is
+    /// restarted at once), checking every 50 ms; a cancelled caller stops waiting. A directory that
+    /// cannot be locked for another reason is left for ``open(directory:compact:)`` to report.
+    static func waitUntilFree(directory: String, logger: Logger) async throws {
+        let lockPath = directory + "/lock"
+        var said = false
+        while true {
+            let lock = openFile(lockPath, O_RDWR | O_CLOEXEC)
+            guard lock >= 0 else { return }
+            let free = flock(lock, LOCK_EX | LOCK_NB) == 0
+            closeFile(lock)
+            if free { return }
+            if !said {
+                logger.notice("waiting for the card mock data directory held by another card mock", metadata: ["directory": "\(directory)"])
+                said = true
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
 
     /// Locks `directory`, reads its journal and rewrites it compacted.
     /// - Parameter compact: builds the state from the journal's records and returns the records that

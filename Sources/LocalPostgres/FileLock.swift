@@ -1,11 +1,11 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An exclusive advisory lock (`flock(2)`) on a file, held across processes and threads.
@@ -31,7 +31,7 @@ enum FileLock {
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 throw FileSystem.posixError(errno, "cannot lock \(path)")
             }
-            logger.info("waiting for the cluster lock held by another process or task", metadata: ["lock": "\(path)"])
+            logger.notice("waiting for the cluster lock held by another process or task", metadata: ["lock": "\(path)"])
             while flock(descriptor, LOCK_EX) != 0 {
                 guard errno == EINTR else {
                     throw FileSystem.posixError(errno, "cannot lock \(path)")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Manages Settle's embedded PostgreSQL cluster, used when `DATABASE_URL` is not set.
 ///
@@ -100,18 +101,47 @@ public struct LocalPostgres: Sendable {
     }
 
     /// Runs blocking `work` on a new thread and suspends (without blocking a cooperative-pool thread)
-    /// until it finishes.
+    /// until it finishes, or until the task is cancelled.
+    ///
+    /// A cancelled caller returns at once with ``LocalPostgresError/Code/cancelled`` and the thread
+    /// finishes on its own (its result is dropped): a blocking `flock` or `pg_ctl` cannot be
+    /// interrupted, and a command being stopped must not wait for them. What the thread leaves behind
+    /// is consistent either way: every step of the controller is done under the cluster lock.
     private static func offload<Value: Sendable>(
         _ work: @escaping @Sendable () throws(LocalPostgresError) -> Value
     ) async throws(LocalPostgresError) -> Value {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<Value, LocalPostgresError>, Never>) in
-            let thread = Thread {
-                continuation.resume(returning: Result { () throws(LocalPostgresError) -> Value in try work() })
+        let outcome = Mutex<(CheckedContinuation<Result<Value, LocalPostgresError>, Never>?, cancelled: Bool)>((nil, false))
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, LocalPostgresError>, Never>) in
+                let cancelledAlready = outcome.withLock { state in
+                    state.0 = continuation
+                    return state.cancelled
+                }
+                if cancelledAlready {
+                    outcome.withLock { $0.0 = nil }
+                    continuation.resume(returning: .failure(Self.cancellation))
+                    return
+                }
+                let thread = Thread {
+                    let result = Result { () throws(LocalPostgresError) -> Value in try work() }
+                    outcome.withLock { state in
+                        defer { state.0 = nil }
+                        return state.0
+                    }?.resume(returning: result)
+                }
+                thread.name = "settle.localpostgres"
+                thread.start()
             }
-            thread.name = "settle.localpostgres"
-            thread.start()
+        } onCancel: {
+            outcome.withLock { state in
+                state.cancelled = true
+                defer { state.0 = nil }
+                return state.0
+            }?.resume(returning: .failure(Self.cancellation))
         }
         return try result.get()
     }
+
+    private static let cancellation = LocalPostgresError(
+        code: .cancelled, message: "cancelled while waiting for the cluster (it finishes the step under way by itself)")
 }

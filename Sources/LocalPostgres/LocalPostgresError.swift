@@ -16,6 +16,7 @@ public struct LocalPostgresError: Error, CustomStringConvertible, Sendable {
             case permissionDenied = "permission_denied"
             case portInUse = "port_in_use"
             case invalidArgument = "invalid_argument"
+            case cancelled = "cancelled"
         }
 
         private let base: Base
@@ -41,6 +42,8 @@ public struct LocalPostgresError: Error, CustomStringConvertible, Sendable {
         public static let portInUse = Code(.portInUse)
         /// An argument or configuration value is invalid (for example a database name or a port number).
         public static let invalidArgument = Code(.invalidArgument)
+        /// The calling task was cancelled (a command being stopped) before the cluster step finished.
+        public static let cancelled = Code(.cancelled)
 
         /// The stable snake_case machine code, for example `port_in_use`.
         public var description: String { base.rawValue }

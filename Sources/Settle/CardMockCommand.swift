@@ -3,7 +3,6 @@ import CardMock
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// `settle cardmock`: the Stripe-compatible card processor mock, until SIGTERM or SIGINT.
 struct CardMockCommand: AsyncParsableCommand {
@@ -40,19 +39,21 @@ struct CardMockCommand: AsyncParsableCommand {
             webhookRetryBase: .milliseconds(webhookRetryBaseMs), webhookMaxAttempts: webhookMaxAttempts,
             settlementDelayDays: Int64(settlementDelayDays))
         let host = self.host
-        let app = try CardMockServer.application(
-            configuration: configuration, logger: logger,
-            onServerRunning: { channel in
-                let port = CardMockServer.boundPort(channel) ?? 0
-                let line: [String: String] = ["cardmockURL": "http://\(host):\(port)", "dataDir": directory]
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                if let data = try? encoder.encode(line) {
-                    FileHandle.standardOutput.write(data + Data("\n".utf8))
-                }
-            })
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await CommandLifecycle.run(logger: logger) { [logger] in
+            try await cancelWhenGracefulShutdown { try await CardMockServer.waitForDataDirectory(of: configuration, logger: logger) }
+            let app = try CardMockServer.application(
+                configuration: configuration, logger: logger,
+                onServerRunning: { channel in
+                    let port = CardMockServer.boundPort(channel) ?? 0
+                    let line: [String: String] = ["cardmockURL": "http://\(host):\(port)", "dataDir": directory]
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    if let data = try? encoder.encode(line) {
+                        FileHandle.standardOutput.write(data + Data("\n".utf8))
+                    }
+                })
+            try await ServiceGroup(configuration: .init(services: [app], logger: logger)).run()
+        }
     }
 
     static func defaultDataDirectory() -> String {

@@ -3,7 +3,6 @@ import DevChain
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 
 /// `settle devchain`: a local Ethereum JSON-RPC chain with EIP-3009 tokens, until SIGTERM or SIGINT.
 struct DevChainCommand: AsyncParsableCommand {
@@ -54,7 +53,8 @@ struct DevChainCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(data + Data("\n".utf8))
                 }
             })
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await CommandLifecycle.run(logger: logger) { [logger] in
+            try await ServiceGroup(configuration: .init(services: [app], logger: logger)).run()
+        }
     }
 }

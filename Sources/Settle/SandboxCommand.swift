@@ -43,7 +43,15 @@ struct SandboxCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = db.logger
         logger.logLevel = max(logger.logLevel, .notice)
-        let (url, embedded) = try await db.resolve()
+        try await CommandLifecycle.run(logger: logger) { [self, logger] in try await runSandbox(logger: logger) }
+    }
+
+    /// One service group for every part, the merchant last: a graceful shutdown stops the parts in
+    /// reverse order, so the merchant (still setting up, or serving) stops while the database pool,
+    /// the chain and the mock it uses are still there.
+    private func runSandbox(logger: Logger) async throws {
+        let (url, embedded) = try await cancelWhenGracefulShutdown { try await db.resolve() }
+        logger.notice("database ready; starting the chain, the card processor mock and the ledger API")
         let home = ProcessInfo.processInfo.environment["SETTLE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.settle"
 
         // The chain: blocks every second, and at once on each transaction so a payment is quick.
@@ -52,8 +60,10 @@ struct SandboxCommand: AsyncParsableCommand {
         let chainApp = DevChainServer.application(
             chain: chain, logger: logger, onServerRunning: { chainSink.yield(DevChainServer.boundPort($0) ?? 0) })
         let (mockPorts, mockSink) = AsyncStream.makeStream(of: Int.self)
+        let mockConfiguration = CardMockConfiguration(port: cardmockPort, dataDirectory: home + "/sandbox/cardmock")
+        try await cancelWhenGracefulShutdown { try await CardMockServer.waitForDataDirectory(of: mockConfiguration, logger: logger) }
         let mockApp = try CardMockServer.application(
-            configuration: .init(port: cardmockPort, dataDirectory: home + "/sandbox/cardmock"), logger: logger,
+            configuration: mockConfiguration, logger: logger,
             onServerRunning: { mockSink.yield(CardMockServer.boundPort($0) ?? 0) })
 
         let client = PostgresClient(configuration: try url.clientConfiguration(connections: 12), backgroundLogger: logger)
@@ -69,32 +79,31 @@ struct SandboxCommand: AsyncParsableCommand {
                 }
             },
             onServerRunning: { apiSink.yield($0.localAddress?.port ?? 0) })
-
-        let group = ServiceGroup(
-            configuration: .init(services: [chainApp, mockApp, apiApp], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var chainIterator = chainPorts.makeAsyncIterator()
-            var mockIterator = mockPorts.makeAsyncIterator()
-            var apiIterator = apiPorts.makeAsyncIterator()
-            guard let rpcPort = await chainIterator.next(), let mockPort = await mockIterator.next(),
-                let ledgerPort = await apiIterator.next()
-            else { throw CommandFailure(description: "sandbox: a service did not start") }
-            do {
-                try await serveMerchant(
-                    chain: chain, rpcURL: "http://127.0.0.1:\(rpcPort)", cardmockURL: "http://127.0.0.1:\(mockPort)",
-                    ledgerURL: "http://127.0.0.1:\(ledgerPort)", ledger: ledger, logger: logger)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
+        let merchant = ClosureService { [self] in
+            let ports = try await cancelWhenGracefulShutdown {
+                guard let rpcPort = await chainPorts.first(where: { _ in true }),
+                    let mockPort = await mockPorts.first(where: { _ in true }),
+                    let ledgerPort = await apiPorts.first(where: { _ in true })
+                else { throw CommandFailure(description: "sandbox: a service did not start") }
+                return (rpcPort, mockPort, ledgerPort)
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+            logger.notice("setting up the merchant")
+            try await serveMerchant(
+                chain: chain, rpcURL: "http://127.0.0.1:\(ports.0)", cardmockURL: "http://127.0.0.1:\(ports.1)",
+                ledgerURL: "http://127.0.0.1:\(ports.2)", ledger: ledger, logger: logger)
         }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: chainApp), .init(service: mockApp), .init(service: apiApp),
+                    .init(service: merchant, successTerminationBehavior: .gracefullyShutdownGroup),
+                ], logger: logger))
+        try await group.run()
     }
 
     /// Sets up the books and serves the merchant (paid route + facilitator) and the chain watcher
-    /// until SIGINT/SIGTERM.
+    /// until the graceful shutdown. A shutdown during the setup lets its few queries finish (the pool
+    /// is stopped only after this service) and then stops the group below at once.
     private func serveMerchant(
         chain: DevChain, rpcURL: String, cardmockURL: String, ledgerURL: String, ledger: PostgresLedger, logger: Logger
     ) async throws {
@@ -152,8 +161,7 @@ struct SandboxCommand: AsyncParsableCommand {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [merchantApp, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -212,7 +220,8 @@ struct ChainWatcher: Service {
             } catch {
                 logger.warning("chain rail sync failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(1))
+            // A shutdown ends the pause at once rather than after it.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 }

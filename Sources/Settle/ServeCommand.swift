@@ -9,7 +9,6 @@ import PostgresNIO
 import RailKit
 import ServiceLifecycle
 import SystemPackage
-import UnixSignals
 
 /// `settle serve`: the ledger API over HTTP until SIGTERM or SIGINT, then a graceful shutdown.
 struct ServeCommand: AsyncParsableCommand {
@@ -35,7 +34,11 @@ struct ServeCommand: AsyncParsableCommand {
             logger.logLevel = configuration.logLevel
             return logger
         }()
-        let (url, embedded) = try await Self.database(configuration, logger: logger)
+        try await CommandLifecycle.run(logger: logger) { try await serve(configuration, logger: logger) }
+    }
+
+    private func serve(_ configuration: ServerConfiguration, logger: Logger) async throws {
+        let (url, embedded) = try await cancelWhenGracefulShutdown { try await Self.database(configuration, logger: logger) }
         let client = PostgresClient(
             configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
         let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(rails), logger: logger)
@@ -56,10 +59,14 @@ struct ServeCommand: AsyncParsableCommand {
                     "serving the ledger API",
                     metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(url)"])
             })
-        let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var failure: (any Error)?
+        do {
+            try await ServiceGroup(configuration: .init(services: [app], logger: logger)).run()
+        } catch {
+            failure = error
+        }
         for rail in rails { await rail.shutdown() }
+        if let failure { throw failure }
     }
 
     static func load(file: String?, host: String?, port: Int?) async throws -> ServerConfiguration {

@@ -2,102 +2,99 @@ import Foundation
 import SettleTesting
 import Testing
 
-/// `settle sandbox` as a user runs it: the binary, its first JSON line, and the official x402
-/// Python client paying its route; the ledger shows the payment, final once the chain rail has
-/// seen it confirmed.
-@Suite("settle sandbox", .timeLimit(.minutes(2)))
-struct SandboxTests {
-    static let packageRoot = InteropPython.repositoryRoot
-    static let isCI = InteropPython.isCI
+/// The tests that run the `settle` binary, one at a time: sandboxes share their card mock's data
+/// directory under `SETTLE_HOME`, and a sandbox waits for another that holds it.
+@Suite(.serialized) enum BinaryTests {}
 
-    static let python = InteropPython.interpreter
+extension BinaryTests {
+    /// `settle sandbox` as a user runs it: the binary, its first JSON line, and the official x402
+    /// Python client paying its route; the ledger shows the payment, final once the chain rail has
+    /// seen it confirmed.
+    @Suite("settle sandbox", .timeLimit(.minutes(2)))
+    struct SandboxTests {
+        static let packageRoot = InteropPython.repositoryRoot
+        static let isCI = InteropPython.isCI
 
-    /// The `settle` binary that `swift build` made next to this test bundle.
-    static var settle: String? {
-        let bundleDirectory = Bundle.main.bundleURL.deletingLastPathComponent()
-        let candidates = [
-            bundleDirectory.appendingPathComponent("settle").path, packageRoot.appendingPathComponent(".build/debug/settle").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+        static let python = InteropPython.interpreter
 
-    @Test func anAgentPaysTheSampleRouteWithTheOfficialClient() async throws {
-        guard let python = Self.python, let settle = Self.settle else {
-            if Self.isCI { Issue.record("python (.venv) or the settle binary is missing: run scripts/test") }
-            return
+        @Test func anAgentPaysTheSampleRouteWithTheOfficialClient() async throws {
+            guard let python = Self.python, let settle = SettleProcess.binary else {
+                if Self.isCI { Issue.record("python (.venv) or the settle binary is missing: run scripts/test") }
+                return
+            }
+            let sandbox = Process()
+            sandbox.executableURL = URL(fileURLWithPath: settle)
+            sandbox.arguments = [
+                "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0", "--confirmations", "5",
+            ]
+            let output = Pipe()
+            sandbox.standardOutput = output
+            sandbox.standardError = FileHandle.nullDevice
+            try sandbox.run()
+            defer {
+                sandbox.terminate()
+                sandbox.waitUntilExit()
+            }
+            let reader = output.fileHandleForReading
+            let line = try #require(try await offPool { try Self.firstLine(of: reader) }, "the sandbox printed no JSON line")
+            let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["server", "paidURL", "facilitatorURL", "networks", "testKeys", "cardmockURL"] {
+                #expect(info[key] != nil, "the sandbox's line lacks \(key)")
+            }
+
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: python)
+            agent.arguments = [Self.packageRoot.appendingPathComponent("Tests/SandboxTests/Interop/pay_sandbox.py").path]
+            let input = Pipe()
+            let result = Pipe()
+            agent.standardInput = input
+            agent.standardOutput = result
+            try agent.run()
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            try input.fileHandleForWriting.close()
+            let answer = try await offPool {
+                let answer = result.fileHandleForReading.readDataToEndOfFile()
+                agent.waitUntilExit()
+                return answer
+            }
+            #expect(agent.terminationStatus == 0)
+            let paid = try #require(
+                try JSONSerialization.jsonObject(with: answer) as? [String: Any], "\(String(decoding: answer, as: UTF8.self))")
+            #expect(paid["unpaid_status"] as? Int == 402)
+            #expect(paid["payment_required"] as? Bool == true)
+            #expect(paid["paid_status"] as? Int == 200)
+            #expect((paid["paid_body"] as? String)?.contains("joke") == true)
+            #expect((paid["payment_response"] as? String)?.isEmpty == false)
+            // The sandbox keeps its books across runs: the payment is what this run added.
+            #expect(paid["merchant_delta"] as? Int == 1000)
+            // The chain rail booked the transfer final against the x402 settlement: the clearing
+            // account between them is back to zero.
+            let incoming = paid["incoming"] as? [String: Any]
+            #expect(incoming?["posted"] as? String == "0")
+            #expect(paid["incoming_delta"] as? Int == 1000)
+
+            // Reorganized before final: the chain rail had seen (held) the payment, voided that hold
+            // when its block left the chain, held it again in the block that re-mined it, then posted
+            // it, and the clearing account is back to zero.
+            #expect(paid["reorg_paid_status"] as? Int == 200)
+            #expect(paid["reorg_seen_before_reorg"] as? Int == 1000)
+            #expect(paid["reorg_remined"] as? Bool == true)
+            #expect(paid["reorg_wallet_bookings"] as? [String] == ["pending", "void_pending", "pending", "post_pending"])
+            #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == "0")
+            #expect(paid["reorg_incoming_delta"] as? Int == 1000)
         }
-        let sandbox = Process()
-        sandbox.executableURL = URL(fileURLWithPath: settle)
-        sandbox.arguments = [
-            "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0", "--confirmations", "5",
-        ]
-        let output = Pipe()
-        sandbox.standardOutput = output
-        sandbox.standardError = FileHandle.nullDevice
-        try sandbox.run()
-        defer {
-            sandbox.terminate()
-            sandbox.waitUntilExit()
-        }
-        let reader = output.fileHandleForReading
-        let line = try #require(try await offPool { try Self.firstLine(of: reader) }, "the sandbox printed no JSON line")
-        let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        for key in ["server", "paidURL", "facilitatorURL", "networks", "testKeys", "cardmockURL"] {
-            #expect(info[key] != nil, "the sandbox's line lacks \(key)")
-        }
 
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: python)
-        agent.arguments = [Self.packageRoot.appendingPathComponent("Tests/SandboxTests/Interop/pay_sandbox.py").path]
-        let input = Pipe()
-        let result = Pipe()
-        agent.standardInput = input
-        agent.standardOutput = result
-        try agent.run()
-        input.fileHandleForWriting.write(Data((line + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let answer = try await offPool {
-            let answer = result.fileHandleForReading.readDataToEndOfFile()
-            agent.waitUntilExit()
-            return answer
+        /// Reads the first line of `handle`, waiting up to 90 s.
+        static func firstLine(of handle: FileHandle) throws -> String? {
+            var buffer = Data()
+            let deadline = Date().addingTimeInterval(90)
+            while Date() < deadline {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return nil }
+                buffer.append(chunk)
+                if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) { return String(decoding: buffer[..<newline], as: UTF8.self) }
+            }
+            return nil
         }
-        #expect(agent.terminationStatus == 0)
-        let paid = try #require(
-            try JSONSerialization.jsonObject(with: answer) as? [String: Any], "\(String(decoding: answer, as: UTF8.self))")
-        #expect(paid["unpaid_status"] as? Int == 402)
-        #expect(paid["payment_required"] as? Bool == true)
-        #expect(paid["paid_status"] as? Int == 200)
-        #expect((paid["paid_body"] as? String)?.contains("joke") == true)
-        #expect((paid["payment_response"] as? String)?.isEmpty == false)
-        // The sandbox keeps its books across runs: the payment is what this run added.
-        #expect(paid["merchant_delta"] as? Int == 1000)
-        // The chain rail booked the transfer final against the x402 settlement: the clearing
-        // account between them is back to zero.
-        let incoming = paid["incoming"] as? [String: Any]
-        #expect(incoming?["posted"] as? String == "0")
-        #expect(paid["incoming_delta"] as? Int == 1000)
-
-        // Reorganized before final: the chain rail had seen (held) the payment, voided that hold
-        // when its block left the chain, held it again in the block that re-mined it, then posted
-        // it, and the clearing account is back to zero.
-        #expect(paid["reorg_paid_status"] as? Int == 200)
-        #expect(paid["reorg_seen_before_reorg"] as? Int == 1000)
-        #expect(paid["reorg_remined"] as? Bool == true)
-        #expect(paid["reorg_wallet_bookings"] as? [String] == ["pending", "void_pending", "pending", "post_pending"])
-        #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == "0")
-        #expect(paid["reorg_incoming_delta"] as? Int == 1000)
-    }
-
-    /// Reads the first line of `handle`, waiting up to 90 s.
-    static func firstLine(of handle: FileHandle) throws -> String? {
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(90)
-        while Date() < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { return nil }
-            buffer.append(chunk)
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) { return String(decoding: buffer[..<newline], as: UTF8.self) }
-        }
-        return nil
     }
 }
