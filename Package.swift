@@ -50,6 +50,7 @@ let package = Package(
                 .embedInCode("Schema/v5_rails.sql"),
                 .embedInCode("Schema/v6_x402.sql"),
                 .embedInCode("Schema/v7_fast_path.sql"),
+                .embedInCode("Schema/v8_authority.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,6 +86,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
