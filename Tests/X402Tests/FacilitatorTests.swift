@@ -14,7 +14,9 @@ import Testing
 /// The facilitator against the dev chain and the test database.
 struct FacilitatorTests {
     @Test func concurrentDuplicateSettlesSendOneTransaction() async throws {
-        try await X402Harness.with { h in
+        // The duplicates wait for the first one's receipt: no bound on how long a loaded machine
+        // takes to get there (with 10 s, a full suite run answered some of them pending).
+        try await X402Harness.with(receiptTimeout: .seconds(3_600)) { h in
             let payer = try await h.fundedPayer()
             let requirements = h.requirements(amount: "2500")
             let payload = try X402Harness.payment(key: payer, requirements: requirements)
