@@ -50,6 +50,7 @@ let package = Package(
                 .embedInCode("Schema/v5_rails.sql"),
                 .embedInCode("Schema/v6_x402.sql"),
                 .embedInCode("Schema/v7_fast_path.sql"),
+                .embedInCode("Schema/v8_authority.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,6 +86,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -171,6 +173,7 @@ let package = Package(
                 "CardMock",
                 "DevChain",
                 "X402",
+                "Paywall",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -313,10 +316,20 @@ let package = Package(
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
+        // What every payment middleware (x402, MPP) shares: which requests are priced, decided by
+        // the router's own match.
+        .target(
+            name: "Paywall",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "X402",
             dependencies: [
-                "EVM", "Ledger", "RailKit",
+                "EVM", "Ledger", "RailKit", "Paywall",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -330,7 +343,7 @@ let package = Package(
         .testTarget(
             name: "X402Tests",
             dependencies: [
-                "X402", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                "X402", "Paywall", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -58,6 +58,13 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let transferNotReversible: Code = "transfer_not_reversible"
         public static let transferAlreadyReversed: Code = "transfer_already_reversed"
 
+        // Authority of the poster (PostingAuthority), checked in the posting call.
+        /// A posting names an account outside the poster's account prefix.
+        public static let forbiddenAccount: Code = "forbidden_account"
+        /// The transfer id or rail reference is in a registered rail's namespace, which only the
+        /// rail's own bookings may use.
+        public static let reservedNamespace: Code = "reserved_namespace"
+
         // Limits and arithmetic.
         public static let exceedsCredits: Code = "exceeds_credits"
         public static let exceedsDebits: Code = "exceeds_debits"
@@ -124,5 +131,8 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         "overflow": "a balance would exceed 2^256-1",
         "atomic_batch_failed": "another transfer of the atomic batch was rejected; nothing was written",
         "invalid_kind": "unknown transfer kind",
+        "forbidden_account": "a posting names an account outside the key's account prefix",
+        "reserved_namespace":
+            "transfer ids <rail>:... and rail references of a registered rail are reserved for that rail's own bookings",
     ]
 }

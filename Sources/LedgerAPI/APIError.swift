@@ -63,6 +63,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case .existsWithDifferentFields, .railReferenceExists, .externalIDExists, .pendingTransferAlreadyPosted,
             .pendingTransferAlreadyVoided, .transferAlreadyReversed:
             .conflict
+        case .forbiddenAccount, .reservedNamespace: .forbidden
         case .database: .serviceUnavailable
         case .shuttingDown: .serviceUnavailable
         case .schemaOutdated: .serviceUnavailable

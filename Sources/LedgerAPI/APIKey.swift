@@ -21,7 +21,8 @@ public struct APIKey: Sendable, Hashable, Codable {
     /// The public part of the key: 16 hex digits, shown in listings and logs.
     public var id: String
     public var scope: Scope
-    /// When set, the key sees and moves only accounts whose id starts with this prefix.
+    /// When set, the key sees and moves only accounts whose id starts with this prefix, which ends
+    /// with `:` (so `agent:` never covers `agent2:`).
     public var accountPrefix: String?
     public var label: String
     public var createdAt: Date
@@ -67,12 +68,4 @@ struct APIKeyToken: Sendable, Hashable {
 
 extension UInt8 {
     var isLowercaseHex: Bool { (0x30...0x39).contains(self) || (0x61...0x66).contains(self) }
-}
-
-/// Compares two byte strings in time that depends only on their length.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for i in a.indices { difference |= a[i] ^ b[i] }
-    return difference == 0
 }

@@ -33,9 +33,14 @@ public final class APIKeyStore: Sendable {
     }
 
     /// Creates a key and returns it with its token, which is not stored and cannot be shown again.
+    ///
+    /// An account prefix must end with `:`, the separator of account paths: `agent:` covers
+    /// `agent:a`, while `agent` would also cover `agent2:a`, another tenant.
     public func create(scope: APIKey.Scope, accountPrefix: String?, label: String) async throws(APIError) -> (key: APIKey, token: String) {
-        if let accountPrefix, accountPrefix.isEmpty {
-            throw APIError(.invalidRequest, .badRequest, "the account prefix must not be empty")
+        if let accountPrefix, accountPrefix.isEmpty || !accountPrefix.hasSuffix(":") {
+            throw APIError(
+                .invalidRequest, .badRequest,
+                "the account prefix must end with ':' (e.g. agent:), or it would also cover accounts of other prefixes (agent2:)")
         }
         let token = APIKeyToken.generate()
         let hash = ByteBuffer(bytes: token.secretHash)

@@ -117,8 +117,8 @@ public struct LedgerRoutes: Sendable {
         add(v1, .post, "/v1", "/transfers", .write) { request, context in
             let body = try await body(request)
             let transfer = try body.withUnsafeReadableBytes(NewTransfer.init(plainJSON:)) ?? APIJSON.decode(NewTransfer.self, from: body)
-            try await authorize(transfer, context)
-            return try respond(transfer.id, try await commit.post(transfer))
+            try requireAccess(to: transfer, context)
+            return try respond(transfer.id, try await commit.post(transfer, authority: authority(context)))
         }
         add(v1, .post, "/v1", "/transfers/batch", .write) { request, context in
             let batch = try APIJSON.decode(BatchRequestWire.self, from: try await body(request))
@@ -128,8 +128,8 @@ public struct LedgerRoutes: Sendable {
                     LedgerError(
                         .batchTooLarge, "a batch takes at most \(PostgresLedger.maxBatchSize) transfers, got \(batch.transfers.count)"))
             }
-            for transfer in batch.transfers { try await authorize(transfer, context) }
-            let results = try await ledger.post(batch.transfers, atomic: batch.atomic)
+            for transfer in batch.transfers { try requireAccess(to: transfer, context) }
+            let results = try await ledger.post(batch.transfers, atomic: batch.atomic, authority: authority(context))
             return try APIJSON.response(
                 BatchResponseWire(results: zip(batch.transfers, results).map { TransferResultWire(id: $0.id, result: $1) }))
         }
@@ -232,8 +232,7 @@ public struct LedgerRoutes: Sendable {
             }
         }
         let transfer = NewTransfer(id: id, action(target, wire.amount), effectiveAt: wire.effectiveAt, metadata: wire.metadata)
-        try await authorize(transfer, context)
-        let result = try await commit.post(transfer)
+        let result = try await commit.post(transfer, authority: authority(context))
         if let error = result.error, [.pendingTransferNotFound, .transferNotFound].contains(error.code) {
             throw APIError(.notFound, .notFound, "transfer \(target) does not exist", extra: ["transfer_id": id.rawValue])
         }
@@ -251,21 +250,21 @@ public struct LedgerRoutes: Sendable {
 
     // MARK: - Access
 
-    /// A key limited to a prefix may only move its own accounts; a transfer that resolves
-    /// another (post, void, reverse) may only name one the key can see.
-    private func authorize(_ transfer: NewTransfer, _ context: APIRequestContext) async throws {
-        guard let key = context.key, key.accountPrefix != nil else { return }
+    /// Who posts, checked by the posting function in the call that posts (decision 0012): the key's
+    /// account prefix covers every account the transfer touches, through its postings or the
+    /// transfer it resolves, and no key writes the rails' namespace. A check here, before the
+    /// call, could be raced: the transfer to resolve may not exist yet when it is looked up.
+    private func authority(_ context: APIRequestContext) -> PostingAuthority {
+        .apiKey(accountPrefix: context.key?.accountPrefix)
+    }
+
+    /// The accounts a request names itself, refused as a whole before anything is posted (what
+    /// the transfers resolve is the posting function's to check).
+    private func requireAccess(to transfer: NewTransfer, _ context: APIRequestContext) throws(APIError) {
         switch transfer.action {
         case .post(let postings), .hold(let postings, _):
             for posting in postings { try context.requireAccess(to: posting.account.rawValue) }
-            if let parent = transfer.parent, let found = try await ledger.transfer(parent), !covers(found, context) {
-                throw APIError(
-                    LedgerError(.parentNotFound, "the parent transfer does not exist"), extra: ["transfer_id": transfer.id.rawValue])
-            }
-        case .postHold(let target, _), .voidHold(let target), .reverse(let target):
-            if let found = try await ledger.transfer(target), !covers(found, context) {
-                throw APIError(.notFound, .notFound, "transfer \(target) does not exist", extra: ["transfer_id": transfer.id.rawValue])
-            }
+        case .postHold, .voidHold, .reverse: break
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import Metrics
 import PostgresNIO
 import Synchronization
 
@@ -12,8 +13,15 @@ import Synchronization
 /// - Accounts the fund flow names are created on first use, as its roles declare them.
 /// - An event that resolves a hold not booked yet is reported ``Outcome/outOfOrder``: a pull keeps
 ///   its cursor and a webhook is refused with a retryable status, so it is taken again later.
+/// - An event the ledger refuses (``Outcome/rejected``, e.g. its id is taken by a transfer with
+///   other fields) is an alert: logged as an error and counted in
+///   `settle_rail_bookings_refused_total`; a pull keeps its cursor before it and a webhook is
+///   refused with a retryable status, so it is retried until someone fixes the cause. It is never
+///   skipped silently.
 /// - Pulls store their cursor only after the page's transfers are committed; webhooks are recorded
 ///   in an inbox after theirs, so a replay is recognised before any work.
+/// - Installing a rail registers its id: its transfer ids `<rail>:…` and rail references are then
+///   reserved for its bookings, and API keys cannot write them (decision 0012).
 public final class RailBooker: Sendable {
     /// What booking one event did.
     public enum Outcome: Sendable, Hashable {
@@ -23,7 +31,7 @@ public final class RailBooker: Sendable {
         case nothingToBook
         /// The event resolves a hold that is not booked yet; take it again later.
         case outOfOrder(LedgerError)
-        /// The ledger refused the event for a reason a retry will not change.
+        /// The ledger refused the event; it stays to be retried (an alert, see ``RailBooker``).
         case rejected(LedgerError)
 
         public var isBooked: Bool {
@@ -40,6 +48,7 @@ public final class RailBooker: Sendable {
         public var events = 0
         public var created = 0
         public var exists = 0
+        /// Refused events of the page the pass stopped at, by `transition:reference`.
         public var rejected: [String: LedgerError] = [:]
         /// Set when the pass stopped at an event whose hold is not booked yet.
         public var outOfOrder: String?
@@ -58,9 +67,14 @@ public final class RailBooker: Sendable {
         self.ledger = ledger
     }
 
-    /// Creates the rail's assets and the fixed accounts of its fund flow for each of them.
+    /// Registers the rail (reserving its namespace) and creates its assets and the fixed accounts
+    /// of its fund flow for each of them.
     public func install(_ descriptor: RailDescriptor) async throws(RailError) {
         try descriptor.validate()
+        _ = try await ledgerCall {
+            try await ledger.client.query(
+                "insert into settle.rails (id) values (\(descriptor.id)) on conflict do nothing", logger: ledger.logger)
+        }
         let assets = try await ledgerCall { try await ledger.createAssets(descriptor.assets) }
         for (asset, result) in zip(descriptor.assets, assets) {
             if case .rejected(let error) = result, error.code != .existsWithDifferentFields {
@@ -105,7 +119,7 @@ public final class RailBooker: Sendable {
             if stillWaiting.count == waiting.count { break }
             waiting = stillWaiting
         }
-        return slots.map { slot in
+        let outcomes = slots.map { slot -> Outcome in
             guard let slot, let result = results[slot] else { return .nothingToBook }
             switch result {
             case .created: return .created
@@ -114,6 +128,17 @@ public final class RailBooker: Sendable {
             case .rejected(let error): return .rejected(error)
             }
         }
+        for (event, outcome) in zip(events, outcomes) {
+            guard case .rejected(let error) = outcome else { continue }
+            ledger.logger.error(
+                "rail event refused by the ledger; it is retried, not skipped",
+                metadata: [
+                    "rail": "\(descriptor.id)", "transition": "\(event.transition)", "reference": "\(event.reference)", "error": "\(error)",
+                ])
+            Counter(label: "settle_rail_bookings_refused_total", dimensions: [("rail", descriptor.id), ("code", error.code.rawValue)])
+                .increment()
+        }
+        return outcomes
     }
 
     /// Takes a verified webhook delivery: books its events once, however often it is delivered.
@@ -133,12 +158,8 @@ public final class RailBooker: Sendable {
         for case .outOfOrder(let error) in outcomes {
             throw RailError(.outOfOrder, "delivery \(delivery.id): \(error.message)")
         }
-        for (event, outcome) in zip(delivery.events, outcomes) {
-            if case .rejected(let error) = outcome {
-                ledger.logger.error(
-                    "rail event refused by the ledger",
-                    metadata: ["rail": "\(rail)", "delivery": "\(delivery.id)", "reference": "\(event.reference)", "error": "\(error)"])
-            }
+        for case .rejected(let error) in outcomes {
+            throw RailError(.rejected, "delivery \(delivery.id): \(error)")
         }
         let count = outcomes.count { if case .created = $0 { true } else { false } }
         _ = try await ledgerCall {
@@ -152,8 +173,9 @@ public final class RailBooker: Sendable {
     }
 
     /// Pulls the rail's events from its stored cursor and books them, page by page, storing the
-    /// cursor after each page is committed; stops when the rail has no more, after `maxPages`, or
-    /// at an event whose hold is not booked yet.
+    /// cursor after each page is committed; stops when the rail has no more, after `maxPages`, at
+    /// an event whose hold is not booked yet, or at a page with an event the ledger refused (its
+    /// cursor stays before that page, so the next pass retries it).
     public func sync(_ rail: any Rail, pageSize: Int = 500, maxPages: Int = .max) async throws(RailError) -> SyncReport {
         let descriptor = rail.descriptor
         var report = SyncReport()
@@ -171,16 +193,12 @@ public final class RailBooker: Sendable {
                 case .outOfOrder: report.outOfOrder = report.outOfOrder ?? "\(event.transition):\(event.reference)"
                 }
             }
-            if report.outOfOrder != nil { break }
+            if report.outOfOrder != nil || !report.rejected.isEmpty { break }
             if let next = page.nextCursor, next != report.cursor {
                 try await store(cursor: next, of: descriptor.id)
                 report.cursor = next
             }
             if !page.hasMore { break }
-        }
-        for (key, error) in report.rejected {
-            ledger.logger.error(
-                "rail event refused by the ledger", metadata: ["rail": "\(descriptor.id)", "event": "\(key)", "error": "\(error)"])
         }
         return report
     }

@@ -26,7 +26,8 @@ public struct RailError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The event resolves a hold that is not booked yet: it arrived before its parent and is
         /// taken again later (a pull leaves its cursor, a webhook gets a retryable status).
         public static let outOfOrder: Code = "out_of_order"
-        /// The ledger refused the event's transfer for a reason a retry will not change.
+        /// The ledger refused the event's transfer; the event is retried, never skipped, until the
+        /// cause (e.g. its id taken by another transfer) is fixed.
         public static let rejected: Code = "rejected"
 
         // Webhooks.

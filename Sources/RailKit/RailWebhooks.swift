@@ -40,6 +40,9 @@ public struct RailWebhooks: Sendable {
                 throw .invalid(error)
             case .outOfOrder:
                 throw .retryLater(error)
+            case .rejected:
+                // Already alerted by the booker; the sender redelivers until the cause is fixed.
+                throw .retryLater(error)
             default:
                 logger.error("webhook not taken", metadata: ["rail": "\(id)", "error": "\(error)"])
                 throw .unavailable(error)

@@ -14,8 +14,9 @@ struct KeysCommand: AsyncParsableCommand {
             discussion: "Scopes: read (GET routes), write (read + accounts and transfers), admin (write + assets).")
         @OptionGroup var db: DatabaseOptions
         @Option(help: "read, write or admin.") var scope: APIKey.Scope
-        @Option(name: .customLong("accounts"), help: "Limit the key to accounts whose id starts with this prefix.") var accountPrefix:
-            String?
+        @Option(
+            name: .customLong("accounts"), help: "Limit the key to accounts whose id starts with this prefix, ending with : (e.g. agent:).")
+        var accountPrefix: String?
         @Option(help: "A note on who holds the key.") var label = ""
         @Flag(help: "Print the key as JSON.") var json = false
 

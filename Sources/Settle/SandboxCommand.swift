@@ -9,6 +9,7 @@ import Ledger
 import LedgerAPI
 import LocalPostgres
 import Logging
+import Paywall
 import PostgresNIO
 import RailKit
 import ServiceLifecycle
@@ -22,7 +23,8 @@ struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox", abstract: "Run a local sandbox: dev chain, card processor mock, ledger API and an x402-paid route.",
         discussion: """
-            Prints one JSON line first with everything an agent needs (server, paidURL, facilitatorURL, networks with \
+            Prints one JSON line first with everything an agent needs (server, paidURL, facilitatorURL and its access — \
+            open, without authentication, as everything here listens on loopback only —, networks with \
             their RPC URL and tokens, funded testKeys, cardmockURL, ledgerAPI and an API key), then runs until \
             SIGINT or SIGTERM. Uses the embedded database unless DATABASE_URL is set.
             """)
@@ -118,7 +120,7 @@ struct SandboxCommand: AsyncParsableCommand {
         let merchant = AccountID("merchant:sandbox:usdc")
         let booker = RailBooker(ledger: ledger)
         let facilitator = X402Facilitator(
-            configuration: X402FacilitatorConfiguration(tokens: [token], signer: signer, defaultMerchantAccount: merchant),
+            configuration: X402FacilitatorConfiguration(tokens: [token], signer: signer, merchantAccounts: [payTo.lowercased: merchant]),
             rpc: EthereumRPC(url: rpcURL), store: X402SettlementStore(client: ledger.client, logger: logger), booker: booker, logger: logger
         )
         try await booker.install(facilitator.descriptor)
@@ -140,25 +142,27 @@ struct SandboxCommand: AsyncParsableCommand {
                 ]), logger: logger)
         try await booker.install(chainRail.descriptor)
 
-        let router = Router()
-        router.add(
-            middleware: X402Server.middleware(
-                configuration: X402ServerConfiguration(routes: [
-                    X402Route(
-                        path: "/paid/joke",
-                        accepts: [
-                            .exact(
-                                network: token.network, amount: String(price), asset: usdc.address.checksummed, payTo: payTo.checksummed,
-                                name: usdc.name, version: usdc.version)
-                        ])
-                ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger)))
-        router.get("/paid/joke") { _, _ in
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        X402Server.routes(
+            on: router,
+            configuration: X402ServerConfiguration(routes: [
+                X402Route(
+                    path: "/paid/joke",
+                    accepts: [
+                        .exact(
+                            network: token.network, amount: String(price), asset: usdc.address.checksummed, payTo: payTo.checksummed,
+                            name: usdc.name, version: usdc.version)
+                    ])
+            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger)
+        )
+        .get("/paid/joke") { _, _ in
             #"{"joke":"A ledger walks into a bar. The bartender says: that'll be two entries."}"#
         }
-        X402FacilitatorRoutes.add(to: router.group("x402/facilitator"), facilitator: facilitator)
+        // Open: the sandbox listens on loopback only and its line says so (facilitatorAccess).
+        X402FacilitatorRoutes.add(to: router.group("x402/facilitator"), facilitator: facilitator, access: .open)
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let merchantApp = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
+            router: CanonicalPaths(router), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher], logger: logger))
@@ -171,7 +175,7 @@ struct SandboxCommand: AsyncParsableCommand {
             let server = "http://127.0.0.1:\(merchantPort)"
             let info = DevChainInfo(configuration: chain.configuration, rpcURL: rpcURL)
             let line = SandboxInfo(
-                server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator",
+                server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator", facilitatorAccess: "open",
                 networks: [.init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens)],
                 testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
                 merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
@@ -197,6 +201,8 @@ struct SandboxInfo: Encodable {
     var server: String
     var paidURL: String
     var facilitatorURL: String
+    /// `open`: the sandbox's facilitator takes calls without authentication (loopback only).
+    var facilitatorAccess: String
     var networks: [Network]
     var testKeys: [String]
     var cardmockURL: String

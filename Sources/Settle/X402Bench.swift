@@ -118,12 +118,11 @@ struct X402Bench: AsyncParsableCommand {
 
             // 2. Paid requests through HTTP, settled on the dev chain and booked.
             let router = Router(context: BasicRequestContext.self)
-            router.add(
-                middleware: X402Server.middleware(
-                    configuration: X402ServerConfiguration(routes: [X402Route(path: "/paid", accepts: [requirements])]),
-                    facilitator: facilitator,
-                    store: X402ResponseStore(client: ledger.client, logger: logger), context: BasicRequestContext.self))
-            router.get("/paid") { _, _ in "paid" }
+            X402Server.routes(
+                on: router, configuration: X402ServerConfiguration(routes: [X402Route(path: "/paid", accepts: [requirements])]),
+                facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger)
+            )
+            .get("/paid") { _, _ in "paid" }
             let app = Application(
                 router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 onServerRunning: { appPort.yield($0.localAddress?.port ?? 0) }, logger: logger)

@@ -1,6 +1,9 @@
 import Foundation
 import LedgerAPI
 import NIOHTTP1
+import PostgresNIO
+import SettleTesting
+import Synchronization
 import Testing
 
 /// Keys and scopes on every route: 401 without a valid key, 403 for a scope or an account prefix the
@@ -77,12 +80,134 @@ struct AuthTests {
             // A transfer touching other accounts is not there for this key, whether or not it exists.
             try await s.call(.GET, "/v1/transfers/\(p):other", key: tenant).expectProblem(404, "not_found")
             try await s.call(.POST, "/v1/transfers/\(p):other/reverse", key: tenant).expectProblem(404, "not_found")
-            for id in ["steal", "leak", "b1", "b2", "other:reverse"] {
+            let reversal = try await s.call(
+                .POST, "/v1/transfers/batch", key: tenant,
+                body: #"{"transfers": [{"id": "\#(p):b3", "type": "reverse", "transfer": "\#(p):other"}]}"#
+            ).expect(200)
+            #expect(Self.codes(reversal) == ["transfer_not_found"])
+            for id in ["steal", "leak", "b1", "b2", "b3", "other:reverse"] {
                 try await s.call(.GET, "/v1/transfers/\(p):\(id)", key: s.read).expectProblem(404, "not_found")
             }
             let other = try await s.call(.GET, "/v1/accounts/\(p):other/balance", key: s.read).expect(200)
             #expect(other["posted"] == "100")
         }
+    }
+
+    /// On the batch route (whose old check looked every target up before posting any) and on the
+    /// single route alike.
+    @Test(arguments: [true, false])
+    func aPrefixKeyCannotResolveATransferCreatedAfterItWasChecked(batchRoute: Bool) async throws {
+        // A database of its own: the test holds the entries table exclusively for a moment.
+        let url = try await TestDatabase.isolatedDatabase()
+        defer { Task { try? await TestDatabase.dropIsolated(url) } }
+        try await TestServer.with(database: url) { s in
+            try await s.books("world", "agent:a", "agent:b", "merchant:acme")
+            let p = s.prefix
+            let agent = try await s.keys.create(scope: .write, accountPrefix: "\(p):agent:", label: "agent").token
+            // The agent's own transfer: reversing it reads its entries.
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("gate", "agent:a", "agent:b", "1")).expect(201)
+            let batch = #"""
+                {"transfers": [{"id": "\#(p):undo", "type": "reverse", "transfer": "\#(p):order-123"},
+                               {"id": "\#(p):undo-gate", "type": "reverse", "transfer": "\#(p):gate"}]}
+                """#
+            let (reply, blocked) = try await s.client.withConnection { admin in
+                // The admin's order-123 (world -> merchant:acme) is written in a transaction that
+                // also holds the entries table: the reversal is checked while the order is not
+                // committed, waits for the table, and goes on once the order is committed.
+                try await admin.query("begin", logger: TestDatabase.logger)
+                try await admin.query("lock table settle.entries in access exclusive mode", logger: TestDatabase.logger)
+                let order = "\(p):order-123"
+                let (world, merchant) = ("\(p):world", "\(p):merchant:acme")
+                let created = try await admin.query(
+                    """
+                    select status from settle.post_transfers(
+                        array[\(order)]::text[], array[0]::int2[], array['']::text[], array[-1]::numeric[], array[0]::int8[],
+                        array[now()]::timestamptz[], array[false], array['']::text[], array['']::text[], array['']::text[],
+                        array[encode(sha256(convert_to(\(order), 'UTF8')), 'hex')], array[1, 1]::int4[],
+                        array[\(world), \(merchant)]::text[], array[true, false], array[700, 700]::numeric[], false)
+                    """, logger: TestDatabase.logger)
+                for try await status in created.decode(Int16.self) { #expect(status == 0) }
+                var holder: Int32 = 0
+                for try await pid in try await admin.query("select pg_backend_pid()", logger: TestDatabase.logger).decode(Int32.self) {
+                    holder = pid
+                }
+                let done = Mutex(false)
+                let posting = Task {
+                    defer { done.withLock { $0 = true } }
+                    guard batchRoute else { return try await s.call(.POST, "/v1/transfers/\(p):order-123/reverse", key: agent) }
+                    return try await s.call(.POST, "/v1/transfers/batch", key: agent, body: batch)
+                }
+                var waiting = false
+                while !waiting, !done.withLock({ $0 }) {
+                    let rows = try await s.client.query(
+                        """
+                        select count(*) from pg_stat_activity
+                         where datname = current_database() and wait_event_type = 'Lock' and pid <> \(holder)
+                        """)
+                    for try await n in rows.decode(Int64.self) { waiting = n > 0 }
+                    if !waiting { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                try await admin.query("commit", logger: TestDatabase.logger)
+                return (try await posting.value, waiting)
+            }
+            // The reversal was checked while the order was not committed, and posted after it was.
+            #expect(blocked)
+            if batchRoute {
+                reply.expect(200)
+                #expect(Self.codes(reply) == ["transfer_not_found", nil])
+                try await s.call(.GET, "/v1/transfers/\(p):undo", key: s.read).expectProblem(404, "not_found")
+                try await s.call(.GET, "/v1/transfers/\(p):undo-gate", key: s.read).expect(200)
+            } else {
+                reply.expectProblem(404, "not_found")
+                try await s.call(.GET, "/v1/transfers/\(p):order-123:reverse", key: s.read).expectProblem(404, "not_found")
+            }
+            #expect(try await s.call(.GET, "/v1/accounts/\(p):merchant:acme/balance", key: s.read).expect(200)["posted"] == "700")
+        }
+    }
+
+    @Test func keysCannotWriteTheRailsNamespace() async throws {
+        try await TestServer.with { s in
+            try await s.books("world", "shop")
+            let p = s.prefix
+            let rail = "\(p)rail"
+            try await s.client.query("insert into settle.rails (id) values (\(rail))")
+            func transfer(_ id: String, railReference: String = "") -> String {
+                #"{"id": "\#(id)", "type": "post", "postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]\#(railReference)}"#
+            }
+            let squat = transfer("\(rail):settled:h0123")
+            let reference = transfer("\(p):mine", railReference: #", "rail_reference": {"rail": "\#(rail)", "reference": "0xabc"}"#)
+            for key in [s.write, s.admin] {
+                try await s.call(.POST, "/v1/transfers", key: key, body: squat).expectProblem(403, "reserved_namespace")
+                try await s.call(.POST, "/v1/transfers", key: key, body: reference).expectProblem(403, "reserved_namespace")
+                let batch = try await s.call(.POST, "/v1/transfers/batch", key: key, body: #"{"transfers": [\#(squat), \#(reference)]}"#)
+                    .expect(200)
+                #expect(Self.codes(batch) == ["reserved_namespace", "reserved_namespace"])
+            }
+            try await s.call(.GET, "/v1/transfers/\(rail):settled:h0123", key: s.read).expectProblem(404, "not_found")
+            try await s.call(.GET, "/v1/transfers/\(p):mine", key: s.read).expectProblem(404, "not_found")
+            // Outside the namespace, the same transfers are fine.
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: transfer("\(p):settled:h0123")).expect(201)
+        }
+    }
+
+    @Test func anAccountPrefixMustEndWithTheSeparator() async throws {
+        try await TestServer.with { s in
+            for prefix in ["\(s.prefix):agent", "agent", "\(s.prefix)"] {
+                do throws(APIError) {
+                    _ = try await s.keys.create(scope: .write, accountPrefix: prefix, label: "no separator")
+                    Issue.record("a key with prefix \(prefix) was created")
+                } catch {
+                    #expect(error.code == .invalidRequest)
+                }
+            }
+            let separated = try await s.keys.create(scope: .write, accountPrefix: "\(s.prefix):agent:", label: "separated")
+            #expect(separated.key.accountPrefix == "\(s.prefix):agent:")
+        }
+    }
+
+    /// The `code` of each result of a batch reply (nil for a created or existing transfer).
+    static func codes(_ reply: Reply) -> [String?] {
+        ((reply.json["results"] as? [Any]) ?? []).map { ($0 as? [String: Any])?["code"] as? String }
     }
 
     @Test func revokedKeyIsRefused() async throws {

@@ -10,13 +10,16 @@ import ServiceLifecycle
 import SettleTesting
 import Testing
 
-/// A `settle serve` of its own, on a free loopback port, over the shared test database.
+/// A `settle serve` of its own, on a free loopback port, over the shared test database (or the
+/// one given).
 ///
 /// Every test gets its own server (its own pool, committer and key cache) and its own id prefix,
 /// so tests run in parallel. Requests go through AsyncHTTPClient: real HTTP/1.1 over TCP.
 struct TestServer: Sendable {
     let port: Int
     let group: ServiceGroup
+    /// The server's pool, for a test's own SQL on its database.
+    let client: PostgresClient
     /// Account, asset and transfer ids of this test start with it.
     let prefix: String
     let keys: APIKeyStore
@@ -29,12 +32,12 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a running server, then shuts the server down gracefully.
     static func with<T: Sendable>(
-        _ configure: (inout ServerConfiguration) -> Void = { _ in }, webhooks: WebhookReceiver? = nil,
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }, webhooks: WebhookReceiver? = nil, database: DatabaseURL? = nil,
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         var configuration = ServerConfiguration(port: 0, keyCacheTTL: .zero, logLevel: .warning)
         configure(&configuration)
-        let url = try await TestDatabase.databaseURL()
+        let url = if let database { database } else { try await TestDatabase.databaseURL() }
         let logger = TestDatabase.logger
         let client = PostgresClient(
             configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
@@ -51,9 +54,9 @@ struct TestServer: Sendable {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
-            let keys = APIKeyStore(client: try await TestDatabase.client(), cacheTTL: .zero)
+            let keys = APIKeyStore(client: client, cacheTTL: .zero)
             let server = TestServer(
-                port: port, group: group, prefix: "h\(UInt32.random(in: 0...UInt32.max))", keys: keys,
+                port: port, group: group, client: client, prefix: "h\(UInt32.random(in: 0...UInt32.max))", keys: keys,
                 admin: try await keys.create(scope: .admin, accountPrefix: nil, label: "test").token,
                 write: try await keys.create(scope: .write, accountPrefix: nil, label: "test").token,
                 read: try await keys.create(scope: .read, accountPrefix: nil, label: "test").token)

@@ -102,7 +102,7 @@ struct RailBookerTests {
         #expect(try await ledger.balance(of: AccountID(merchant)).posted.description == "100")
     }
 
-    @Test func aRefusedEventIsReportedAndDoesNotStopTheRail() async throws {
+    @Test func aRefusedEventKeepsThePullBeforeItsPage() async throws {
         let ledger = try await TestDatabase.ledger()
         // Gas paid from a hot wallet that holds nothing: the ledger refuses it (no overdraft).
         let rail = Self.rail { tag, asset in
@@ -113,7 +113,33 @@ struct RailBookerTests {
         let report = try await booker.sync(rail, pageSize: 10)
         #expect(report.rejected["gas:tx1"]?.code == .exceedsDebits)
         #expect(report.created == 1)
-        #expect(try await booker.cursor(of: rail.descriptor.id) == "2")
+        #expect(try await booker.cursor(of: rail.descriptor.id) == nil)
+    }
+
+    @Test func aSquattedIdIsRefusedToKeysAndAlertedAndRetriedByThePull() async throws {
+        let ledger = try await TestDatabase.ledger()
+        let rail = Self.rail { tag, asset in
+            [Self.event("seen", "tx1", asset, merchant: "\(tag):merchant"), Self.event("seen", "tx2", asset, merchant: "\(tag):merchant")]
+        }
+        let booker = RailBooker(ledger: ledger)
+        try await booker.install(rail.descriptor)
+        let asset = rail.descriptor.assets[0].id
+        let tag = rail.descriptor.id.dropFirst(5)
+        let (from, to) = (try AccountID("\(tag):squat:a"), try AccountID("\(tag):squat:b"))
+        _ = try await ledger.createAccounts([
+            Account(id: from, asset: asset, normalSide: .debit), Account(id: to, asset: asset, normalSide: .credit),
+        ])
+        let id = try FundFlow.transferID(rail: rail.descriptor.id, transition: "seen", reference: "tx1")
+        let squat = NewTransfer(id: id, .post([.debit(from, 1), .credit(to, 1)]))
+        // Installing the rail reserved its namespace: no API key may take the id.
+        #expect(try await ledger.post(squat, authority: .apiKey(accountPrefix: nil)).error?.code == .reservedNamespace)
+        // Taken anyway (by the ledger's own authority, as before the namespace existed).
+        #expect(try await ledger.post(squat).error == nil)
+        for _ in 0..<2 {
+            let report = try await booker.sync(rail, pageSize: 10)
+            #expect(report.rejected["seen:tx1"]?.code == .existsWithDifferentFields)
+            #expect(try await booker.cursor(of: rail.descriptor.id) == nil)
+        }
     }
 
     @Test func reverseConflictsAreCaughtByTheLedger() async throws {

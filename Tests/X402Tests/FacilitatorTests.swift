@@ -14,7 +14,9 @@ import Testing
 /// The facilitator against the dev chain and the test database.
 struct FacilitatorTests {
     @Test func concurrentDuplicateSettlesSendOneTransaction() async throws {
-        try await X402Harness.with { h in
+        // The duplicates wait for the first one's receipt: no bound on how long a loaded machine
+        // takes to get there (with 10 s, a full suite run answered some of them pending).
+        try await X402Harness.with(receiptTimeout: .seconds(3_600)) { h in
             let payer = try await h.fundedPayer()
             let requirements = h.requirements(amount: "2500")
             let payload = try X402Harness.payment(key: payer, requirements: requirements)
@@ -172,6 +174,58 @@ struct FacilitatorTests {
             await #expect(throws: X402FacilitatorError.self) {
                 try await X402FacilitatorClient(url: url + "/nowhere").supported()
             }
+        }
+    }
+
+    @Test func paymentsToAnotherPayToOrOfZeroAreRefusedBeforeAnyGas() async throws {
+        try await X402Harness.with { h in
+            let url = try await h.startServer()
+            let client = X402FacilitatorClient(url: url + "/facilitator")
+            let payer = try await h.fundedPayer()
+            // The payer's own second address: bound consistently, but no merchant of this facilitator.
+            let stranger = PrivateKey.random().address
+            let toStranger = h.requirements(payTo: stranger)
+            let strangerPayload = try X402Harness.payment(key: payer, requirements: toStranger)
+            let zero = h.requirements(amount: "0")
+            let zeroPayload = try X402Harness.payment(key: payer, requirements: zero)
+            for (payload, requirements, reason) in [
+                (strangerPayload, toStranger, X402Reason.recipientMismatch), (zeroPayload, zero, .invalidPaymentRequirements),
+            ] {
+                #expect(try await client.verify(payload, requirements: requirements).invalidReason == reason)
+                let settled = try await client.settle(payload, requirements: requirements)
+                #expect(!settled.success)
+                #expect(settled.errorReason == reason)
+                #expect(settled.transaction == "")
+            }
+            #expect(try await h.facilitatorTransactions() == 0)
+            #expect(try await h.tokenBalance(stranger) == 0)
+            let balance = try await h.merchantBalance()
+            #expect(balance.posted == .zero)
+            #expect(balance.pending == .zero)
+        }
+    }
+
+    @Test func facilitatorRoutesTakeOnlyItsBearerTokensWhenConfigured() async throws {
+        try await X402Harness.with { h in
+            let url = try await h.startServer(facilitatorAccess: .bearer(tokens: ["token-a", "token-b"]))
+            let payer = try await h.fundedPayer()
+            let requirements = h.requirements()
+            let payload = try X402Harness.payment(key: payer, requirements: requirements)
+            for headers in [[:], ["Authorization": "Bearer token-c"], ["Authorization": "Basic token-a"]] {
+                let client = X402FacilitatorClient(url: url + "/facilitator", headers: headers)
+                await #expect(throws: X402FacilitatorError.self) { try await client.supported() }
+                await #expect(throws: X402FacilitatorError.self) { try await client.settle(payload, requirements: requirements) }
+            }
+            var request = HTTPClientRequest(url: url + "/facilitator/supported")
+            request.method = .GET
+            let refused = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(refused.status == .unauthorized)
+            #expect(refused.headers.first(name: "WWW-Authenticate") == "Bearer")
+            #expect(try await h.facilitatorTransactions() == 0)
+
+            let client = X402FacilitatorClient(url: url + "/facilitator", headers: ["Authorization": "Bearer token-b"])
+            #expect(try await client.supported() == (try await h.facilitator.supported()))
+            #expect(try await client.settle(payload, requirements: requirements).success)
         }
     }
 

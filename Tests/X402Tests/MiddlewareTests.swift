@@ -3,6 +3,7 @@ import EVM
 import Foundation
 import Ledger
 import NIOHTTP1
+import PostgresNIO
 import Testing
 
 @testable import X402
@@ -160,6 +161,35 @@ struct MiddlewareTests {
         }
     }
 
+    @Test func aPaymentWhoseServingIsNotRecordedIsServedOnceLater() async throws {
+        try await X402Harness.with { h in
+            // A lease of zero: a retry takes the unrecorded claim over at once.
+            let url = try await h.startServer(claimLease: .zero)
+            let payer = try await h.fundedPayer()
+            let payload = try X402Harness.payment(key: payer, requirements: h.requirements())
+            let fault = try await ServedRecordFault.install(payer: payer.address, on: h)
+            let first = try await X402Harness.pay(url + "/paid", payload)
+            let replay = try await X402Harness.pay(url + "/paid", payload)
+            for refused in [first, replay] {
+                #expect(refused.status == 503)
+                #expect(refused.body.contains(X402Reason.servedNotRecorded.rawValue))
+                #expect(refused.paymentResponse?.success == true)
+            }
+            try await fault.remove()
+            let retry = try await X402Harness.pay(url + "/paid", payload)
+            #expect(retry.status == 200)
+            #expect(retry.body == "paid content")
+            let again = try await X402Harness.pay(url + "/paid", payload)
+            #expect(again.status == 402)
+            #expect(again.paymentRequired?.error == X402Reason.nonceAlreadyUsed.rawValue)
+            let served = [first, replay, retry, again].filter { $0.body == "paid content" }
+            #expect(served.count == 1)
+            #expect(try await h.facilitatorTransactions() == 1)
+            #expect(try await h.tokenBalance(h.payTo) == 1000)
+            #expect(try await h.merchantBalance().posted == Ledger.UInt256(1000))
+        }
+    }
+
     @Test func v1ClientsPayWithXPayment() async throws {
         try await X402Harness.with { h in
             let url = try await h.startServer()
@@ -233,5 +263,36 @@ struct MiddlewareTests {
             #expect(balance.pending == .zero)
             #expect(try await h.settlementStates() == ["settled": 100])
         }
+    }
+}
+
+/// The database refusing to record one payer's payments as served: a trigger of this test's own.
+struct ServedRecordFault {
+    let name: String
+    let harness: X402Harness
+
+    static func install(payer: Address, on harness: X402Harness) async throws -> ServedRecordFault {
+        let name = "x402_test_fault_\(UInt32.random(in: 0...UInt32.max))"
+        let client = harness.ledger.client
+        try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    create function public.\(name)() returns trigger language plpgsql as $$
+                    begin raise exception 'injected fault: served not recorded'; end $$
+                    """))
+        try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    create trigger \(name) before update on settle.x402_responses for each row
+                    when (new.state = 'served' and new.payment_key like '%/\(payer.lowercased)/%')
+                    execute function public.\(name)()
+                    """))
+        return ServedRecordFault(name: name, harness: harness)
+    }
+
+    func remove() async throws {
+        let client = harness.ledger.client
+        try await client.query(PostgresQuery(unsafeSQL: "drop trigger \(name) on settle.x402_responses"))
+        try await client.query(PostgresQuery(unsafeSQL: "drop function public.\(name)()"))
     }
 }

@@ -150,7 +150,10 @@ struct WireTests {
     static func facilitator(tokens: [X402Token], now: UInt64) async throws -> X402Facilitator {
         let client = try await TestDatabase.client()
         return X402Facilitator(
-            configuration: .init(tokens: tokens, signer: PrivateKey.random(), clock: { now }),
+            configuration: .init(
+                tokens: tokens, signer: PrivateKey.random(),
+                // Vector A pays this address: a merchant of the facilitator, or it is refused before the signature.
+                merchantAccounts: ["0x209693bc6afc0c5328ba36faf03c514ef312287c": "merchant:vector-a"], clock: { now }),
             rpc: EthereumRPC(url: "http://127.0.0.1:1"), store: X402SettlementStore(client: client))
     }
 }

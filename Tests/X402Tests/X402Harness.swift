@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Paywall
 import PostgresNIO
 import RailKit
 import ServiceLifecycle
@@ -201,30 +202,36 @@ final class X402Harness: Sendable {
     // MARK: HTTP app
 
     /// Starts the resource server: `/paid` and `/paid-twin` at `price`, `/pricier` at twice it,
-    /// `/fails` (500 after payment), `/free`, and the facilitator API under `/facilitator`.
-    func startServer(price: String = "1000", maxTimeoutSeconds: Int = 60, v1Names: [String: UInt64] = ["devchain": 31337]) async throws
-        -> String
-    {
-        let router = Router(context: BasicRequestContext.self)
+    /// `/paid/joke` at `price`, `/fails` (500 after payment), `/unpriced` (behind the paywall
+    /// without a price), `/free`, and the facilitator API under `/facilitator`, on canonical paths.
+    func startServer(
+        price: String = "1000", maxTimeoutSeconds: Int = 60, v1Names: [String: UInt64] = ["devchain": 31337],
+        routerOptions: RouterOptions = [], claimLease: Duration = .seconds(120), facilitatorAccess: X402FacilitatorAccess = .open
+    ) async throws -> String {
+        let router = Router(context: BasicRequestContext.self, options: routerOptions)
         let routes = [
             X402Route(path: "/paid", accepts: [requirements(amount: price, maxTimeoutSeconds: maxTimeoutSeconds)]),
             X402Route(path: "/paid-twin", accepts: [requirements(amount: price)]),
             X402Route(path: "/pricier", accepts: [requirements(amount: String(UInt64(price)! * 2))]),
+            X402Route(path: "/paid/joke", accepts: [requirements(amount: price)]),
             X402Route(path: "/fails", accepts: [requirements(amount: price)]),
         ]
         let paid = X402Server.routes(
-            on: router, configuration: X402ServerConfiguration(routes: routes, v1: X402V1Bridge(networks: v1Names)),
+            on: router,
+            configuration: X402ServerConfiguration(routes: routes, v1: X402V1Bridge(networks: v1Names), claimLease: claimLease),
             facilitator: facilitator,
             store: X402ResponseStore(client: ledger.client, logger: Self.logger))
         paid.get("/paid") { _, _ in "paid content" }
         paid.get("/paid-twin") { _, _ in "twin content" }
         paid.get("/pricier") { _, _ in "pricier content" }
+        paid.get("/paid/joke") { _, _ in "joke content" }
         paid.get("/fails") { _, _ -> Response in throw HTTPError(.internalServerError) }
-        paid.get("/free") { _, _ in "free content" }
-        X402FacilitatorRoutes.add(to: router.group("facilitator"), facilitator: facilitator)
+        paid.get("/unpriced") { _, _ in "unpriced content" }
+        router.get("/free") { _, _ in "free content" }
+        X402FacilitatorRoutes.add(to: router.group("facilitator"), facilitator: facilitator, access: facilitatorAccess)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: CanonicalPaths(router), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: Self.logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: Self.logger))
         let task = Task { try await group.run() }
@@ -249,8 +256,9 @@ final class X402Harness: Sendable {
         }
     }
 
-    static func get(_ url: String, headers: [(String, String)] = []) async throws -> HTTPAnswer {
+    static func get(_ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
+        request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)

@@ -33,7 +33,12 @@ public final class GroupCommit: Service, Sendable {
 
     public let ledger: PostgresLedger
     public let configuration: Configuration
-    private let batches: Coalescer<NewTransfer, TransferResult>
+    private let batches: Coalescer<AuthorizedTransfer, TransferResult>
+
+    private struct AuthorizedTransfer: Sendable {
+        var transfer: NewTransfer
+        var authority: PostingAuthority
+    }
 
     public init(ledger: PostgresLedger, configuration: Configuration = .init()) {
         self.ledger = ledger
@@ -55,11 +60,13 @@ public final class GroupCommit: Service, Sendable {
     }
 
     /// Records one transfer in the next batch and returns its result once the batch is committed.
+    /// `authority` is checked in the posting call itself (``PostingAuthority``), for each transfer
+    /// of the batch on its own.
     /// - Throws: ``LedgerError`` with ``LedgerError/Code/shuttingDown`` after shutdown began, or
     ///   the batch's error (e.g. ``LedgerError/Code/database``); then the transfer may or may not be
     ///   recorded, and posting it again with the same id tells which.
-    public func post(_ transfer: NewTransfer) async throws(LedgerError) -> TransferResult {
-        try await batches.submit(transfer).get()
+    public func post(_ transfer: NewTransfer, authority: PostingAuthority = .ledger) async throws(LedgerError) -> TransferResult {
+        try await batches.submit(AuthorizedTransfer(transfer: transfer, authority: authority)).get()
     }
 
     /// Commits batches until graceful shutdown, then commits what is queued and returns.
@@ -71,19 +78,21 @@ public final class GroupCommit: Service, Sendable {
         }
     }
 
-    private static func commit(_ transfers: [NewTransfer], _ ledger: PostgresLedger) async -> [Result<TransferResult, LedgerError>] {
+    private static func commit(_ items: [AuthorizedTransfer], _ ledger: PostgresLedger) async -> [Result<TransferResult, LedgerError>] {
         do {
-            return try await ledger.post(transfers).map { .success($0) }
-        } catch  where error.code == .overflow && transfers.count > 1 {
+            return try await ledger.post(items.map(\.transfer), authorities: items.map(\.authority), atomic: false).map { .success($0) }
+        } catch  where error.code == .overflow && items.count > 1 {
             // One transfer would overflow a balance and the database refused the whole batch:
             // commit them one by one, so that only that transfer's caller gets the error.
             var results: [Result<TransferResult, LedgerError>] = []
-            for transfer in transfers {
-                do { results.append(.success(try await ledger.post(transfer))) } catch { results.append(.failure(error)) }
+            for item in items {
+                do { results.append(.success(try await ledger.post(item.transfer, authority: item.authority))) } catch {
+                    results.append(.failure(error))
+                }
             }
             return results
         } catch {
-            return Array(repeating: .failure(error), count: transfers.count)
+            return Array(repeating: .failure(error), count: items.count)
         }
     }
 }

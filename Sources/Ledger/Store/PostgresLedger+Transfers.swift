@@ -10,10 +10,22 @@ extension PostgresLedger {
     /// transfer is created or already exists; the others are then rejected with
     /// ``LedgerError/Code/atomicBatchFailed``.
     ///
+    /// `authority` is who posts the batch, checked in the same call (``PostingAuthority``): a
+    /// transfer it may not post is rejected with ``LedgerError/Code/forbiddenAccount``,
+    /// ``LedgerError/Code/reservedNamespace``, or as not found when it resolves a transfer of
+    /// accounts it may not touch.
+    ///
     /// - Throws: ``LedgerError`` with ``LedgerError/Code/batchTooLarge`` past ``maxBatchSize``, or
     ///   ``LedgerError/Code/database`` if the database cannot be reached; rejections of single
     ///   transfers are results, not errors.
-    public func post(_ transfers: [NewTransfer], atomic: Bool = false) async throws(LedgerError) -> [TransferResult] {
+    public func post(_ transfers: [NewTransfer], atomic: Bool = false, authority: PostingAuthority = .ledger) async throws(LedgerError)
+        -> [TransferResult]
+    {
+        try await post(transfers, authorities: Array(repeating: authority, count: transfers.count), atomic: atomic)
+    }
+
+    /// A batch whose transfers may come from different posters (group commit).
+    func post(_ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool) async throws(LedgerError) -> [TransferResult] {
         guard transfers.count <= Self.maxBatchSize else {
             throw LedgerError(.batchTooLarge, "a batch takes at most \(Self.maxBatchSize) transfers, got \(transfers.count)")
         }
@@ -33,7 +45,7 @@ extension PostgresLedger {
             return results.map { $0! }
         }
         if !sent.isEmpty {
-            let batch = BatchColumns(sent.map { transfers[$0] }, atomic: atomic)
+            let batch = BatchColumns(sent.map { transfers[$0] }, atomic: atomic, authorities: sent.map { authorities[$0] })
             let rows: [Row]
             do {
                 rows = try await database(retries: 8) { try await self.execute(batch) }
@@ -47,9 +59,9 @@ extension PostgresLedger {
         return results.map { $0 ?? .rejected(LedgerError(.database, "the database returned no result for this transfer")) }
     }
 
-    /// Records one transfer. See ``post(_:atomic:)``.
-    public func post(_ transfer: NewTransfer) async throws(LedgerError) -> TransferResult {
-        try await post([transfer])[0]
+    /// Records one transfer. See ``post(_:atomic:authority:)``.
+    public func post(_ transfer: NewTransfer, authority: PostingAuthority = .ledger) async throws(LedgerError) -> TransferResult {
+        try await post([transfer], authority: authority)[0]
     }
 
     /// Voids every hold whose timeout has passed (at most `limit` per call).
@@ -108,9 +120,15 @@ struct BatchColumns: Sendable {
     var postingDebit: [Bool] = []
     var postingAmount: [String] = []
     var atomic: Bool
+    /// Per transfer: the poster's account prefix ('' = every account) and whether it is kept out
+    /// of the rails' namespace.
+    var prefixes: [String] = []
+    var apiKeys: [Bool] = []
 
-    init(_ transfers: [NewTransfer], atomic: Bool) {
+    init(_ transfers: [NewTransfer], atomic: Bool, authorities: [PostingAuthority]? = nil) {
         self.atomic = atomic
+        prefixes = authorities?.map { $0.accountPrefix ?? "" } ?? Array(repeating: "", count: transfers.count)
+        apiKeys = authorities?.map(\.excludedFromRailNamespace) ?? Array(repeating: false, count: transfers.count)
         let n = transfers.count
         for array in [\BatchColumns.ids, \.parents, \.amounts, \.metadata, \.rails, \.railRefs, \.hashes]
             as [WritableKeyPath<BatchColumns, [String]>]

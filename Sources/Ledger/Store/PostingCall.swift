@@ -7,20 +7,20 @@ import PostgresNIO
 struct PostingCall: PostgresPreparedStatement {
     typealias Row = (Int32, Int16, String?, Int64?, Date?)
 
-    static let name = "settle_post_transfers_v1"
+    static let name = "settle_post_transfers_v2"
     static let sql = """
         select idx, status, code, seq, recorded_at from settle.post_transfers(
-            $1, $2, $3, $4::numeric[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::numeric[], $16)
+            $1, $2, $3, $4::numeric[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::numeric[], $16, $17, $18)
         """
     static let bindingDataTypes: [PostgresDataType] = [
         .textArray, .int2Array, .textArray, .textArray, .int8Array, .timestamptzArray, .boolArray, .textArray,
-        .textArray, .textArray, .textArray, .int4Array, .textArray, .boolArray, .textArray, .bool,
+        .textArray, .textArray, .textArray, .int4Array, .textArray, .boolArray, .textArray, .bool, .textArray, .boolArray,
     ]
 
     var batch: BatchColumns
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 16)
+        var bindings = PostgresBindings(capacity: 18)
         let b = batch
         bindings.append(b.ids)
         bindings.append(b.kinds)
@@ -38,6 +38,8 @@ struct PostingCall: PostgresPreparedStatement {
         bindings.append(b.postingDebit)
         bindings.append(b.postingAmount)
         bindings.append(b.atomic)
+        bindings.append(b.prefixes)
+        bindings.append(b.apiKeys)
         return bindings
     }
 

@@ -73,10 +73,10 @@ public struct X402FacilitatorConfiguration: Sendable {
     public var maxPriorityFeePerGas: EVM.UInt256
     /// Fixed max fee; nil: twice `eth_gasPrice` (read at most once a second).
     public var maxFeePerGas: EVM.UInt256?
-    /// Ledger account credited for each `payTo` (lowercase address); ``defaultMerchantAccount``
-    /// otherwise; with neither, the payment is settled but not booked.
+    /// The `payTo` addresses it settles for (lowercase) and the ledger account credited for each.
+    /// A payment to any other address is refused (`invalid_exact_evm_payload_recipient_mismatch`)
+    /// before any gas is spent: the facilitator pays gas and books revenue only for its merchants.
     public var merchantAccounts: [String: AccountID]
-    public var defaultMerchantAccount: AccountID?
     /// The rail id of the ledger bookings.
     public var railID: String
     /// Unix seconds now.
@@ -87,7 +87,7 @@ public struct X402FacilitatorConfiguration: Sendable {
         receiptTimeout: Duration = .seconds(10), receiptPollInterval: Duration = .milliseconds(20),
         reservationLease: Duration = .seconds(30), gasLimit: UInt64 = 150_000, estimateGas: Bool = true,
         maxPriorityFeePerGas: EVM.UInt256 = 1_000_000_000, maxFeePerGas: EVM.UInt256? = nil, merchantAccounts: [String: AccountID] = [:],
-        defaultMerchantAccount: AccountID? = nil, railID: String = "x402",
+        railID: String = "x402",
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
     ) {
         self.tokens = tokens
@@ -103,7 +103,6 @@ public struct X402FacilitatorConfiguration: Sendable {
         self.maxPriorityFeePerGas = maxPriorityFeePerGas
         self.maxFeePerGas = maxFeePerGas
         self.merchantAccounts = merchantAccounts
-        self.defaultMerchantAccount = defaultMerchantAccount
         self.railID = railID
         self.clock = clock
     }
@@ -113,7 +112,8 @@ public struct X402FacilitatorConfiguration: Sendable {
         return tokens.first { $0.network == network && $0.address.lowercased == lower }
     }
 
+    /// The merchant account of a configured `payTo`; nil for any other address.
     func merchant(for payTo: Address) -> AccountID? {
-        merchantAccounts[payTo.lowercased] ?? defaultMerchantAccount
+        merchantAccounts[payTo.lowercased]
     }
 }

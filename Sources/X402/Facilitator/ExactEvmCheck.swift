@@ -112,8 +112,14 @@ extension X402Facilitator {
         guard to == payTo else {
             return .failure(Invalid(.recipientMismatch, "the authorization pays \(to), not \(payTo)", payer: payer))
         }
+        guard configuration.merchant(for: payTo) != nil else {
+            return .failure(Invalid(.recipientMismatch, "\(payTo) is not a payTo this facilitator settles for", payer: payer))
+        }
         guard let amount = try? EVM.UInt256(decimal: requirements.amount) else {
             return .failure(Invalid(.invalidPaymentRequirements, "amount is not a decimal integer"))
+        }
+        guard amount != 0 else {
+            return .failure(Invalid(.invalidPaymentRequirements, "amount must be greater than zero", payer: payer))
         }
         guard value == amount else {
             return .failure(Invalid(.valueMismatch, "the authorization is for \(value), the price is \(amount)", payer: payer))

@@ -8,32 +8,37 @@ import NIOFoundationCompat
 /// The facilitator HTTP API (spec §7): `POST /verify`, `POST /settle`, `GET /supported`.
 ///
 /// Answers are HTTP 200 even when the payment is invalid or its settlement failed; 400 when the
-/// body is not a facilitator request; 500 when the facilitator could not answer.
+/// body is not a facilitator request; 401 without an accepted bearer token (unless the access is
+/// ``X402FacilitatorAccess/open``); 500 when the facilitator could not answer.
 ///
 /// ```swift
 /// let router = Router()
-/// X402FacilitatorRoutes.add(to: router.group("x402"), facilitator: facilitator)
+/// X402FacilitatorRoutes.add(to: router.group("x402"), facilitator: facilitator, access: .bearer(tokens: [token]))
 /// ```
 public enum X402FacilitatorRoutes {
     /// Larger request bodies are refused.
     public static let maxBodyBytes = 64 * 1024
 
-    /// Mounts the three routes on `router` (a router or a group).
+    /// Mounts the three routes on `router` (a router or a group). `access` has no default: a
+    /// facilitator is open only when its caller says so.
     public static func add<Context: RequestContext>(
-        to router: some RouterMethods<Context>, facilitator: any Facilitator, v1: X402V1Bridge = X402V1Bridge(),
-        codec: X402HeaderCodec = .standard
+        to router: some RouterMethods<Context>, facilitator: any Facilitator, access: X402FacilitatorAccess,
+        v1: X402V1Bridge = X402V1Bridge(), codec: X402HeaderCodec = .standard
     ) {
         router.post("verify") { request, context -> Response in
-            try await handle(request, context: context, v1: v1, codec: codec) { payload, requirements in
+            guard access.allows(request) else { return unauthorized() }
+            return try await handle(request, context: context, v1: v1, codec: codec) { payload, requirements in
                 json(try await facilitator.verify(payload, requirements: requirements))
             }
         }
         router.post("settle") { request, context -> Response in
-            try await handle(request, context: context, v1: v1, codec: codec) { payload, requirements in
+            guard access.allows(request) else { return unauthorized() }
+            return try await handle(request, context: context, v1: v1, codec: codec) { payload, requirements in
                 json(try await facilitator.settle(payload, requirements: requirements))
             }
         }
-        router.get("supported") { _, context -> Response in
+        router.get("supported") { request, context -> Response in
+            guard access.allows(request) else { return unauthorized() }
             do {
                 return json(try await facilitator.supported())
             } catch {
@@ -99,6 +104,12 @@ public enum X402FacilitatorRoutes {
         Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(data: X402HeaderCodec.json(value))))
+    }
+
+    static func unauthorized() -> Response {
+        var response = problem(.unauthorized, "send Authorization: Bearer <token> with a token of this facilitator")
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
     }
 
     static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// - ``verify(_:requirements:)`` checks the payment against the caller's requirements: scheme,
 ///   network, known token, EIP-712 domain from the configuration (never the client's), recipient
-///   and exact amount, the time window (`validBefore ≥ now + 6`, `validAfter ≤ now`), the
+///   (a configured merchant's `payTo`, nobody else's) and exact, non-zero amount, the time window (`validBefore ≥ now + 6`, `validAfter ≤ now`), the
 ///   signature, and that the nonce is not already settled (durable store). With
 ///   ``X402FacilitatorConfiguration/ChainChecks`` on it also reads `authorizationState` and the
 ///   payer's balance; off, verify makes no chain call.
@@ -25,10 +25,10 @@ import Synchronization
 ///
 /// ```swift
 /// let facilitator = X402Facilitator(
-///     configuration: .init(tokens: [usdc], signer: key, defaultMerchantAccount: "merchant:acme"),
+///     configuration: .init(tokens: [usdc], signer: key, merchantAccounts: [payTo.lowercased: "merchant:acme"]),
 ///     rpc: EthereumRPC(url: rpcURL), store: X402SettlementStore(client: postgres), booker: RailBooker(ledger: ledger))
 /// let router = Router()
-/// X402FacilitatorRoutes.add(to: router, facilitator: facilitator)
+/// X402FacilitatorRoutes.add(to: router, facilitator: facilitator, access: .bearer(tokens: [token]))
 /// ```
 public final class X402Facilitator: Facilitator {
     public let configuration: X402FacilitatorConfiguration
@@ -411,12 +411,8 @@ public final class X402Facilitator: Facilitator {
                 event(payment, transition: "verified", merchant: merchant, txHash: nil),
                 event(payment, transition: transition, merchant: merchant, txHash: result.transaction),
             ]
-            for outcome in try await booker.book(events, on: descriptor) {
-                if case .rejected(let error) = outcome {
-                    logger.error(
-                        "x402 booking refused", metadata: ["key": "\(payment.key)", "transition": "\(transition)", "error": "\(error)"])
-                }
-            }
+            // A refusal is alerted by the booker and retried when the payment is asked about again.
+            _ = try await booker.book(events, on: descriptor)
         } catch {
             logger.error(
                 "x402 booking failed; it is retried when the payment is asked about again",

@@ -6,13 +6,16 @@ import Ledger
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import Paywall
 
 /// A priced route: what a call costs and how it may be paid.
 public struct X402Route: Sendable, Hashable {
-    /// The request path it protects (exact match); nil: every request through the middleware.
+    /// The route as registered with the router (`/paid/joke`, `/reports/{id}`), matched against
+    /// the endpoint the router dispatches the request to, never against the request's path text;
+    /// nil: every endpoint behind the middleware.
     public var path: String?
-    /// The methods it charges for. `HEAD` is left out by default: it serves no content and is
-    /// never settled.
+    /// The methods it charges for. `HEAD` is priced as `GET` and always answered 402 (it serves no
+    /// content and is never settled), so it never reaches the handler.
     public var methods: Set<HTTPRequest.Method>
     /// The offers, usually one ``PaymentRequirements/exact(network:amount:asset:payTo:maxTimeoutSeconds:name:version:)``.
     public var accepts: [PaymentRequirements]
@@ -58,34 +61,20 @@ public struct X402ServerConfiguration: Sendable {
 
 /// Entry points for resource servers.
 public enum X402Server {
-    /// The middleware that charges for `configuration.routes`:
-    ///
-    /// ```swift
-    /// let router = Router()
-    /// router.add(middleware: X402Server.middleware(
-    ///     configuration: .init(routes: [X402Route(path: "/weather", accepts: [.exact(network: "eip155:8453",
-    ///         amount: "1000", asset: usdc, payTo: merchant, name: "USD Coin", version: "2")])]),
-    ///     facilitator: facilitator, store: X402ResponseStore(client: postgres)))
-    /// router.get("/weather") { _, _ in "sunny" }
-    /// ```
-    /// A group of `router` behind the middleware: register the priced handlers on it.
+    /// A group of `router` behind the middleware: register the priced handlers on it, and nothing
+    /// else (an endpoint of the group without a price is refused, never served free).
     ///
     /// ```swift
     /// let paid = X402Server.routes(on: router, configuration: configuration, facilitator: facilitator, store: store)
     /// paid.get("/weather") { _, _ in "sunny" }
-    /// X402FacilitatorRoutes.add(to: router.group("facilitator"), facilitator: facilitator)  // optional
+    /// router.get("/free") { _, _ in "free" }
+    /// let app = Application(router: CanonicalPaths(router))  // `/%77eather` is `/weather` too
     /// ```
     public static func routes<Context: RequestContext>(
         on router: some RouterMethods<Context>, configuration: X402ServerConfiguration, facilitator: any Facilitator,
         store: X402ResponseStore
     ) -> RouterGroup<Context> {
         router.group().add(middleware: X402Middleware<Context>(configuration: configuration, facilitator: facilitator, store: store))
-    }
-
-    public static func middleware<Context: RequestContext>(
-        configuration: X402ServerConfiguration, facilitator: any Facilitator, store: X402ResponseStore, context: Context.Type = Context.self
-    ) -> X402Middleware<Context> {
-        X402Middleware(configuration: configuration, facilitator: facilitator, store: store)
     }
 }
 
@@ -95,29 +84,44 @@ public enum X402Server {
 /// decode; otherwise it is bound to the route's own requirements and verified, the handler runs,
 /// its response is held back, the payment is settled, and only a successful settlement releases
 /// the content, with `PAYMENT-RESPONSE`. A pending or failed settlement answers 402 with the
-/// reason; a handler error or non-2xx answer settles nothing. One payment is served once; the
-/// `payment-identifier` extension replays the stored response for the same id and payload, and
-/// answers 409 for the same id with another payload.
+/// reason; a handler error or non-2xx answer settles nothing. One payment is served once: the
+/// content goes out only after the payment is recorded as served. The `payment-identifier`
+/// extension replays the stored response for the same id and payload, and answers 409 for the same
+/// id with another payload.
+///
+/// Which route a request is for is the router's own match (``PricedRoutes``): every spelling of a
+/// priced path that reaches its handler is charged; an endpoint behind the middleware without a
+/// price is refused (500), never served free; `HEAD` is answered 402.
 public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
     public let configuration: X402ServerConfiguration
     public let facilitator: any Facilitator
     public let store: X402ResponseStore
+    private let routes: PricedRoutes<X402Route>
 
     public init(configuration: X402ServerConfiguration, facilitator: any Facilitator, store: X402ResponseStore) {
         self.configuration = configuration
         self.facilitator = facilitator
         self.store = store
+        routes = PricedRoutes(configuration.routes.map { PricedRoute(path: $0.path, methods: $0.methods, terms: $0) })
     }
 
     @concurrent public func handle(
         _ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard
-            let route = configuration.routes.first(where: {
-                ($0.path == nil || $0.path == request.uri.path) && $0.methods.contains(request.method)
-            })
-        else { return try await next(request, context) }
+        let route: X402Route
+        switch routes.match(request, context: context) {
+        case .priced(let priced): route = priced
+        case .unpriced:
+            context.logger.error(
+                "x402: an endpoint behind the payment middleware has no price; refused",
+                metadata: ["endpoint": "\(context.endpointPath ?? "")", "method": "\(request.method)"])
+            return Self.json(.internalServerError, ["error": "this route has no price configured"])
+        case .unrouted: throw HTTPError(.notFound)
+        }
         let resource = route.resource ?? ResourceInfo(url: Self.url(of: request))
+        if request.method == .head {
+            return paymentRequired(route, resource, error: "HEAD is not paid for: send GET with a payment")
+        }
         let v2Header = request.headers[.paymentSignature]
         guard let header = v2Header ?? request.headers[.xPayment] else {
             return paymentRequired(route, resource, error: "PAYMENT-SIGNATURE header is required")
@@ -231,8 +235,19 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
             do {
                 try await store.served(key: key, response: stored)
             } catch {
-                // Settled and about to be served: a lost record only means a retry is refused.
-                context.logger.error("x402 served record not written", metadata: ["key": "\(key)", "error": "\(error)"])
+                // The content goes out only once "served" is durable. Unrecorded, the claim stays
+                // `serving`: a retry of the same payment takes it over after the lease, settles
+                // again (idempotent: the stored outcome) and is served then, once.
+                context.logger.error("x402 served record not written; content held back", metadata: ["key": "\(key)", "error": "\(error)"])
+                var unrecorded = Self.json(
+                    .serviceUnavailable,
+                    [
+                        "error": "the payment is settled but could not be recorded as served: retry the same payment",
+                        "reason": X402Reason.servedNotRecorded.rawValue,
+                    ])
+                unrecorded.headers[.retryAfter] = String(configuration.claimLease.components.seconds)
+                unrecorded.headers[v1 ? .xPaymentResponse : .paymentResponse] = encoded
+                return unrecorded
             }
             return response
         } catch {

@@ -54,4 +54,7 @@ public struct X402Reason: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let paymentRequired: Self = "payment_required"
     public static let paymentIdentifierConflict: Self = "payment_identifier_conflict"
     public static let paymentInProgress: Self = "payment_in_progress"
+    /// Settled, but the record that it was served could not be written: the content was held back
+    /// and a retry of the same payment serves it.
+    public static let servedNotRecorded: Self = "payment_served_not_recorded"
 }
