@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "HTTPLoadTests",
             dependencies: [
-                "HTTPLoad",
+                "HTTPLoad", "SettleTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

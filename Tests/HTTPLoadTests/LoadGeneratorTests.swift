@@ -1,5 +1,6 @@
 import HTTPLoad
 import NIOCore
+import SettleTesting
 import Testing
 
 // A broken generator tends to hang rather than crash; the limit turns that into a failure.
@@ -109,9 +110,9 @@ import Testing
     }
 
     @Test func failsWhenNothingListens() async throws {
-        let server = try await TestServer.start()
-        let port = server.port
-        try await server.stop()
+        let reserved = try LoopbackListener(listening: false)
+        defer { reserved.close() }
+        let port = reserved.port
 
         let error = await #expect(throws: LoadError.self) {
             try await LoadGenerator(host: "127.0.0.1", port: port, connections: 4)

@@ -15,12 +15,16 @@ public func freePort() throws -> Int {
     return listener.port
 }
 
-/// A listening TCP socket on 127.0.0.1 with a kernel-chosen port.
+/// A TCP socket on 127.0.0.1 with a kernel-chosen port, listening or not.
+///
+/// One that does not listen holds its port so that nothing else can take it while connections to it
+/// are refused: the one sure "nothing listens here" (a port freed a moment ago may be taken at once by
+/// another server of the same test run).
 public final class LoopbackListener {
     let descriptor: Int32
     public let port: Int
 
-    public init() throws {
+    public init(listening: Bool = true) throws {
         #if canImport(Glibc)
             let streamType = Int32(SOCK_STREAM.rawValue)
         #else
@@ -35,7 +39,7 @@ public final class LoopbackListener {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && listen(descriptor, 8) == 0
+                bind(descriptor, socketAddress, length) == 0 && (!listening || listen(descriptor, 8) == 0)
                     && getsockname(descriptor, socketAddress, &length) == 0
             }
         }
