@@ -251,7 +251,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["Interop/eth_account_interop.py"],
+            // The eth-account and pytempo oracles, run by EthAccountInteropTests and TempoInteropTests.
+            exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
         .target(
