@@ -143,6 +143,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TempoRail",
+            dependencies: [
+                "RailKit", "Ledger", "EVM",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/TempoRail",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TempoRailTests",
+            dependencies: [
+                "TempoRail", "DevChain", "EVM", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SandboxTests",
             dependencies: ["SettleTesting"],
@@ -168,6 +186,7 @@ let package = Package(
                 "RailKit",
                 "CardRail",
                 "ERC20Rail",
+                "TempoRail",
                 "CardMock",
                 "DevChain",
                 "X402",
