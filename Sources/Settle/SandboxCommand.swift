@@ -12,18 +12,19 @@ import Logging
 import PostgresNIO
 import RailKit
 import ServiceLifecycle
+import TempoRail
 import UnixSignals
 import X402
 
 /// `settle sandbox`: everything an agent developer needs on one machine, with no network: the dev
-/// chain, the card processor mock, the ledger API, and a merchant server with a paid route and an
+/// chain (and a Tempo dev chain beside it), the card processor mock, the ledger API, and a merchant server with a paid route and an
 /// x402 facilitator; payments are booked in the ledger and followed on chain to finality.
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox", abstract: "Run a local sandbox: dev chain, card processor mock, ledger API and an x402-paid route.",
         discussion: """
             Prints one JSON line first with everything an agent needs (server, paidURL, facilitatorURL, networks with \
-            their RPC URL and tokens, funded testKeys, cardmockURL, ledgerAPI and an API key), then runs until \
+            their RPC URL and tokens (the ERC-20 chain, then the Tempo chain with its session escrows), funded testKeys, cardmockURL, ledgerAPI and an API key), then runs until \
             SIGINT or SIGTERM. Uses the embedded database unless DATABASE_URL is set.
             """)
 
@@ -31,6 +32,7 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Port of the merchant server with the paid route and the facilitator (0: any).") var port = 8402
     @Option(help: "Port of the ledger API (0: any).") var apiPort = 8080
     @Option(help: "Port of the dev chain's JSON-RPC (0: any).") var chainPort = 8545
+    @Option(help: "Port of the Tempo dev chain's JSON-RPC (0: any).") var tempoPort = 8546
     @Option(help: "Port of the card processor mock (0: any).") var cardmockPort = 12111
     @Option(help: "Price of one call of the paid route, in USDC base units (6 decimals).") var price = 1_000
     @Option(help: "Blocks after which a payment is final in the ledger.") var confirmations = 2
@@ -51,6 +53,11 @@ struct SandboxCommand: AsyncParsableCommand {
         let (chainPorts, chainSink) = AsyncStream.makeStream(of: Int.self)
         let chainApp = DevChainServer.application(
             chain: chain, logger: logger, onServerRunning: { chainSink.yield(DevChainServer.boundPort($0) ?? 0) })
+        // The Tempo chain: 0.5 s blocks, as Tempo; its clients wait with eth_sendRawTransactionSync.
+        let tempo = try DevChain(configuration: .tempo(port: tempoPort))
+        let (tempoPorts, tempoSink) = AsyncStream.makeStream(of: Int.self)
+        let tempoApp = DevChainServer.application(
+            chain: tempo, logger: logger, onServerRunning: { tempoSink.yield(DevChainServer.boundPort($0) ?? 0) })
         let (mockPorts, mockSink) = AsyncStream.makeStream(of: Int.self)
         let mockApp = try CardMockServer.application(
             configuration: .init(port: cardmockPort, dataDirectory: home + "/sandbox/cardmock"), logger: logger,
@@ -71,18 +78,22 @@ struct SandboxCommand: AsyncParsableCommand {
             onServerRunning: { apiSink.yield($0.localAddress?.port ?? 0) })
 
         let group = ServiceGroup(
-            configuration: .init(services: [chainApp, mockApp, apiApp], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [chainApp, tempoApp, mockApp, apiApp], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var chainIterator = chainPorts.makeAsyncIterator()
+            var tempoIterator = tempoPorts.makeAsyncIterator()
             var mockIterator = mockPorts.makeAsyncIterator()
             var apiIterator = apiPorts.makeAsyncIterator()
-            guard let rpcPort = await chainIterator.next(), let mockPort = await mockIterator.next(),
+            guard let rpcPort = await chainIterator.next(), let tempoRPCPort = await tempoIterator.next(),
+                let mockPort = await mockIterator.next(),
                 let ledgerPort = await apiIterator.next()
             else { throw CommandFailure(description: "sandbox: a service did not start") }
             do {
                 try await serveMerchant(
-                    chain: chain, rpcURL: "http://127.0.0.1:\(rpcPort)", cardmockURL: "http://127.0.0.1:\(mockPort)",
+                    chain: chain, rpcURL: "http://127.0.0.1:\(rpcPort)", tempo: tempo, tempoURL: "http://127.0.0.1:\(tempoRPCPort)",
+                    cardmockURL: "http://127.0.0.1:\(mockPort)",
                     ledgerURL: "http://127.0.0.1:\(ledgerPort)", ledger: ledger, logger: logger)
             } catch {
                 await group.triggerGracefulShutdown()
@@ -96,7 +107,8 @@ struct SandboxCommand: AsyncParsableCommand {
     /// Sets up the books and serves the merchant (paid route + facilitator) and the chain watcher
     /// until SIGINT/SIGTERM.
     private func serveMerchant(
-        chain: DevChain, rpcURL: String, cardmockURL: String, ledgerURL: String, ledger: PostgresLedger, logger: Logger
+        chain: DevChain, rpcURL: String, tempo: DevChain, tempoURL: String, cardmockURL: String, ledgerURL: String,
+        ledger: PostgresLedger, logger: Logger
     ) async throws {
         let usdc = TokenConfiguration.usdc
         let token = X402Token(
@@ -130,6 +142,18 @@ struct SandboxCommand: AsyncParsableCommand {
                     "payers": .array([.string(signer.address.checksummed)]), "native_asset": .string("eth-31337=ETH=18"),
                 ]), logger: logger)
         try await booker.install(chainRail.descriptor)
+        let tempoInfo = DevChainInfo(configuration: tempo.configuration, rpcURL: tempoURL)
+        let tempoNetwork = "eip155:\(tempoInfo.chainId)"
+        let tempoRail = try TempoRail(
+            configuration: RailConfiguration(
+                id: "sandbox-tempo-" + String(UInt64(Date().timeIntervalSince1970), radix: 36), kind: "tempo",
+                settings: [
+                    "rpc_url": .string(tempoURL), "network": .string(tempoNetwork),
+                    "tokens": .array(
+                        tempoInfo.tokens.map { .string("\($0.symbol.lowercased())-\(tempoInfo.chainId)=\($0.address)=\($0.symbol)") }),
+                    "addresses": .array([.string(payTo.checksummed)]), "sponsors": .array([.string(payTo.checksummed)]),
+                ]), logger: logger)
+        try await booker.install(tempoRail.descriptor)
 
         let router = Router()
         router.add(
@@ -152,8 +176,10 @@ struct SandboxCommand: AsyncParsableCommand {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
+        let tempoWatcher = ChainWatcher(rail: tempoRail, booker: booker, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [merchantApp, watcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [merchantApp, watcher, tempoWatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -164,7 +190,12 @@ struct SandboxCommand: AsyncParsableCommand {
             let info = DevChainInfo(configuration: chain.configuration, rpcURL: rpcURL)
             let line = SandboxInfo(
                 server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator",
-                networks: [.init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens)],
+                networks: [
+                    .init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens),
+                    .init(
+                        kind: "tempo", caip2: tempoNetwork, chainId: tempoInfo.chainId, rpcURL: tempoURL, tokens: tempoInfo.tokens,
+                        sessionEscrow: tempoInfo.sessionEscrow),
+                ],
                 testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
                 merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
             let encoder = JSONEncoder()
@@ -184,6 +215,8 @@ struct SandboxInfo: Encodable {
         var chainId: UInt64
         var rpcURL: String
         var tokens: [DevChainInfo.Token]
+        /// Tempo: the MPP session escrows, `v1` and `v2`.
+        var sessionEscrow: [String: String]? = nil
     }
 
     var server: String
