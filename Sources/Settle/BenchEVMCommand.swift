@@ -70,7 +70,8 @@ struct EVMBench: AsyncParsableCommand {
         var raw = (iterations: 0, elapsed: 0.0)
         var module = (iterations: 0, elapsed: 0.0)
         for _ in 0..<slices {
-            let r = Self.rawRecover(fixture, seconds: seconds / Double(slices))
+            let r = Self.rawRecover(
+                digests: fixture.digests, compact: fixture.compact, recoveryIDs: fixture.recoveryIDs, seconds: seconds / Double(slices))
             raw = (raw.iterations + r.iterations, raw.elapsed + r.elapsed)
             let m = try Self.moduleRecover(fixture, seconds: seconds / Double(slices))
             module = (module.iterations + m.iterations, module.elapsed + m.elapsed)
@@ -110,16 +111,17 @@ struct EVMBench: AsyncParsableCommand {
     }()
 
     /// libsecp256k1 alone: parse the compact signature and recover the public key, nothing else.
-    static func rawRecover(_ fixture: Fixture, seconds: Double) -> (iterations: Int, elapsed: Double) {
+    static func rawRecover(digests: [Hash32], compact: [UInt8], recoveryIDs: [Int32], seconds: Double) -> (iterations: Int, elapsed: Double)
+    {
         let context = rawContext.pointer
-        let count = fixture.digests.count
-        let digestBytes = fixture.digests.flatMap(\.bytes)
+        let count = digests.count
+        let digestBytes = digests.flatMap(\.bytes)
         var recovered = 0
         var iterations = 0
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
-        fixture.compact.withUnsafeBufferPointer { compact in
+        compact.withUnsafeBufferPointer { compact in
             digestBytes.withUnsafeBufferPointer { digests in
                 var signature = secp256k1_ecdsa_recoverable_signature()
                 var key = secp256k1_pubkey()
@@ -127,7 +129,7 @@ struct EVMBench: AsyncParsableCommand {
                     for index in 0..<256 {
                         let slot = (iterations + index) % count
                         if secp256k1_ecdsa_recoverable_signature_parse_compact(
-                            context, &signature, compact.baseAddress! + slot * 64, fixture.recoveryIDs[slot]) == 1,
+                            context, &signature, compact.baseAddress! + slot * 64, recoveryIDs[slot]) == 1,
                             secp256k1_ecdsa_recover(context, &key, &signature, digests.baseAddress! + slot * 32) == 1
                         {
                             recovered += 1
