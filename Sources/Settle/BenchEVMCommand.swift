@@ -163,24 +163,25 @@ struct EVMBench: AsyncParsableCommand {
 
     /// The EVM module's whole path: parse 65 bytes, recover, serialize the key, Keccak, address.
     static func moduleRecover(_ fixture: Fixture, seconds: Double) throws -> (iterations: Int, elapsed: Double) {
-        let count = fixture.digests.count
+        try timed(seconds: seconds, count: fixture.digests.count) { slot in
+            try Signature(bytes: fixture.signatures[slot]).recoverAddress(from: fixture.digests[slot]).withUnsafeBytes { $0[0] }
+        }
+    }
+
+    /// Runs `body` over slots `0..<count` in turn, in batches of 64, until `seconds` have passed; each
+    /// call returns a byte of its result, folded into a checksum so the optimizer cannot drop the work.
+    static func timed(seconds: Double, count: Int, _ body: (Int) throws -> UInt8) rethrows -> (iterations: Int, elapsed: Double) {
         var checksum: UInt8 = 0
         var iterations = 0
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
         repeat {
-            for index in 0..<256 {
-                let slot = (iterations + index) % count
-                let address = try Signature(bytes: fixture.signatures[slot]).recoverAddress(from: fixture.digests[slot])
-                checksum ^= address.withUnsafeBytes { $0[0] }
-            }
-            iterations += 256
+            for index in 0..<64 { checksum ^= try body((iterations + index) % count) }
+            iterations += 64
         } while clock.now < deadline
-        let elapsed = Self.seconds(clock.now - start)
-        // Keeps the work observable so that the optimizer cannot drop it.
         if checksum == 0 && iterations < 0 { print(checksum) }
-        return (iterations, elapsed)
+        return (iterations, Self.seconds(clock.now - start))
     }
 
     /// One verification as a facilitator does it: digest in the token's domain, parse the

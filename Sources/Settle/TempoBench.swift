@@ -100,21 +100,9 @@ struct TempoBench: AsyncParsableCommand {
 
     /// The whole path a node takes for a raw transaction: RLP decode, sender preimage, Keccak, recover.
     static func decodeRecover(_ raws: [[UInt8]], seconds: Double) throws -> (iterations: Int, elapsed: Double) {
-        var checksum: UInt8 = 0
-        var iterations = 0
-        let clock = ContinuousClock()
-        let start = clock.now
-        let deadline = start + .seconds(seconds)
-        repeat {
-            for index in 0..<64 {
-                let sender = try SignedTempoTransaction(raw: raws[(iterations + index) % raws.count]).recoverSender()
-                checksum ^= sender.withUnsafeBytes { $0[0] }
-            }
-            iterations += 64
-        } while clock.now < deadline
-        // Keeps the work observable so that the optimizer cannot drop it.
-        if checksum == 0 && iterations < 0 { print(checksum) }
-        return (iterations, EVMBench.seconds(clock.now - start))
+        try EVMBench.timed(seconds: seconds, count: raws.count) { slot in
+            try SignedTempoTransaction(raw: raws[slot]).recoverSender().withUnsafeBytes { $0[0] }
+        }
     }
 
     /// Sends `charges` TIP-20 transfers with memos over JSON-RPC from `agents` keys, then syncs the
