@@ -67,7 +67,7 @@ public struct TempoRail: Rail {
         descriptor = RailDescriptor(
             id: id, kind: "tempo",
             summary: "TIP-20 charges and MPP session channels paying \(addresses.count) address(es) on \(network), final on inclusion",
-            assets: assets, capabilities: [.pull], fundFlow: TempoFundFlow.flow)
+            assets: assets, capabilities: [.pull, .statements], fundFlow: TempoFundFlow.flow)
     }
 
     /// The registry factory for rails of kind `tempo`.
@@ -83,6 +83,38 @@ public struct TempoRail: Rail {
         let from = state.scanned.map { $0 + 1 } ?? startBlock
         let to = min(head, from + maxBlockRange - 1)
         guard from <= to else { return RailPage(events: [], nextCursor: try state.encoded(), hasMore: false) }
+        let events = try await scan(from: from, to: to, state: &state)
+        state.scanned = to
+        return RailPage(events: events, nextCursor: try state.encoded(), hasMore: to < head)
+    }
+
+    /// The chain's own record of what moved in `[from, to)`: the same movements the events book
+    /// (same references). A close's paid part depends on what the channel settled before, so the
+    /// chain is read from `start_block`, and the window's movements kept.
+    public func statement(from: Date, to: Date, cursor: String?, pageSize: Int) async throws(RailError) -> StatementPage {
+        let head = try await chain { try await rpc.blockNumber() }
+        var state = TempoCursor(scanned: nil)
+        var records: [StatementRecord] = []
+        var start = startBlock
+        while start <= head {
+            let end = min(head, start + maxBlockRange - 1)
+            for event in try await scan(from: start, to: end, state: &state) where event.occurredAt >= from && event.occurredAt < to {
+                var details = event.bindings
+                for (key, value) in event.metadata { if case .string(let text) = value { details[key] = text } }
+                records.append(
+                    StatementRecord(
+                        reference: event.reference, type: event.transition,
+                        direction: event.transition == "charge" || event.transition == "settlement" ? .inbound : .outbound,
+                        asset: event.asset,
+                        amount: event.amounts["amount"] ?? 0, status: "final", occurredAt: event.occurredAt, details: details))
+            }
+            start = end + 1
+        }
+        return StatementPage(records: records, nextCursor: nil, hasMore: false)
+    }
+
+    /// The events of blocks `from...to`, updating the open channels in `state`.
+    private func scan(from: UInt64, to: UInt64, state: inout TempoCursor) async throws(RailError) -> [RailEvent] {
         let watched = addresses.map(\.word)
         let tokenLogs = try await chain {
             try await rpc.logs(
@@ -121,8 +153,7 @@ public struct TempoRail: Rail {
         if !sponsors.isEmpty {
             for (hash, time) in transactions { if let fee = try await fee(hash, time: time) { events.append(fee) } }
         }
-        state.scanned = to
-        return RailPage(events: events, nextCursor: try state.encoded(), hasMore: to < head)
+        return events
     }
 
     /// A charge: a Transfer (or TransferWithMemo) to a watched address that is not an escrow paying

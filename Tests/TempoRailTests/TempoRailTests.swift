@@ -195,7 +195,13 @@ struct TempoRailTests {
             #expect(onChain == EVM.UInt256(1_000_000_000_000 + 350_000 + settled - feeTotal))
             #expect(try await ledger.verify().passed)
             // A restarted rail resumes from the stored cursor and books nothing twice.
-            #expect(try await booker.sync(try Self.rail(url: url, tag: tag)).created == 0)
+            let restarted = try Self.rail(url: url, tag: tag)
+            #expect(try await booker.sync(restarted).created == 0)
+            // The chain's own records: one per booked movement, under the same references.
+            let statement = try await restarted.statement(
+                from: Date(timeIntervalSince1970: 0), to: Date().addingTimeInterval(86_400), cursor: nil, pageSize: 100)
+            #expect(statement.records.map(\.reference).sorted() == page.events.map(\.reference).sorted())
+            #expect(statement.records.filter { $0.type == "refund" }.map(\.amount.description).sorted() == ["50000", "500000", "850000"])
         }
     }
 
