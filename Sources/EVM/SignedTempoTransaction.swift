@@ -1,15 +1,31 @@
 /// A signed Tempo transaction: what `eth_sendRawTransaction` takes on a Tempo chain.
 public struct SignedTempoTransaction: Sendable, Hashable {
-    public var transaction: TempoTransaction
+    public var transaction: TempoTransaction {
+        didSet { decodedSenderPreimage = nil }
+    }
     public var senderSignature: TempoSignature
     /// The fee payer's signature over ``TempoTransaction/feePayerSigningHash(sender:)``; present
     /// exactly when the transaction is sponsored.
     public var feePayerSignature: Signature?
+    /// The sender preimage cut from the decoded bytes, so that recovering the sender of a received
+    /// transaction does not encode it again (the verification hot path); dropped when
+    /// ``transaction`` changes.
+    private var decodedSenderPreimage: [UInt8]?
 
     public init(transaction: TempoTransaction, senderSignature: TempoSignature, feePayerSignature: Signature? = nil) {
         self.transaction = transaction
         self.senderSignature = senderSignature
         self.feePayerSignature = feePayerSignature
+    }
+
+    public static func == (lhs: SignedTempoTransaction, rhs: SignedTempoTransaction) -> Bool {
+        lhs.transaction == rhs.transaction && lhs.senderSignature == rhs.senderSignature && lhs.feePayerSignature == rhs.feePayerSignature
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(transaction)
+        hasher.combine(senderSignature)
+        hasher.combine(feePayerSignature)
     }
 
     /// `0x76 ‖ rlp([…, fee_token, [yParity, r, s] or empty, aa_authorization_list, key_authorization?,
@@ -59,6 +75,54 @@ public struct SignedTempoTransaction: Sendable, Hashable {
             tail: items[12..<(items.count - 1)])
         senderSignature = try TempoSignature(bytes: items[items.count - 1].bytesValue())
         feePayerSignature = feePayer
+        decodedSenderPreimage = Self.senderPreimage(raw: Array(raw), sponsored: feePayer != nil)
+    }
+
+    /// `0x76 ‖ rlp(fields without the signature)`, with the fee token and fee payer slots blanked as
+    /// the sender signs them when sponsored, cut from canonical raw bytes already decoded.
+    static func senderPreimage(raw: [UInt8], sponsored: Bool) -> [UInt8] {
+        // Offsets of the top-level items: the input is canonical RLP, checked by the decoder.
+        func header(_ at: Int) -> (payload: Int, length: Int) {
+            let prefix = raw[at]
+            func long(_ count: Int) -> (Int, Int) {
+                (at + 1 + count, raw[(at + 1)...(at + count)].reduce(0) { $0 << 8 | Int($1) })
+            }
+            switch prefix {
+            case 0x00...0x7f: return (at, 1)
+            case 0x80...0xb7: return (at + 1, Int(prefix - 0x80))
+            case 0xb8...0xbf: return long(Int(prefix - 0xb7))
+            case 0xc0...0xf7: return (at + 1, Int(prefix - 0xc0))
+            default: return long(Int(prefix - 0xf7))
+            }
+        }
+        let list = header(1)
+        var starts: [Int] = []
+        var position = list.payload
+        while position < list.payload + list.length {
+            starts.append(position)
+            let item = header(position)
+            position = item.payload + item.length
+        }
+        let signatureStart = starts[starts.count - 1]
+        var payload: [UInt8] = []
+        payload.reserveCapacity(signatureStart - list.payload + 2)
+        if sponsored {
+            payload += raw[starts[0]..<starts[10]]
+            payload += [0x80, 0x00]
+            payload += raw[starts[12]..<signatureStart]
+        } else {
+            payload += raw[starts[0]..<signatureStart]
+        }
+        var out: [UInt8] = [TempoTransaction.typeByte]
+        out.reserveCapacity(payload.count + 6)
+        if payload.count < 56 {
+            out.append(0xc0 + UInt8(payload.count))
+        } else {
+            let length = UInt256(UInt64(payload.count)).minimalBigEndianBytes
+            out.append(0xf7 + UInt8(length.count))
+            out += length
+        }
+        return out + payload
     }
 
     /// Decodes `0x`-prefixed hex.
@@ -74,7 +138,7 @@ public struct SignedTempoTransaction: Sendable, Hashable {
         guard case .secp256k1(let signature) = senderSignature else {
             throw EVMError(.unsupportedSignature, "only secp256k1 sender signatures are verified (type \(senderSignature.bytes[0]))")
         }
-        return try signature.recoverAddress(from: transaction.senderSigningHash)
+        return try signature.recoverAddress(from: Keccak256.hash(decodedSenderPreimage ?? transaction.senderPreimage))
     }
 
     /// The fee payer of a sponsored transaction, nil for one that pays its own fees.

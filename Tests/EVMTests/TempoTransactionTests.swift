@@ -1,5 +1,6 @@
-import EVM
 import Testing
+
+@testable import EVM
 
 /// Shapes Settle's Tempo codec refuses, and the normalizations it makes, without Python.
 struct TempoTransactionTests {
@@ -27,6 +28,31 @@ struct TempoTransactionTests {
         #expect(try decoded.recoverSender() == Self.key.address)
         #expect(decoded.hash == Keccak256.hash(signed.rawBytes))
         #expect(try SignedTransaction(raw: signed.rawBytes).hash == signed.hash)
+    }
+
+    /// The preimage cut from received bytes is the one encoded from the fields, sponsored or not, with
+    /// a key authorization or not, short or long.
+    @Test func theSenderPreimageCutFromRawBytesIsTheEncodedOne() throws {
+        for sponsored in [false, true] {
+            for keyAuthorization in [nil, RLPItem.list([.list([.bytes([1, 2])]), .bytes([9])])] {
+                for calls in [1, 5] {
+                    var transaction = Self.transaction(sponsored: sponsored)
+                    transaction.calls = Array(repeating: transaction.calls[0], count: calls)
+                    transaction.keyAuthorization = keyAuthorization
+                    var signed = transaction.signed(with: Self.key)
+                    if sponsored { signed = try signed.cosigned(by: PrivateKey.random(), feeToken: Self.pathUSD) }
+                    let decoded = try SignedTempoTransaction(raw: signed.rawBytes)
+                    #expect(
+                        SignedTempoTransaction.senderPreimage(raw: signed.rawBytes, sponsored: sponsored) == transaction.senderPreimage,
+                        "sponsored \(sponsored), key authorization \(keyAuthorization != nil), \(calls) calls")
+                    #expect(try decoded.recoverSender() == Self.key.address)
+                    // Changing the decoded transaction drops the cut preimage.
+                    var changed = decoded
+                    changed.transaction.nonce += 1
+                    #expect(try changed.recoverSender() != Self.key.address)
+                }
+            }
+        }
     }
 
     @Test func aRawRecoveryIDIsNormalizedBeforeHashing() throws {
