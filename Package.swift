@@ -145,6 +145,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TempoRail",
+            dependencies: [
+                "RailKit", "Ledger", "EVM",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/TempoRail",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TempoRailTests",
+            dependencies: [
+                "TempoRail", "DevChain", "EVM", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SandboxTests",
             dependencies: ["SettleTesting"],
@@ -170,6 +188,7 @@ let package = Package(
                 "RailKit",
                 "CardRail",
                 "ERC20Rail",
+                "TempoRail",
                 "CardMock",
                 "DevChain",
                 "X402",
@@ -254,7 +273,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["Interop/eth_account_interop.py"],
+            // The eth-account and pytempo oracles, run by EthAccountInteropTests and TempoInteropTests.
+            exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
         .target(

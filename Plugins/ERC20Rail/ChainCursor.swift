@@ -5,7 +5,9 @@ import RailKit
 /// The ERC-20 rail's cursor, opaque to Settle: the last block scanned, the transfers seen but not
 /// yet final (with their block's hash, to detect a reorg), and the references recently made final
 /// (so a rescan of the last blocks does not take them again).
-struct ChainCursor: Codable, Sendable {
+struct ChainCursor: JSONRailCursor, Sendable {
+    static let railName = "ERC-20"
+
     /// A Transfer log to a watched address, as first seen.
     struct Seen: Codable, Sendable, Hashable {
         var reference: String
@@ -37,24 +39,5 @@ struct ChainCursor: Codable, Sendable {
         self.scanned = scanned
         self.pending = pending
         self.recent = recent
-    }
-
-    init?(decoding text: String?) throws(RailError) {
-        guard let text else { return nil }
-        do {
-            self = try JSONDecoder().decode(ChainCursor.self, from: Data(text.utf8))
-        } catch {
-            throw RailError(.invalidConfiguration, "the stored ERC-20 cursor is not one this rail wrote: \(error)")
-        }
-    }
-
-    func encoded() throws(RailError) -> String {
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
-        } catch {
-            throw RailError(.invalidEvent, "cursor: \(error)")
-        }
     }
 }

@@ -39,10 +39,8 @@ public struct ERC20Rail: Rail {
     public init(configuration: RailConfiguration, logger: Logger) throws(RailError) {
         let id = configuration.id
         func fail(_ message: String) -> RailError { RailError(.invalidConfiguration, "rail \(id): \(message)") }
-        network = try configuration.string("network")
-        guard network.hasPrefix("eip155:"), UInt64(network.dropFirst(7)) != nil else { throw fail("network must be eip155:<chain id>") }
-        let url = try configuration.string("rpc_url")
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw fail("rpc_url must be an http(s) URL") }
+        network = try configuration.eip155Network()
+        let url = try configuration.httpURL("rpc_url")
         let timeout = try configuration.int("timeout_ms", default: 10_000, in: 100...600_000)
         rpc = EthereumRPC(url: url, configuration: .init(timeout: .milliseconds(timeout)), logger: logger)
         var assets: [Asset] = []
@@ -62,13 +60,7 @@ public struct ERC20Rail: Rail {
             assets.append(Asset(id: asset, code: parts[2], scale: decimals, rail: "erc20", network: network, token: address.lowercased))
         }
         guard !tokens.isEmpty else { throw fail("tokens must name at least one token") }
-        func addressList(_ key: String) throws(RailError) -> Set<EVM.Address> {
-            var result = Set<EVM.Address>()
-            for text in try configuration.strings(key) ?? [] {
-                do { result.insert(try EVM.Address(text)) } catch { throw fail("\(key): \(text) is not an address: \(error)") }
-            }
-            return result
-        }
+        func addressList(_ key: String) throws(RailError) -> Set<EVM.Address> { try configuration.list(key) { try? EVM.Address($0) } }
         addresses = try addressList("addresses")
         guard !addresses.isEmpty else { throw fail("addresses must name at least one watched address") }
         payers = try addressList("payers")

@@ -47,6 +47,11 @@ extension DevChain {
         var outcome = ExecutionOutcome.success(gas: 0)
         if var token = world.tokens[to] {
             outcome = token.execute(data, context: .init(sender: sender, timestamp: timestamp, value: value))
+        } else if world.escrows[to] != nil {
+            var scratch = world
+            outcome = Self.run(
+                TempoCall(to: to, value: value, input: data), in: &scratch,
+                context: .init(sender: sender, timestamp: timestamp, chainID: configuration.chainID))
         }
         let gasUsed = Gas.intrinsic(data) + outcome.gas
         if let gas, gasUsed > gas {

@@ -32,10 +32,14 @@ extension DevChain {
     /// block) or are dropped. Receipts and logs of the removed blocks are gone: `eth_getLogs`
     /// always reflects the canonical chain.
     ///
-    /// - Throws: ``DevChainError/Code/invalidParams`` for a depth of 0 or one reaching genesis,
+    /// - Throws: ``DevChainError/Code/invalidParams`` for a depth of 0 or one reaching genesis, or on
+    ///   the Tempo network (deterministic finality),
     ///   ``DevChainError/Code/unknownBlock`` when the fork point's state is no longer retained.
     @discardableResult
     public func reorg(depth: Int, requeue: Bool = true, replacementBlocks: Int? = nil) throws(DevChainError) -> ReorgResult {
+        guard configuration.network != .tempo else {
+            throw DevChainError(.invalidParams, "the Tempo network has deterministic finality: it does not reorganise")
+        }
         let head = state.head.number
         guard depth >= 1, UInt64(depth) <= head else {
             throw DevChainError(.invalidParams, "reorg depth must be from 1 to \(head) (genesis stays), got \(depth)")

@@ -16,6 +16,7 @@ extension DevChain {
     @discardableResult
     public func sendRawTransaction(_ raw: [UInt8]) throws(DevChainError) -> Hash32 {
         guard let type = raw.first else { throw DevChainError(.invalidTransaction, "empty transaction") }
+        if configuration.network == .tempo { return try sendTempoTransaction(raw) }
         guard type == EIP1559Transaction.typeByte || type >= 0xc0 else {
             throw DevChainError(.invalidTransaction, "transaction type not supported: type \(type); send type 2 or EIP-155 legacy")
         }
@@ -39,31 +40,14 @@ extension DevChain {
         guard tx.to != nil else {
             throw DevChainError(.contractCreationUnsupported, "contract creation is not supported: the dev chain's tokens are built in")
         }
-        guard tx.maxPriorityFeePerGas <= tx.maxFeePerGas else {
-            throw DevChainError(
-                .tipAboveFeeCap,
-                "max priority fee per gas higher than max fee per gas: maxPriorityFeePerGas: \(tx.maxPriorityFeePerGas), maxFeePerGas: \(tx.maxFeePerGas)"
-            )
-        }
-        guard tx.gasLimit <= configuration.blockGasLimit else {
-            throw DevChainError(.gasLimitExceeded, "exceeds block gas limit: gas \(tx.gasLimit), limit \(configuration.blockGasLimit)")
-        }
-        let intrinsic = Gas.intrinsic(tx.data)
-        guard tx.gasLimit >= intrinsic else {
-            throw DevChainError(.intrinsicGasTooLow, "intrinsic gas too low: gas \(tx.gasLimit), minimum needed \(intrinsic)")
-        }
+        try checkGas(tip: tx.maxPriorityFeePerGas, feeCap: tx.maxFeePerGas, gasLimit: tx.gasLimit, intrinsic: Gas.intrinsic(tx.data))
         let sender: Address
         do {
             sender = try signed.recoverSender()
         } catch {
             throw DevChainError(.invalidSender, "invalid sender: \(error.message)")
         }
-        guard tx.maxFeePerGas >= configuration.baseFeePerGas else {
-            throw DevChainError(
-                .feeCapTooLow,
-                "max fee per gas less than block base fee: address \(sender), maxFeePerGas: \(tx.maxFeePerGas), baseFee: \(configuration.baseFeePerGas)"
-            )
-        }
+        try checkBaseFee(feeCap: tx.maxFeePerGas, sender: sender)
         let accountNonce = state.world.nonce(of: sender)
         guard tx.nonce >= accountNonce else {
             throw DevChainError(.nonceTooLow, "nonce too low: address \(sender), tx: \(tx.nonce) state: \(accountNonce)")
@@ -101,6 +85,30 @@ extension DevChain {
         return hash
     }
 
+    /// The pool's checks of the fee fields and gas limit, before the sender is known.
+    func checkGas(tip: UInt256, feeCap: UInt256, gasLimit: UInt64, intrinsic: UInt64) throws(DevChainError) {
+        guard tip <= feeCap else {
+            throw DevChainError(
+                .tipAboveFeeCap, "max priority fee per gas higher than max fee per gas: maxPriorityFeePerGas: \(tip), maxFeePerGas: \(feeCap)")
+        }
+        guard gasLimit <= configuration.blockGasLimit else {
+            throw DevChainError(.gasLimitExceeded, "exceeds block gas limit: gas \(gasLimit), limit \(configuration.blockGasLimit)")
+        }
+        guard gasLimit >= intrinsic else {
+            throw DevChainError(.intrinsicGasTooLow, "intrinsic gas too low: gas \(gasLimit), minimum needed \(intrinsic)")
+        }
+    }
+
+    /// The pool's check that the fee cap covers the base fee.
+    func checkBaseFee(feeCap: UInt256, sender: Address) throws(DevChainError) {
+        guard feeCap >= configuration.baseFeePerGas else {
+            throw DevChainError(
+                .feeCapTooLow,
+                "max fee per gas less than block base fee: address \(sender), maxFeePerGas: \(feeCap), baseFee: \(configuration.baseFeePerGas)"
+            )
+        }
+    }
+
     /// Whether `new` is at least 110% of `old` (geth's default price bump).
     static func bumps(_ new: UInt256, over old: UInt256) -> Bool {
         let (scaledNew, o1) = new.multipliedReportingOverflow(by: 100)
@@ -134,7 +142,7 @@ extension DevChain {
     func mineBlock(includeTransactions: Bool) -> DevChainBlock {
         let parent = state.head
         let number = parent.number + 1
-        let timestamp = max(pendingTimestamp, parent.timestamp + 1)
+        let timestamp = max(pendingTimestamp, earliestNextTimestamp)
         state.nextTimestamp = nil
         let baseFee = configuration.baseFeePerGas
         var world = state.world
@@ -142,20 +150,32 @@ extension DevChain {
         var outcomes: [(gasUsed: UInt64, price: UInt256, outcome: ExecutionOutcome)] = []
         var kept: [DevChainTransaction] = []
         var gasUsed: UInt64 = 0
+        var fees: [UInt256?] = []
+        if configuration.network == .tempo { world.expiringNonces = world.expiringNonces.filter { $0.value >= timestamp } }
         for candidate in includeTransactions ? state.mempool : [] {
             let tx = candidate.transaction
-            let nonce = world.nonce(of: candidate.sender)
-            if tx.nonce > nonce || gasUsed + tx.gasLimit > configuration.blockGasLimit {
-                kept.append(candidate)  // a gap before it, or no room left: it waits.
+            if gasUsed + tx.gasLimit > configuration.blockGasLimit {
+                kept.append(candidate)  // no room left: it waits.
                 continue
             }
-            // Stale (its nonce was used meanwhile) or no longer affordable (a reorg changed the state): dropped, as geth does.
-            guard tx.nonce == nonce, let cost = Self.upfrontCost(tx), cost <= world.balance(of: candidate.sender) else { continue }
-            let price = candidate.effectiveGasPrice(baseFee: baseFee)
-            let (used, outcome) = execute(candidate, in: &world, price: price, timestamp: timestamp)
-            gasUsed += used
-            included.append(candidate)
-            outcomes.append((used, price, outcome))
+            switch readiness(candidate, in: world, timestamp: timestamp) {
+            case .wait: kept.append(candidate)
+            case .drop: continue  // stale, expired, or no longer affordable: dropped, as geth does.
+            case .ready:
+                let price = candidate.effectiveGasPrice(baseFee: baseFee)
+                if tx.type == TempoTransaction.typeByte {
+                    let (used, outcome, fee) = executeTempo(candidate, in: &world, price: price, timestamp: timestamp)
+                    gasUsed += used
+                    outcomes.append((used, price, outcome))
+                    fees.append(fee)
+                } else {
+                    let (used, outcome) = execute(candidate, in: &world, price: price, timestamp: timestamp)
+                    gasUsed += used
+                    outcomes.append((used, price, outcome))
+                    fees.append(nil)
+                }
+                included.append(candidate)
+            }
         }
         if includeTransactions { state.mempool = kept }
         let hash = DevChainBlock.computeHash(
@@ -172,7 +192,9 @@ extension DevChain {
                     transactionHash: tx.hash, transactionIndex: UInt64(index), blockHash: hash, blockNumber: number, from: tx.sender,
                     to: tx.transaction.to, succeeded: outcome.succeeded, gasUsed: used, cumulativeGasUsed: cumulative,
                     effectiveGasPrice: price, logs: outcome.logs, firstLogIndex: logIndex,
-                    revertData: outcome.succeeded ? nil : outcome.output))
+                    revertData: outcome.succeeded ? nil : outcome.output, feeToken: tx.feeToken,
+                    feePayer: fees[index].map { _ in tx.payer },
+                    fee: fees[index]))
             logIndex += UInt64(outcome.logs.count)
         }
         let block = DevChainBlock(
@@ -189,6 +211,17 @@ extension DevChain {
             if state.receiptDelay > 0 { state.receiptVisibleAt[tx.hash] = number + state.receiptDelay }
         }
         return block
+    }
+
+    /// Whether a pending transaction can go in a block at `timestamp` on `world`.
+    func readiness(_ candidate: DevChainTransaction, in world: WorldState, timestamp: UInt64) -> Readiness {
+        if candidate.transaction.type == TempoTransaction.typeByte { return tempoReadiness(candidate, in: world, timestamp: timestamp) }
+        let nonce = world.nonce(of: candidate.sender)
+        if candidate.transaction.nonce > nonce { return .wait }
+        guard candidate.transaction.nonce == nonce, let cost = Self.upfrontCost(candidate.transaction),
+            cost <= world.balance(of: candidate.sender)
+        else { return .drop }
+        return .ready
     }
 
     /// gasLimit × maxFeePerGas + value; nil when it exceeds 2^256 - 1.

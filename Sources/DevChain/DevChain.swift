@@ -40,6 +40,11 @@ public actor DevChain {
             world.tokens[token.address] = tokenState
         }
         for account in configuration.fundedAccounts { world.credit(account, configuration.initialEtherBalance) }
+        if configuration.network == .tempo {
+            for (version, address) in configuration.sessionEscrows {
+                world.escrows[address] = ChannelEscrowState(version: version, address: address, chainID: configuration.chainID)
+            }
+        }
         let timestamp = configuration.genesisTimestamp ?? wallClock()
         let genesis = DevChainBlock(
             number: 0,
@@ -82,7 +87,7 @@ public actor DevChain {
     public var pendingBlock: DevChainBlock {
         let head = state.head
         return DevChainBlock(
-            number: head.number + 1, hash: .zero, parentHash: head.hash, timestamp: max(pendingTimestamp, head.timestamp + 1),
+            number: head.number + 1, hash: .zero, parentHash: head.hash, timestamp: max(pendingTimestamp, earliestNextTimestamp),
             baseFeePerGas: configuration.baseFeePerGas, gasLimit: configuration.blockGasLimit, gasUsed: 0, transactions: state.mempool,
             receipts: [], logsBloom: DevChainBlock.bloom([]))
     }
@@ -103,12 +108,17 @@ public actor DevChain {
         }
     }
 
+    /// The earliest timestamp the next block may have: after the head's on Ethereum; the head's own
+    /// on Tempo, whose sub-second blocks share a second (so block time cannot run ahead of the
+    /// wall clock, which validity windows are compared with).
+    var earliestNextTimestamp: UInt64 { state.head.timestamp + (configuration.network == .tempo ? 0 : 1) }
+
     /// The timestamp the next block will get: the one set by ``setNextBlockTimestamp(_:)``, else
     /// the wall clock plus ``increaseTime(by:)`` offsets, and always after the head's.
     public var pendingTimestamp: UInt64 {
         if let next = state.nextTimestamp { return next }
         let clock = Int64(clamping: wallClock()) + state.timeOffset
-        return max(state.head.timestamp + 1, UInt64(max(0, clock)))
+        return max(earliestNextTimestamp, UInt64(max(0, clock)))
     }
 
     // MARK: State
@@ -128,10 +138,18 @@ public actor DevChain {
         }
     }
 
-    /// Wei held by an account.
+    /// Wei held by an account. On the Tempo network, which has no native token, the placeholder a
+    /// Tempo node returns for every account.
     public func balance(of address: Address, at tag: BlockTag = .latest) throws(DevChainError) -> UInt256 {
-        try world(at: tag).balance(of: address)
+        let world = try self.world(at: tag)
+        return configuration.network == .tempo ? Self.tempoBalancePlaceholder : world.balance(of: address)
     }
+
+    /// What Tempo nodes answer to `eth_getBalance`.
+    public static let tempoBalancePlaceholder = try! UInt256(hex: "0x9612084f0316e0ebd5182f398e5195a51b5ca47667d4c9b26c9b26c9b26c9b2")
+
+    /// The nonce of one of an account's Tempo nonce lanes (0: the protocol nonce).
+    public func nonce(of address: Address, key: UInt256) -> UInt64 { state.world.nonce(of: address, key: key) }
 
     /// The account's nonce; with `.pending`, counting its transactions in the mempool.
     public func transactionCount(of address: Address, at tag: BlockTag = .latest) throws(DevChainError) -> UInt64 {
@@ -140,15 +158,13 @@ public actor DevChain {
     }
 
     /// The next nonce after the account's gapless run of pending transactions.
-    func pendingNonce(of address: Address) -> UInt64 {
-        let pending = Set(state.mempool.lazy.filter { $0.sender == address }.map(\.transaction.nonce))
-        var next = state.world.nonce(of: address)
-        while pending.contains(next) { next += 1 }
-        return next
-    }
+    func pendingNonce(of address: Address) -> UInt64 { pendingNonce(of: address, key: .zero) }
 
     /// Whether a token is deployed at the address (what `eth_getCode` reports as code).
     public func isToken(_ address: Address) -> Bool { state.world.tokens[address] != nil }
+
+    /// Whether a session escrow is deployed at the address (Tempo network).
+    public func isEscrow(_ address: Address) -> Bool { state.world.escrows[address] != nil }
 
     /// A token balance in atomic units.
     ///

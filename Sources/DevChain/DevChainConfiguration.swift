@@ -4,6 +4,13 @@ import EVM
 ///
 /// The chain is ephemeral: its state lives in memory and is gone when the process ends.
 public struct DevChainConfiguration: Sendable {
+    /// The chain imitated: Ethereum (default) or Tempo (``tempo(port:)``).
+    public var network: DevChainNetwork
+    /// Tempo: the MPP session escrows deployed at genesis (v1 at Moderato's address, v2 at the
+    /// enshrined `0x4D50…`).
+    public var sessionEscrows: [TempoChannelEscrow: Address] = [
+        .v1: TempoChannelEscrow.v1ModeratoAddress, .v2: TempoChannelEscrow.v2Address,
+    ]
     /// Address the JSON-RPC server listens on.
     public var host: String
     /// Port the JSON-RPC server listens on; 0 picks a free one.
@@ -38,8 +45,9 @@ public struct DevChainConfiguration: Sendable {
         tokens: [TokenConfiguration] = [.usdc], fundedAccounts: [Address] = TestAccounts.addresses,
         initialEtherBalance: UInt256 = DevChainConfiguration.tenThousandEther, baseFeePerGas: UInt256 = 1_000_000_000,
         suggestedPriorityFee: UInt256 = 1_000_000_000, blockGasLimit: UInt64 = 30_000_000, genesisTimestamp: UInt64? = nil,
-        stateHistory: Int = 1_024
+        stateHistory: Int = 1_024, network: DevChainNetwork = .ethereum
     ) {
+        self.network = network
         self.host = host
         self.port = port
         self.chainID = chainID
@@ -53,6 +61,14 @@ public struct DevChainConfiguration: Sendable {
         self.blockGasLimit = blockGasLimit
         self.genesisTimestamp = genesisTimestamp
         self.stateHistory = stateHistory
+    }
+
+    /// A Tempo network as Moderato (chain id 42431): pathUSD and AlphaUSD, fees in attodollars per gas
+    /// (a 20 gwei base fee, no tip), no ether, a block every 0.5 s.
+    public static func tempo(port: Int = 8545, chainID: UInt64 = 42431) -> DevChainConfiguration {
+        DevChainConfiguration(
+            port: port, chainID: chainID, blockTime: .milliseconds(500), tokens: [.pathUSD, .alphaUSD], initialEtherBalance: .zero,
+            baseFeePerGas: 20_000_000_000, suggestedPriorityFee: .zero, network: .tempo)
     }
 
     /// 10,000 ETH in wei.
@@ -69,6 +85,17 @@ public struct DevChainConfiguration: Sendable {
         guard stateHistory >= 1 else { throw DevChainError(.invalidConfiguration, "the state history must be at least one block") }
         guard Set(tokens.map(\.address)).count == tokens.count else {
             throw DevChainError(.invalidConfiguration, "two tokens share an address")
+        }
+        if network == .tempo {
+            guard tokens.contains(where: { $0.address == TokenConfiguration.pathUSD.address && $0.isTIP20 }) else {
+                throw DevChainError(
+                    .invalidConfiguration, "a Tempo network needs pathUSD, its default fee token, at \(TokenConfiguration.pathUSD.address)")
+            }
+            for token in tokens where !token.isTIP20 {
+                throw DevChainError(.invalidConfiguration, "token \(token.symbol) is not a TIP-20: a Tempo network has TIP-20 tokens only")
+            }
+        } else if let token = tokens.first(where: \.isTIP20) {
+            throw DevChainError(.invalidConfiguration, "token \(token.symbol) is a TIP-20: TIP-20 tokens need the Tempo network")
         }
         for token in tokens where token.address == .zero {
             throw DevChainError(.invalidConfiguration, "token \(token.symbol) cannot live at the zero address")

@@ -49,6 +49,19 @@ public struct DevChainError: Error, Sendable, Hashable, CustomStringConvertible 
         /// Contract creation: the dev chain has native token contracts only.
         public static let contractCreationUnsupported: Code = "contract_creation_unsupported"
 
+        // Tempo transaction pool.
+        /// `valid_before` is not after the next block's timestamp.
+        public static let transactionExpired: Code = "transaction_expired"
+        /// `valid_after` is after the next block's timestamp.
+        public static let transactionNotYetValid: Code = "transaction_not_yet_valid"
+        /// An expiring nonce (`nonce_key` 2^256−1) already used, malformed (nonce ≠ 0, no
+        /// `valid_before`) or with a window beyond the maximum.
+        public static let invalidExpiringNonce: Code = "invalid_expiring_nonce"
+        /// The fee token is not a TIP-20 deployed on the chain.
+        public static let invalidFeeToken: Code = "invalid_fee_token"
+        /// `eth_sendRawTransactionSync`: pooled but not mined before the timeout (EIP-7966 error 4).
+        public static let syncTimeout: Code = "sync_timeout"
+
         // Execution.
         /// The call reverted; ``DevChainError/revertData`` holds what the contract returned.
         public static let executionReverted: Code = "execution_reverted"

@@ -20,6 +20,10 @@ public struct DevChainLog: Sendable, Hashable {
         DevChainLog(address: token, topics: [TransferEvent.topic, from.word, to.word], data: value.bigEndianBytes)
     }
 
+    static func transferWithMemo(token: Address, from: Address, to: Address, amount: UInt256, memo: Hash32) -> DevChainLog {
+        DevChainLog(address: token, topics: [TransferWithMemoEvent.topic, from.word, to.word, memo], data: amount.bigEndianBytes)
+    }
+
     static func approval(token: Address, owner: Address, spender: Address, value: UInt256) -> DevChainLog {
         DevChainLog(address: token, topics: [approvalTopic, owner.word, spender.word], data: value.bigEndianBytes)
     }

@@ -166,7 +166,9 @@ public struct DevChainRPC: Sendable {
         case "eth_getCode":
             let address = try p.address(0)
             _ = try await tag(try p.block(1))
-            return .data(await chain.isToken(address) ? DevChainServer.tokenCodeMarker : [])
+            let isToken = await chain.isToken(address)
+            let hasCode = isToken ? true : await chain.isEscrow(address)
+            return .data(hasCode ? DevChainServer.tokenCodeMarker : [])
 
         // Fees.
         case "eth_gasPrice":
@@ -200,6 +202,7 @@ public struct DevChainRPC: Sendable {
             let raw = try p.data(0, "raw transaction")
             let hash = try await chainCall { () async throws(DevChainError) in try await chain.sendRawTransaction(raw) }
             return .string(hash.hex)
+        case "eth_sendRawTransactionSync": return try await sendRawTransactionSync(p)
         case "eth_getTransactionByHash":
             guard let found = await chain.transaction(try p.hash(0, "transaction hash")) else { return .null }
             return RPCEncoding.transaction(found.transaction, in: found.block, index: found.index)
@@ -252,9 +255,102 @@ public struct DevChainRPC: Sendable {
         case "devchain_fund": return try await fund(p)
         case "devchain_mempool": return .array(await chain.pendingTransactions.map { .string($0.hash.hex) })
         case "devchain_info": return DevChainServer.info(chain.configuration, rpcURL: nil)
+
+        // Tempo's own methods.
+        case "tempo_fundAddress" where chain.configuration.network == .tempo: return try await tempoFund(p)
+        case "tempo_simulateV1" where chain.configuration.network == .tempo: return try await tempoSimulate(p)
         default:
             throw JSONRPCError(code: JSONRPCError.methodNotFound, message: "the method \(method) does not exist/is not available")
         }
+    }
+
+    /// EIP-7966: sends, then waits for the receipt up to `timeoutMs` (default 30 s) of wall time.
+    private func sendRawTransactionSync(_ p: RPCParams) async throws(JSONRPCError) -> RPCValue {
+        let raw = try p.data(0, "raw transaction")
+        let timeout = try p[1].map { v throws(JSONRPCError) in try RPCParams.uint64(v, "timeout") } ?? 30_000
+        let hash = try await chainCall { () async throws(DevChainError) in try await chain.sendRawTransaction(raw) }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: timeout)))
+        while true {
+            if let receipt = await chain.receipt(hash), let block = await chain.block(number: receipt.blockNumber) {
+                return RPCEncoding.receipt(receipt, block: block)
+            }
+            guard ContinuousClock.now < deadline else {
+                throw JSONRPCError(
+                    DevChainError(.syncTimeout, "the transaction was added to the mempool but wasn't processed within \(timeout) ms"))
+            }
+            // The next block is at most a block time away; polling at a fraction of it answers promptly.
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// `tempo_fundAddress [address]`: the testnet faucet, a million of every token.
+    private func tempoFund(_ p: RPCParams) async throws(JSONRPCError) -> RPCValue {
+        let address = try p.address(0)
+        var hashes: [RPCValue] = []
+        for token in chain.tokens {
+            let amount = UInt256(1_000_000).multipliedReportingOverflow(by: 1_000_000).partialValue
+            try await chainCall { () async throws(DevChainError) in
+                try await chain.fund(address, ether: .zero, token: token.address, tokenAmount: amount)
+            }
+            // Faucet credits are not transactions here; a stable pseudo-hash names each one.
+            let number = await chain.blockNumber
+            hashes.append(.string(Keccak256.hash(address.bytes + token.address.bytes + Array(number.description.utf8)).hex))
+        }
+        return .array(hashes)
+    }
+
+    /// `tempo_simulateV1`: runs each call object of `blockStateCalls[0].calls` (its `calls` then its
+    /// top-level `to`/`data`, as pympp builds it) atomically on the latest state and reports status,
+    /// gas, logs and revert data without keeping anything.
+    private func tempoSimulate(_ p: RPCParams) async throws(JSONRPCError) -> RPCValue {
+        guard case .object(let payload) = try p.required(0, "payload"), case .array(let blocks)? = payload["blockStateCalls"],
+            case .object(let first)? = blocks.first, case .array(let requests)? = first["calls"]
+        else { throw JSONRPCError.invalidParams("blockStateCalls[0].calls must be an array of transaction requests") }
+        var results: [RPCValue] = []
+        for request in requests {
+            guard case .object(let object) = request else { throw JSONRPCError.invalidParams("a transaction request must be an object") }
+            let from = try object["from"].map { v throws(JSONRPCError) in try RPCParams.address(v, "from") } ?? .zero
+            var calls: [TempoCall] = []
+            if case .array(let leading)? = object["calls"] {
+                for call in leading { calls.append(try Self.simulatedCall(call)) }
+            }
+            if object["to"] != nil { calls.append(try Self.simulatedCall(request)) }
+            let outcome = await chain.simulateBatch(from: from, calls: calls)
+            var result: [String: RPCValue] = [
+                "status": .quantity(UInt64(outcome.succeeded ? 1 : 0)), "gasUsed": .quantity(outcome.gas),
+                "returnData": .data(outcome.output),
+                "logs": .array(
+                    outcome.logs.map { log in
+                        .object([
+                            "address": RPCEncoding.address(log.address), "topics": .array(log.topics.map { .string($0.hex) }),
+                            "data": .data(log.data),
+                        ])
+                    }),
+            ]
+            if !outcome.succeeded {
+                let reason = RevertReason(data: outcome.output)
+                result["error"] = .object([
+                    "code": .number(Double(JSONRPCError.executionRevertedCode)),
+                    "message": .string(outcome.output.isEmpty ? "execution reverted" : "execution reverted: \(reason)"),
+                    "data": .data(outcome.output),
+                ])
+            }
+            results.append(.object(result))
+        }
+        let pending = await chain.pendingBlock
+        return .object([
+            "blocks": .array([
+                .object(["number": .quantity(pending.number), "timestamp": .quantity(pending.timestamp), "calls": .array(results)])
+            ])
+        ])
+    }
+
+    private static func simulatedCall(_ value: RPCValue) throws(JSONRPCError) -> TempoCall {
+        guard case .object(let object) = value else { throw JSONRPCError.invalidParams("a call must be an object") }
+        let to = try RPCParams.address(object["to"] ?? .null, "to")
+        let input = try (object["data"] ?? object["input"]).map { v throws(JSONRPCError) in try RPCParams.data(v, "data") } ?? []
+        let amount = try object["value"].map { v throws(JSONRPCError) in try RPCParams.quantity(v, "value") } ?? .zero
+        return TempoCall(to: to, value: amount, input: input)
     }
 
     private func transactionAt(_ block: DevChainBlock?, _ p: RPCParams) async throws(JSONRPCError) -> RPCValue {

@@ -19,6 +19,12 @@ public struct DevChainReceipt: Sendable, Hashable {
     /// What a reverted transaction returned (`Error(string)` data for the token's `require`s, empty
     /// for out of gas or invalid calldata); nil when it succeeded.
     public var revertData: [UInt8]?
+    /// Tempo: the TIP-20 the fee was paid in.
+    public var feeToken: Address? = nil
+    /// Tempo: who paid the fee (the sender, or its sponsor).
+    public var feePayer: Address? = nil
+    /// Tempo: the fee charged, in the fee token's units.
+    public var fee: UInt256? = nil
 
     /// The decoded revert reason of a failed transaction.
     public var revertReason: RevertReason? { revertData.map { RevertReason(data: $0) } }

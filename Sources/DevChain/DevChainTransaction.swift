@@ -7,7 +7,7 @@ public struct DevChainTransaction: Sendable, Hashable {
     ///
     /// A legacy transaction's `gasPrice` is both its fee cap and its tip, as EIP-1559 defines.
     public struct Fields: Sendable, Hashable {
-        /// 2 for EIP-1559, 0 for legacy.
+        /// 2 for EIP-1559, 0 for legacy, 0x76 for Tempo.
         public var type: UInt8
         public var chainID: UInt64
         public var nonce: UInt64
@@ -18,6 +18,12 @@ public struct DevChainTransaction: Sendable, Hashable {
         public var value: UInt256
         public var data: [UInt8]
         public var accessList: [AccessListEntry]
+        /// The batch of a Tempo transaction; one call (`to`, `value`, `data`) for the other types.
+        public var calls: [TempoCall]
+        /// Tempo's nonce lane (0 for the other types).
+        public var nonceKey: UInt256 = .zero
+        public var validBefore: UInt64?
+        public var validAfter: UInt64?
 
         /// The fields of a signed transaction.
         ///
@@ -30,6 +36,16 @@ public struct DevChainTransaction: Sendable, Hashable {
                 self.init(
                     type: EIP1559Transaction.typeByte, chainID: t.chainID, nonce: t.nonce, maxPriorityFeePerGas: t.maxPriorityFeePerGas,
                     maxFeePerGas: t.maxFeePerGas, gasLimit: t.gasLimit, to: t.to, value: t.value, data: t.data, accessList: t.accessList)
+            case .tempo(let s):
+                let t = s.transaction
+                self.init(
+                    type: TempoTransaction.typeByte, chainID: t.chainID, nonce: t.nonce, maxPriorityFeePerGas: t.maxPriorityFeePerGas,
+                    maxFeePerGas: t.maxFeePerGas, gasLimit: t.gasLimit, to: t.calls[0].to, value: t.calls[0].value, data: t.calls[0].input,
+                    accessList: t.accessList)
+                calls = t.calls
+                nonceKey = t.nonceKey
+                validBefore = t.validBefore
+                validAfter = t.validAfter
             case .legacy(let s):
                 let t = s.transaction
                 guard let chainID = t.chainID else {
@@ -55,6 +71,7 @@ public struct DevChainTransaction: Sendable, Hashable {
             self.value = value
             self.data = data
             self.accessList = accessList
+            self.calls = [TempoCall(to: to, value: value, input: data)]
         }
     }
 
@@ -65,13 +82,28 @@ public struct DevChainTransaction: Sendable, Hashable {
     /// The address the signature recovers to.
     public let sender: Address
     public let transaction: Fields
+    /// Tempo: the account that pays the fees when it is not the sender (a sponsor).
+    public let feePayer: Address?
+    /// Tempo: the TIP-20 token the fees are paid in.
+    public let feeToken: Address?
+    /// Tempo: the replay key of an expiring nonce, keccak256(sender preimage ‖ sender).
+    let expiringNonceHash: Hash32?
 
-    init(signed: SignedTransaction, hash: Hash32, sender: Address, fields: Fields) {
+    init(
+        signed: SignedTransaction, hash: Hash32, sender: Address, fields: Fields, feePayer: Address? = nil, feeToken: Address? = nil,
+        expiringNonceHash: Hash32? = nil
+    ) {
         self.signed = signed
         self.hash = hash
         self.sender = sender
         self.transaction = fields
+        self.feePayer = feePayer
+        self.feeToken = feeToken
+        self.expiringNonceHash = expiringNonceHash
     }
+
+    /// Who pays the fees.
+    public var payer: Address { feePayer ?? sender }
 
     /// The signature's `r`, `s` and `v` as the JSON-RPC transaction object shows them (`v` is the
     /// y parity for typed transactions, EIP-155's `chainId * 2 + 35 + parity` for legacy ones).
@@ -79,6 +111,12 @@ public struct DevChainTransaction: Sendable, Hashable {
         switch signed {
         case .eip1559(let s): (s.signature.r, s.signature.s, UInt256(UInt64(s.signature.recoveryID)), s.signature.recoveryID)
         case .legacy(let s): (s.signature.r, s.signature.s, s.v, s.signature.recoveryID)
+        case .tempo(let s):
+            if case .secp256k1(let signature) = s.senderSignature {
+                (signature.r, signature.s, UInt256(UInt64(signature.recoveryID)), signature.recoveryID)
+            } else {
+                (.zero, .zero, .zero, 0)
+            }
         }
     }
 

@@ -20,6 +20,11 @@ struct ExecutionOutcome: Sendable, Hashable {
         ExecutionOutcome(succeeded: false, output: Self.errorData(message), logs: [], gas: gas)
     }
 
+    /// `revert CustomError(args)`: the error's selector and ABI-encoded arguments.
+    static func customError(_ signature: String, _ arguments: [ABIValue], gas: UInt64) -> ExecutionOutcome {
+        ExecutionOutcome(succeeded: false, output: ABI.selector(signature) + ABI.encode(arguments), logs: [], gas: gas)
+    }
+
     /// A revert without data (invalid calldata, unknown selector, value sent to a non-payable function).
     static func revertEmpty(gas: UInt64) -> ExecutionOutcome {
         ExecutionOutcome(succeeded: false, output: [], logs: [], gas: gas)

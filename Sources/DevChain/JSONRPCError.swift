@@ -15,6 +15,8 @@ struct JSONRPCError: Error, Sendable, Hashable {
     static let serverError = -32000
     /// geth's code for `execution reverted`, with the revert data in `data`.
     static let executionRevertedCode = 3
+    /// EIP-7966: `eth_sendRawTransactionSync` pooled the transaction but it was not mined in time.
+    static let syncTimeoutCode = 4
 
     static func invalidParams(_ message: String) -> JSONRPCError { JSONRPCError(code: invalidParamsCode, message: message) }
 
@@ -23,6 +25,8 @@ struct JSONRPCError: Error, Sendable, Hashable {
         switch error.code {
         case .executionReverted:
             self.init(code: Self.executionRevertedCode, message: error.message, data: .data(error.revertData ?? []))
+        case .syncTimeout:
+            self.init(code: Self.syncTimeoutCode, message: error.message)
         case .invalidParams, .unknownToken, .unknownSnapshot, .invalidConfiguration:
             self.init(code: Self.invalidParamsCode, message: error.message)
         default:

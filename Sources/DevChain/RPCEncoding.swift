@@ -68,6 +68,22 @@ enum RPCEncoding {
             "blockNumber": block.map { .quantity($0.number) } ?? .null,
             "transactionIndex": index.map { .quantity(UInt64($0)) } ?? .null,
         ]
+        if t.type == TempoTransaction.typeByte {
+            object["maxFeePerGas"] = .quantity(t.maxFeePerGas)
+            object["maxPriorityFeePerGas"] = .quantity(t.maxPriorityFeePerGas)
+            object["yParity"] = .quantity(UInt64(signature.yParity))
+            object["nonceKey"] = .quantity(t.nonceKey)
+            object["calls"] = .array(
+                t.calls.map { call in .object(["to": address(call.to), "value": .quantity(call.value), "input": .data(call.input)]) })
+            object["validBefore"] = t.validBefore.map { .quantity($0) } ?? .null
+            object["validAfter"] = t.validAfter.map { .quantity($0) } ?? .null
+            object["feeToken"] = address(tx.feeToken)
+            object["feePayer"] = address(tx.payer)
+            object["accessList"] = .array(
+                t.accessList.map { entry in
+                    .object(["address": address(entry.address), "storageKeys": .array(entry.storageKeys.map { .string($0.hex) })])
+                })
+        }
         if t.type == EIP1559Transaction.typeByte {
             object["maxFeePerGas"] = .quantity(t.maxFeePerGas)
             object["maxPriorityFeePerGas"] = .quantity(t.maxPriorityFeePerGas)
@@ -108,6 +124,8 @@ enum RPCEncoding {
                 }),
         ]
         if let revertData = receipt.revertData { object["revertReason"] = .data(revertData) }
+        if let feeToken = receipt.feeToken { object["feeToken"] = address(feeToken) }
+        if let feePayer = receipt.feePayer { object["feePayer"] = address(feePayer) }
         return .object(object)
     }
 

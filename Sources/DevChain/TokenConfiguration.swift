@@ -1,7 +1,18 @@
 import EVM
 
-/// An EIP-3009 token (FiatToken v2.2 semantics) deployed on the dev chain from its genesis.
+/// A token deployed on the dev chain from its genesis: an EIP-3009 FiatToken (v2.2 semantics) or,
+/// on the Tempo network, a TIP-20 stablecoin precompile.
 public struct TokenConfiguration: Sendable, Hashable {
+    /// The contract's behaviour.
+    public enum Standard: Sendable, Hashable {
+        /// FiatToken v2.2: ERC-20 with `require` strings and EIP-3009 authorizations.
+        case fiatToken
+        /// Tempo's TIP-20: ERC-20 with memos (`transferWithMemo`, `transferFromWithMemo`), `currency()`
+        /// and custom errors (`InsufficientBalance(uint256,uint256,address)`…).
+        case tip20(currency: String)
+    }
+
+    public var standard: Standard
     /// The contract address.
     public var address: Address
     /// The ERC-20 `name`, which is also the EIP-712 domain name (`USD Coin` for mainnet-style USDC).
@@ -15,8 +26,9 @@ public struct TokenConfiguration: Sendable, Hashable {
 
     public init(
         address: Address, name: String, symbol: String, decimals: UInt8 = 6, version: String = "2",
-        initialBalance: UInt256 = 1_000_000_000_000
+        initialBalance: UInt256 = 1_000_000_000_000, standard: Standard = .fiatToken
     ) {
+        self.standard = standard
         self.address = address
         self.name = name
         self.symbol = symbol
@@ -35,4 +47,17 @@ public struct TokenConfiguration: Sendable, Hashable {
     public func domain(chainID: UInt64) -> TokenDomain {
         TokenDomain(name: name, version: version, chainID: UInt256(chainID), verifyingContract: address)
     }
+
+    /// Whether the token is a TIP-20.
+    public var isTIP20: Bool { if case .tip20 = standard { true } else { false } }
+
+    /// Tempo's pathUSD: the first TIP-20 (`0x20c0…0000`), the default fee token, 1,000,000 per funded account.
+    public static let pathUSD = TokenConfiguration(
+        address: try! Address("0x20c0000000000000000000000000000000000000"), name: "pathUSD", symbol: "pathUSD", version: "1",
+        standard: .tip20(currency: "USD"))
+
+    /// Tempo's testnet AlphaUSD (`0x20c0…0001`).
+    public static let alphaUSD = TokenConfiguration(
+        address: try! Address("0x20c0000000000000000000000000000000000001"), name: "AlphaUSD", symbol: "AlphaUSD", version: "1",
+        standard: .tip20(currency: "USD"))
 }

@@ -47,6 +47,7 @@ extension TokenState {
 
     /// Runs `calldata` against the token. On revert `self` is left untouched.
     mutating func execute(_ calldata: [UInt8], context: CallContext) -> ExecutionOutcome {
+        if case .tip20(let currency) = configuration.standard { return executeTIP20(calldata, context: context, currency: currency) }
         guard calldata.count >= 4 else { return .revertEmpty(gas: Gas.revert) }
         let selector = Array(calldata[0..<4])
         let arguments = calldata[4...]
@@ -54,22 +55,13 @@ extension TokenState {
 
         // Views (no value check needed for the outcome: a non-payable view reverts on value too).
         guard context.value.isZero else { return .revertEmpty(gas: Gas.revert) }
+        if let view = erc20View(selector, arguments) { return view }
         switch selector {
-        case Selector.name: return .success(ABI.encode([.string(configuration.name)]), gas: Gas.view)
-        case Selector.symbol: return .success(ABI.encode([.string(configuration.symbol)]), gas: Gas.view)
-        case Selector.decimals: return .success(ABI.encode([.uint(UInt256(UInt64(configuration.decimals)))]), gas: Gas.view)
         case Selector.version: return .success(ABI.encode([.string(configuration.version)]), gas: Gas.view)
-        case Selector.totalSupply: return .success(ABI.encode([.uint(totalSupply)]), gas: Gas.view)
         case Selector.domainSeparator: return .success(domain.separator.bytes, gas: Gas.view)
         case Selector.transferTypeHash: return .success(TransferWithAuthorization.typeHash.bytes, gas: Gas.view)
         case Selector.receiveTypeHash: return .success(ReceiveWithAuthorization.typeHash.bytes, gas: Gas.view)
         case Selector.cancelTypeHash: return .success(CancelAuthorization.typeHash.bytes, gas: Gas.view)
-        case Selector.balanceOf:
-            guard let a = decode([.address]) else { break }
-            return .success(ABI.encode([.uint(balance(of: a[0].address!))]), gas: Gas.view)
-        case Selector.allowance:
-            guard let a = decode([.address, .address]) else { break }
-            return .success(ABI.encode([.uint(allowance(owner: a[0].address!, spender: a[1].address!))]), gas: Gas.view)
         case Selector.authorizationState:
             guard let a = decode([.address, .bytes32]) else { break }
             return .success(ABI.encode([.bool(isUsed(a[0].address!, a[1].bytes32!))]), gas: Gas.view)
@@ -118,6 +110,23 @@ extension TokenState {
     }
 
     // MARK: ERC-20
+
+    /// The ERC-20 views FiatToken and TIP-20 share; nil for another selector or bad arguments.
+    func erc20View(_ selector: [UInt8], _ arguments: ArraySlice<UInt8>) -> ExecutionOutcome? {
+        switch selector {
+        case Selector.name: return .success(ABI.encode([.string(configuration.name)]), gas: Gas.view)
+        case Selector.symbol: return .success(ABI.encode([.string(configuration.symbol)]), gas: Gas.view)
+        case Selector.decimals: return .success(ABI.encode([.uint(UInt256(UInt64(configuration.decimals)))]), gas: Gas.view)
+        case Selector.totalSupply: return .success(ABI.encode([.uint(totalSupply)]), gas: Gas.view)
+        case Selector.balanceOf:
+            guard let a = try? ABI.decode([.address], from: arguments) else { return nil }
+            return .success(ABI.encode([.uint(balance(of: a[0].address!))]), gas: Gas.view)
+        case Selector.allowance:
+            guard let a = try? ABI.decode([.address, .address], from: arguments) else { return nil }
+            return .success(ABI.encode([.uint(allowance(owner: a[0].address!, spender: a[1].address!))]), gas: Gas.view)
+        default: return nil
+        }
+    }
 
     /// FiatToken `_transfer`.
     private mutating func transfer(from: Address, to: Address, value: UInt256, gas: UInt64, returnsTrue: Bool) -> ExecutionOutcome {

@@ -13,6 +13,31 @@ struct AccountState: Sendable, Hashable {
 struct WorldState: Sendable, Hashable {
     var accounts: [Address: AccountState] = [:]
     var tokens: [Address: TokenState] = [:]
+    /// Tempo's 2D nonces: the nonce of each account's lanes other than 0 (lane 0 is ``AccountState/nonce``).
+    var nonceLanes: [NonceLane: UInt64] = [:]
+    /// Tempo's expiring nonces: each used expiring-nonce hash and its `valid_before`, after which it
+    /// can be forgotten (the transaction could not be included any more anyway).
+    var expiringNonces: [Hash32: UInt64] = [:]
+    /// Tempo's MPP session escrows, by address.
+    var escrows: [Address: ChannelEscrowState] = [:]
+
+    struct NonceLane: Sendable, Hashable {
+        var account: Address
+        var key: UInt256
+    }
+
+    /// The next nonce of a lane.
+    func nonce(of address: Address, key: UInt256) -> UInt64 {
+        key.isZero ? nonce(of: address) : nonceLanes[NonceLane(account: address, key: key)] ?? 0
+    }
+
+    mutating func incrementNonce(of address: Address, key: UInt256) {
+        if key.isZero {
+            accounts[address, default: AccountState()].nonce += 1
+        } else {
+            nonceLanes[NonceLane(account: address, key: key), default: 0] += 1
+        }
+    }
 
     func balance(of address: Address) -> UInt256 { accounts[address]?.balance ?? .zero }
     func nonce(of address: Address) -> UInt64 { accounts[address]?.nonce ?? 0 }

@@ -82,3 +82,9 @@ public struct EVMError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 }
+
+extension EVMError.Code {
+    /// A Tempo signature scheme other than secp256k1 (P256, WebAuthn, keychain, multisig), whose
+    /// sender this toolkit does not verify.
+    public static let unsupportedSignature: EVMError.Code = "unsupported_signature"
+}

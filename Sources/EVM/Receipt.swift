@@ -17,13 +17,17 @@ public struct Receipt: Sendable, Hashable, Decodable {
     public var logs: [Log]
     /// The EIP-2718 type (0 legacy, 2 EIP-1559…).
     public var type: UInt64?
+    /// Tempo: the TIP-20 the fee was paid in.
+    public var feeToken: Address?
+    /// Tempo: who paid the fee (the sender or its sponsor).
+    public var feePayer: Address?
 
     /// Whether the transaction executed without reverting.
     public var succeeded: Bool { status == 1 }
 
     enum CodingKeys: String, CodingKey {
         case transactionHash, transactionIndex, blockHash, blockNumber, from, to, contractAddress, status, gasUsed, cumulativeGasUsed,
-            effectiveGasPrice, logs, type
+            effectiveGasPrice, logs, type, feeToken, feePayer
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,5 +45,7 @@ public struct Receipt: Sendable, Hashable, Decodable {
         effectiveGasPrice = try c.decodeIfPresent(Quantity.self, forKey: .effectiveGasPrice)?.value
         logs = try c.decode([Log].self, forKey: .logs)
         type = try c.decodeIfPresent(Quantity.self, forKey: .type)?.uint64(at: c.codingPath)
+        feeToken = try c.decodeIfPresent(Address.self, forKey: .feeToken)
+        feePayer = try c.decodeIfPresent(Address.self, forKey: .feePayer)
     }
 }

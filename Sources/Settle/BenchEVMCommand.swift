@@ -70,7 +70,8 @@ struct EVMBench: AsyncParsableCommand {
         var raw = (iterations: 0, elapsed: 0.0)
         var module = (iterations: 0, elapsed: 0.0)
         for _ in 0..<slices {
-            let r = Self.rawRecover(fixture, seconds: seconds / Double(slices))
+            let r = Self.rawRecover(
+                digests: fixture.digests, compact: fixture.compact, recoveryIDs: fixture.recoveryIDs, seconds: seconds / Double(slices))
             raw = (raw.iterations + r.iterations, raw.elapsed + r.elapsed)
             let m = try Self.moduleRecover(fixture, seconds: seconds / Double(slices))
             module = (module.iterations + m.iterations, module.elapsed + m.elapsed)
@@ -110,16 +111,17 @@ struct EVMBench: AsyncParsableCommand {
     }()
 
     /// libsecp256k1 alone: parse the compact signature and recover the public key, nothing else.
-    static func rawRecover(_ fixture: Fixture, seconds: Double) -> (iterations: Int, elapsed: Double) {
+    static func rawRecover(digests: [Hash32], compact: [UInt8], recoveryIDs: [Int32], seconds: Double) -> (iterations: Int, elapsed: Double)
+    {
         let context = rawContext.pointer
-        let count = fixture.digests.count
-        let digestBytes = fixture.digests.flatMap(\.bytes)
+        let count = digests.count
+        let digestBytes = digests.flatMap(\.bytes)
         var recovered = 0
         var iterations = 0
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
-        fixture.compact.withUnsafeBufferPointer { compact in
+        compact.withUnsafeBufferPointer { compact in
             digestBytes.withUnsafeBufferPointer { digests in
                 var signature = secp256k1_ecdsa_recoverable_signature()
                 var key = secp256k1_pubkey()
@@ -127,7 +129,7 @@ struct EVMBench: AsyncParsableCommand {
                     for index in 0..<256 {
                         let slot = (iterations + index) % count
                         if secp256k1_ecdsa_recoverable_signature_parse_compact(
-                            context, &signature, compact.baseAddress! + slot * 64, fixture.recoveryIDs[slot]) == 1,
+                            context, &signature, compact.baseAddress! + slot * 64, recoveryIDs[slot]) == 1,
                             secp256k1_ecdsa_recover(context, &key, &signature, digests.baseAddress! + slot * 32) == 1
                         {
                             recovered += 1
@@ -161,24 +163,25 @@ struct EVMBench: AsyncParsableCommand {
 
     /// The EVM module's whole path: parse 65 bytes, recover, serialize the key, Keccak, address.
     static func moduleRecover(_ fixture: Fixture, seconds: Double) throws -> (iterations: Int, elapsed: Double) {
-        let count = fixture.digests.count
+        try timed(seconds: seconds, count: fixture.digests.count) { slot in
+            try Signature(bytes: fixture.signatures[slot]).recoverAddress(from: fixture.digests[slot]).withUnsafeBytes { $0[0] }
+        }
+    }
+
+    /// Runs `body` over slots `0..<count` in turn, in batches of 64, until `seconds` have passed; each
+    /// call returns a byte of its result, folded into a checksum so the optimizer cannot drop the work.
+    static func timed(seconds: Double, count: Int, _ body: (Int) throws -> UInt8) rethrows -> (iterations: Int, elapsed: Double) {
         var checksum: UInt8 = 0
         var iterations = 0
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
         repeat {
-            for index in 0..<256 {
-                let slot = (iterations + index) % count
-                let address = try Signature(bytes: fixture.signatures[slot]).recoverAddress(from: fixture.digests[slot])
-                checksum ^= address.withUnsafeBytes { $0[0] }
-            }
-            iterations += 256
+            for index in 0..<64 { checksum ^= try body((iterations + index) % count) }
+            iterations += 64
         } while clock.now < deadline
-        let elapsed = Self.seconds(clock.now - start)
-        // Keeps the work observable so that the optimizer cannot drop it.
         if checksum == 0 && iterations < 0 { print(checksum) }
-        return (iterations, elapsed)
+        return (iterations, Self.seconds(clock.now - start))
     }
 
     /// One verification as a facilitator does it: digest in the token's domain, parse the

@@ -16,19 +16,31 @@ struct DevChainCommand: AsyncParsableCommand {
             anvil_mine, evm_increaseTime, evm_setNextBlockTimestamp, evm_snapshot/evm_revert, evm_setAutomine and the \
             fault-injection methods devchain_reorg, devchain_dropTransaction, devchain_delayReceipts, and the faucet \
             devchain_fund. State is in memory only: every start is a fresh genesis.
+
+            --network tempo imitates Tempo (Moderato): chain id 42431 unless --chain-id says otherwise, no native \
+            token (eth_getBalance answers Tempo's placeholder), TIP-20 stablecoins pathUSD (0x20c0…0000) and \
+            AlphaUSD (0x20c0…0001) with 1000000 each per test account, type 0x76 transactions only (batched calls, \
+            nonce lanes, expiring nonces, validity windows, fees in a TIP-20, fee sponsorship), \
+            eth_sendRawTransactionSync, tempo_fundAddress and tempo_simulateV1, a block every 0.5 s by default and \
+            no reorgs.
             """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port = 8545
-    @Option(help: "EIP-155 chain id.") var chainId: UInt64 = 31337
-    @Option(help: "Seconds between blocks (fractions allowed); 0 mines only on demand (evm_mine) or with --automine.")
-    var blockTime: Double = 1
+    @Option(help: "The chain imitated: ethereum or tempo.") var network = "ethereum"
+    @Option(help: "EIP-155 chain id (default 31337, or 42431 on tempo).") var chainId: UInt64?
+    @Option(
+        help:
+            "Seconds between blocks (fractions allowed); 0 mines only on demand (evm_mine) or with --automine (default 1, or 0.5 on tempo)."
+    )
+    var blockTime: Double?
     @Flag(help: "Mine a block as soon as a transaction arrives.") var automine = false
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
-        guard chainId > 0 else { throw ValidationError("--chain-id must be positive") }
-        guard blockTime >= 0, blockTime.isFinite, blockTime <= 86_400 else {
+        guard DevChainNetwork(rawValue: network) != nil else { throw ValidationError("--network must be ethereum or tempo") }
+        guard chainId ?? 1 > 0 else { throw ValidationError("--chain-id must be positive") }
+        if let blockTime, !(blockTime >= 0 && blockTime.isFinite && blockTime <= 86_400) {
             throw ValidationError("--block-time must be from 0 to 86400 seconds")
         }
     }
@@ -36,9 +48,12 @@ struct DevChainCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "settle.devchain")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let configuration = DevChainConfiguration(
-            host: host, port: port, chainID: chainId, blockTime: .milliseconds(Int64((blockTime * 1_000).rounded())),
-            automine: automine)
+        var chosen = network == "tempo" ? DevChainConfiguration.tempo(port: port) : DevChainConfiguration(port: port)
+        chosen.host = host
+        if let chainId { chosen.chainID = chainId }
+        if let blockTime { chosen.blockTime = .milliseconds(Int64((blockTime * 1_000).rounded())) }
+        chosen.automine = automine
+        let configuration = chosen
         let chain = try DevChain(configuration: configuration)
         let host = self.host
         let app = DevChainServer.application(

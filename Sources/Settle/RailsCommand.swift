@@ -6,6 +6,7 @@ import Ledger
 import LedgerAPI
 import Logging
 import RailKit
+import TempoRail
 
 /// The rails this build of `settle` ships, by kind. The only place that names rail modules: the
 /// core and the API see rails through `RailKit` alone.
@@ -14,6 +15,7 @@ enum ShippedRails {
         var registry = RailRegistry()
         registry.register(kind: "card", CardRail.factory)
         registry.register(kind: "erc20", ERC20Rail.factory)
+        registry.register(kind: "tempo", TempoRail.factory)
         registry.register(kind: ProcessRail.kind, ProcessRail.factory)
         return registry
     }
@@ -27,6 +29,11 @@ enum ShippedRails {
         "erc20": [
             "rpc_url": .string("http://127.0.0.1:8545"), "network": .string("eip155:31337"),
             "tokens": .array([.string("usdc-31337=0x5FbDB2315678afecb367f032d93F642f64180aa3=USDC=6")]),
+            "addresses": .array([.string("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720")]),
+        ],
+        "tempo": [
+            "rpc_url": .string("http://127.0.0.1:8545"), "network": .string("eip155:42431"),
+            "tokens": .array([.string("pathusd-42431=0x20c0000000000000000000000000000000000000=pathUSD")]),
             "addresses": .array([.string("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720")]),
         ],
     ]

@@ -13,11 +13,12 @@ import Paywall
 import PostgresNIO
 import RailKit
 import ServiceLifecycle
+import TempoRail
 import UnixSignals
 import X402
 
 /// `settle sandbox`: everything an agent developer needs on one machine, with no network: the dev
-/// chain, the card processor mock, the ledger API, and a merchant server with a paid route and an
+/// chain (and a Tempo dev chain beside it), the card processor mock, the ledger API, and a merchant server with a paid route and an
 /// x402 facilitator; payments are booked in the ledger and followed on chain to finality.
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,8 @@ struct SandboxCommand: AsyncParsableCommand {
         discussion: """
             Prints one JSON line first with everything an agent needs (server, paidURL, facilitatorURL and its access — \
             open, without authentication, as everything here listens on loopback only —, networks with \
-            their RPC URL and tokens, funded testKeys, cardmockURL, ledgerAPI and an API key), then runs until \
+            their RPC URL and tokens (the ERC-20 chain, then the Tempo chain with its session escrows), funded testKeys, \
+            cardmockURL, ledgerAPI and an API key), then runs until \
             SIGINT or SIGTERM. Uses the embedded database unless DATABASE_URL is set.
             """)
 
@@ -33,6 +35,7 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Port of the merchant server with the paid route and the facilitator (0: any).") var port = 8402
     @Option(help: "Port of the ledger API (0: any).") var apiPort = 8080
     @Option(help: "Port of the dev chain's JSON-RPC (0: any).") var chainPort = 8545
+    @Option(help: "Port of the Tempo dev chain's JSON-RPC (0: any).") var tempoPort = 8546
     @Option(help: "Port of the card processor mock (0: any).") var cardmockPort = 12111
     @Option(help: "Price of one call of the paid route, in USDC base units (6 decimals).") var price = 1_000
     @Option(help: "Blocks after which a payment is final in the ledger.") var confirmations = 2
@@ -61,6 +64,11 @@ struct SandboxCommand: AsyncParsableCommand {
         let (chainPorts, chainSink) = AsyncStream.makeStream(of: Int.self)
         let chainApp = DevChainServer.application(
             chain: chain, logger: logger, onServerRunning: { chainSink.yield(DevChainServer.boundPort($0) ?? 0) })
+        // The Tempo chain: 0.5 s blocks, as Tempo; its clients wait with eth_sendRawTransactionSync.
+        let tempo = try DevChain(configuration: .tempo(port: tempoPort))
+        let (tempoPorts, tempoSink) = AsyncStream.makeStream(of: Int.self)
+        let tempoApp = DevChainServer.application(
+            chain: tempo, logger: logger, onServerRunning: { tempoSink.yield(DevChainServer.boundPort($0) ?? 0) })
         let (mockPorts, mockSink) = AsyncStream.makeStream(of: Int.self)
         let mockConfiguration = CardMockConfiguration(port: cardmockPort, dataDirectory: home + "/sandbox/cardmock")
         try await cancelWhenGracefulShutdown { try await CardMockServer.waitForDataDirectory(of: mockConfiguration, logger: logger) }
@@ -84,20 +92,21 @@ struct SandboxCommand: AsyncParsableCommand {
         let merchant = ClosureService { [self] in
             let ports = try await cancelWhenGracefulShutdown {
                 guard let rpcPort = await chainPorts.first(where: { _ in true }),
+                    let tempoPort = await tempoPorts.first(where: { _ in true }),
                     let mockPort = await mockPorts.first(where: { _ in true }),
                     let ledgerPort = await apiPorts.first(where: { _ in true })
                 else { throw CommandFailure(description: "sandbox: a service did not start") }
-                return (rpcPort, mockPort, ledgerPort)
+                return (rpcPort, tempoPort, mockPort, ledgerPort)
             }
             logger.notice("setting up the merchant")
             try await serveMerchant(
-                chain: chain, rpcURL: "http://127.0.0.1:\(ports.0)", cardmockURL: "http://127.0.0.1:\(ports.1)",
-                ledgerURL: "http://127.0.0.1:\(ports.2)", ledger: ledger, logger: logger)
+                chain: chain, rpcURL: "http://127.0.0.1:\(ports.0)", tempo: tempo, tempoURL: "http://127.0.0.1:\(ports.1)",
+                cardmockURL: "http://127.0.0.1:\(ports.2)", ledgerURL: "http://127.0.0.1:\(ports.3)", ledger: ledger, logger: logger)
         }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: chainApp), .init(service: mockApp), .init(service: apiApp),
+                    .init(service: chainApp), .init(service: tempoApp), .init(service: mockApp), .init(service: apiApp),
                     .init(service: merchant, successTerminationBehavior: .gracefullyShutdownGroup),
                 ], logger: logger))
         try await group.run()
@@ -107,7 +116,8 @@ struct SandboxCommand: AsyncParsableCommand {
     /// until the graceful shutdown. A shutdown during the setup lets its few queries finish (the pool
     /// is stopped only after this service) and then stops the group below at once.
     private func serveMerchant(
-        chain: DevChain, rpcURL: String, cardmockURL: String, ledgerURL: String, ledger: PostgresLedger, logger: Logger
+        chain: DevChain, rpcURL: String, tempo: DevChain, tempoURL: String, cardmockURL: String, ledgerURL: String,
+        ledger: PostgresLedger, logger: Logger
     ) async throws {
         let usdc = TokenConfiguration.usdc
         let token = X402Token(
@@ -141,6 +151,18 @@ struct SandboxCommand: AsyncParsableCommand {
                     "payers": .array([.string(signer.address.checksummed)]), "native_asset": .string("eth-31337=ETH=18"),
                 ]), logger: logger)
         try await booker.install(chainRail.descriptor)
+        let tempoInfo = DevChainInfo(configuration: tempo.configuration, rpcURL: tempoURL)
+        let tempoNetwork = "eip155:\(tempoInfo.chainId)"
+        let tempoRail = try TempoRail(
+            configuration: RailConfiguration(
+                id: "sandbox-tempo-" + String(UInt64(Date().timeIntervalSince1970), radix: 36), kind: "tempo",
+                settings: [
+                    "rpc_url": .string(tempoURL), "network": .string(tempoNetwork),
+                    "tokens": .array(
+                        tempoInfo.tokens.map { .string("\($0.symbol.lowercased())-\(tempoInfo.chainId)=\($0.address)=\($0.symbol)") }),
+                    "addresses": .array([.string(payTo.checksummed)]), "sponsors": .array([.string(payTo.checksummed)]),
+                ]), logger: logger)
+        try await booker.install(tempoRail.descriptor)
 
         let router = Router(options: .autoGenerateHeadEndpoints)
         X402Server.routes(
@@ -165,7 +187,8 @@ struct SandboxCommand: AsyncParsableCommand {
             router: CanonicalPaths(router), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher], logger: logger))
+        let tempoWatcher = ChainWatcher(rail: tempoRail, booker: booker, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher, tempoWatcher], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -176,7 +199,12 @@ struct SandboxCommand: AsyncParsableCommand {
             let info = DevChainInfo(configuration: chain.configuration, rpcURL: rpcURL)
             let line = SandboxInfo(
                 server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator", facilitatorAccess: "open",
-                networks: [.init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens)],
+                networks: [
+                    .init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens),
+                    .init(
+                        kind: "tempo", caip2: tempoNetwork, chainId: tempoInfo.chainId, rpcURL: tempoURL, tokens: tempoInfo.tokens,
+                        sessionEscrow: tempoInfo.sessionEscrow),
+                ],
                 testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
                 merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
             let encoder = JSONEncoder()
@@ -196,6 +224,8 @@ struct SandboxInfo: Encodable {
         var chainId: UInt64
         var rpcURL: String
         var tokens: [DevChainInfo.Token]
+        /// Tempo: the MPP session escrows, `v1` and `v2`.
+        var sessionEscrow: [String: String]? = nil
     }
 
     var server: String

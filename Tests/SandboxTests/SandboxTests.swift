@@ -25,7 +25,8 @@ extension BinaryTests {
             let sandbox = Process()
             sandbox.executableURL = URL(fileURLWithPath: settle)
             sandbox.arguments = [
-                "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0", "--confirmations", "5",
+                "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--tempo-port", "0", "--cardmock-port", "0",
+                "--confirmations", "5",
             ]
             let output = Pipe()
             sandbox.standardOutput = output
@@ -41,6 +42,9 @@ extension BinaryTests {
             for key in ["server", "paidURL", "facilitatorURL", "networks", "testKeys", "cardmockURL"] {
                 #expect(info[key] != nil, "the sandbox's line lacks \(key)")
             }
+            let tempo = (info["networks"] as? [[String: Any]])?.first { $0["kind"] as? String == "tempo" }
+            #expect(tempo?["caip2"] as? String == "eip155:42431")
+            #expect((tempo?["sessionEscrow"] as? [String: String])?["v2"]?.lowercased() == "0x4d50500000000000000000000000000000000000")
 
             let agent = Process()
             agent.executableURL = URL(fileURLWithPath: python)

@@ -14,7 +14,11 @@ extension BinaryTests {
     struct StopTests {
         static let portArguments: [String: [String]] = [
             "serve": ["serve", "--port", "0"],
-            "sandbox": ["sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--cardmock-port", "0", "--log-level", "notice"],
+            "sandbox": [
+                "sandbox", "--port", "0", "--api-port", "0", "--chain-port", "0", "--tempo-port", "0", "--cardmock-port", "0",
+                "--log-level",
+                "notice",
+            ],
             "cardmock": ["cardmock", "--port", "0"],
             "devchain": ["devchain", "--port", "0"],
         ]

@@ -1,0 +1,57 @@
+import Ledger
+import RailKit
+
+/// How money moves on a Tempo chain, which is final on inclusion (no holds): charges (TIP-20
+/// transfers, with the memo that ties them to their MPP challenge), session channels (deposits
+/// into the escrow, settlements to the merchant, refunds to the payer) and the fees a watched
+/// sponsor paid.
+///
+/// `tempo:{asset}:escrow:{channel}` is the channel's prepaid balance: deposits in, settlements and
+/// the refund out, so it returns to zero once the channel is closed or withdrawn.
+enum TempoFundFlow {
+    static let flow = FundFlow(
+        states: ["final", "deposited", "settled", "refunded", "spent"],
+        accounts: [
+            .init("tempo:{asset}:wallet:{address}", normalSide: .debit, summary: "the tokens the watched address holds on chain"),
+            .init(
+                "tempo:{asset}:incoming:{address}", normalSide: .debit, clearing: true,
+                summary: "charges arrived at the address, until matched with their MPP challenge (by memo)"),
+            .init(
+                "tempo:{asset}:escrow:{channel}", normalSide: .debit, clearing: true,
+                summary: "a session channel's deposit held by the escrow: the payer's prepaid balance"),
+            .init("tempo:{asset}:payer:{payer}", normalSide: .credit, summary: "what a channel's payer deposited, less its refunds"),
+            .init("tempo:{asset}:fees", normalSide: .debit, summary: "transaction fees the watched sponsors paid, in stablecoin"),
+        ],
+        transitions: [
+            .init(
+                "charge", from: [], to: "final",
+                postings: [
+                    .init(.debit, "tempo:{asset}:wallet:{address}", "amount"), .init(.credit, "tempo:{asset}:incoming:{address}", "amount"),
+                ],
+                summary: "a TIP-20 transfer to a watched address (the memo, when any, is the parent reference): final on inclusion"),
+            .init(
+                "deposit", from: [], to: "deposited",
+                postings: [
+                    .init(.debit, "tempo:{asset}:escrow:{channel}", "amount"), .init(.credit, "tempo:{asset}:payer:{payer}", "amount"),
+                ],
+                summary: "a channel opened or topped up: the payer's tokens are in the escrow"),
+            .init(
+                "settlement", from: [], to: "settled",
+                postings: [
+                    .init(.debit, "tempo:{asset}:wallet:{address}", "amount"), .init(.credit, "tempo:{asset}:escrow:{channel}", "amount"),
+                ],
+                summary: "a voucher settled (or the captured part of a close): paid from the escrow to the merchant"),
+            .init(
+                "refund", from: [], to: "refunded",
+                postings: [
+                    .init(.debit, "tempo:{asset}:payer:{payer}", "amount"), .init(.credit, "tempo:{asset}:escrow:{channel}", "amount"),
+                ],
+                summary: "a channel closed (by the payee, or withdrawn by the payer after the grace period): the rest back to the payer"),
+            .init(
+                "fee", from: [], to: "spent",
+                postings: [.init(.debit, "tempo:{asset}:fees", "amount"), .init(.credit, "tempo:{asset}:wallet:{address}", "amount")],
+                summary:
+                    "the fee a watched fee payer paid (its own transactions or ones it sponsored) for a transaction the rail books, in the fee token"
+            ),
+        ])
+}
