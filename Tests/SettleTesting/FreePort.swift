@@ -8,11 +8,30 @@ import Foundation
     import Darwin
 #endif
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a server that binds it later (a
+/// PostgreSQL cluster, a child process given `--port`).
+///
+/// It is chosen below the kernel's ephemeral range: a port from that range, free when asked, was
+/// taken by another suite's server (bound to port 0) while a cluster was still being initialized.
+/// Below the range only servers told their port explicitly bind, and those take theirs from here.
 public func freePort() throws -> Int {
-    let listener = try LoopbackListener()
-    defer { listener.close() }
-    return listener.port
+    let ephemeralStart = ephemeralPortRangeStart()
+    for _ in 0..<200 {
+        let candidate = Int.random(in: 10_000..<max(10_001, ephemeralStart))
+        if let listener = try? LoopbackListener(port: candidate) {
+            listener.close()
+            return candidate
+        }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+/// The first port of `net.ipv4.ip_local_port_range` (32768 when it cannot be read).
+private func ephemeralPortRangeStart() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+        let first = text.split(whereSeparator: \.isWhitespace).first.flatMap({ Int($0) }), first > 10_001
+    else { return 32_768 }
+    return first
 }
 
 /// A TCP socket on 127.0.0.1 with a kernel-chosen port, listening or not.
@@ -24,7 +43,7 @@ public final class LoopbackListener {
     let descriptor: Int32
     public let port: Int
 
-    public init(listening: Bool = true) throws {
+    public init(port: Int = 0, listening: Bool = true) throws {
         #if canImport(Glibc)
             let streamType = Int32(SOCK_STREAM.rawValue)
         #else
@@ -34,7 +53,7 @@ public final class LoopbackListener {
         guard descriptor >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
@@ -48,7 +67,7 @@ public final class LoopbackListener {
             throw POSIXError(.EADDRINUSE)
         }
         self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
     public func close() {
