@@ -90,13 +90,19 @@ struct SandboxCommand: AsyncParsableCommand {
             },
             onServerRunning: { apiSink.yield($0.localAddress?.port ?? 0) })
         let merchant = ClosureService { [self] in
-            let ports = try await cancelWhenGracefulShutdown {
+            let ports = try? await cancelWhenGracefulShutdown { () -> (Int, Int, Int, Int)? in
                 guard let rpcPort = await chainPorts.first(where: { _ in true }),
                     let tempoPort = await tempoPorts.first(where: { _ in true }),
                     let mockPort = await mockPorts.first(where: { _ in true }),
                     let ledgerPort = await apiPorts.first(where: { _ in true })
-                else { throw CommandFailure(description: "sandbox: a service did not start") }
+                else { return nil }
                 return (rpcPort, tempoPort, mockPort, ledgerPort)
+            }
+            guard let ports else {
+                // Stopped before the parts were up: end normally, so that the group goes on with its
+                // graceful shutdown of the parts rather than cancelling them half-started.
+                if Task.isShuttingDownGracefully { return }
+                throw CommandFailure(description: "sandbox: a service did not start")
             }
             logger.notice("setting up the merchant")
             try await serveMerchant(

@@ -4,6 +4,7 @@ import Foundation
 import Ledger
 import NIOHTTP1
 import PostgresNIO
+import SettleTesting
 import Testing
 
 @testable import X402
@@ -162,7 +163,14 @@ struct MiddlewareTests {
     }
 
     @Test func aPaymentWhoseServingIsNotRecordedIsServedOnceLater() async throws {
-        try await X402Harness.with { h in
+        let database = try await TestDatabase.isolatedDatabase()
+        defer { Task { try? await TestDatabase.dropIsolated(database) } }
+        try await withLedger(database) { ledger in try await Self.servedNotRecorded(ledger: ledger) }
+    }
+
+    /// The fault is a trigger: DDL, so on a database of its own.
+    static func servedNotRecorded(ledger: PostgresLedger) async throws {
+        try await X402Harness.with(ledger: ledger) { h in
             // A lease of zero: a retry takes the unrecorded claim over at once.
             let url = try await h.startServer(claimLease: .zero)
             let payer = try await h.fundedPayer()

@@ -50,7 +50,8 @@ final class X402Harness: Sendable {
     private let appState = Mutex<(ServiceGroup, Task<Void, any Error>)?>(nil)
 
     static func start(
-        receiptTimeout: Duration = .seconds(10), chainChecks: X402FacilitatorConfiguration.ChainChecks = .all
+        receiptTimeout: Duration = .seconds(10), chainChecks: X402FacilitatorConfiguration.ChainChecks = .all,
+        ledger: PostgresLedger? = nil
     ) async throws -> X402Harness {
         let configuration = DevChainConfiguration(port: 0, blockTime: .zero, automine: true, tokens: [tokenConfiguration])
         let chain = try DevChain(configuration: configuration)
@@ -63,7 +64,7 @@ final class X402Harness: Sendable {
         guard let port = await iterator.next() else { throw Failure("the dev chain did not start") }
         let url = "http://127.0.0.1:\(port)"
         let rpc = EthereumRPC(url: url, configuration: .init(timeout: .seconds(10), maxAttempts: 1))
-        let ledger = try await TestDatabase.ledger()
+        let ledger = if let ledger { ledger } else { try await TestDatabase.ledger() }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let merchant = try AccountID("merchant:x402:\(id)")
         let payTo = PrivateKey.random().address
@@ -93,11 +94,14 @@ final class X402Harness: Sendable {
         self.chainTask = chainTask
     }
 
+    /// - Parameter ledger: the ledger to book in; by default the tests' shared database. A test that
+    ///   changes the schema (a fault-injecting trigger) passes one on an isolated database: DDL on a
+    ///   shared table queues every other suite's writes behind it.
     static func with<T>(
         receiptTimeout: Duration = .seconds(10), chainChecks: X402FacilitatorConfiguration.ChainChecks = .all,
-        _ body: (X402Harness) async throws -> T
+        ledger: PostgresLedger? = nil, _ body: (X402Harness) async throws -> T
     ) async throws -> T {
-        let harness = try await start(receiptTimeout: receiptTimeout, chainChecks: chainChecks)
+        let harness = try await start(receiptTimeout: receiptTimeout, chainChecks: chainChecks, ledger: ledger)
         do {
             let result = try await body(harness)
             try await harness.stop()
