@@ -377,6 +377,22 @@ let package = Package(
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
+        // The `Payment` HTTP authentication scheme (MPP): challenges bound by HMAC, credentials,
+        // receipts and problem documents, on JCS and base64url.
+        .target(
+            name: "MPP",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MPPTests",
+            dependencies: ["MPP", "SettleTesting"],
+            // The pympp oracle script, run by PymppInteropTests.
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LedgerTests",
             dependencies: [
