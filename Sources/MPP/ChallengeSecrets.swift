@@ -46,10 +46,9 @@ public struct ChallengeSecrets: Sendable {
         let input = Self.input(
             challenge.realm, challenge.method, challenge.intent, challenge.request, challenge.expires,
             challenge.digest, challenge.header, challenge.opaque)
-        let presented = Array(challenge.id.utf8)
         var matched = false
         for key in keys {
-            matched = Self.constantTimeEqual(Array(Self.id(key: key, input: input).utf8), presented) || matched
+            matched = ConstantTime.equal(Self.id(key: key, input: input), challenge.id) || matched
         }
         return matched
     }
@@ -68,13 +67,5 @@ public struct ChallengeSecrets: Sendable {
 
     private static func id(key: SymmetricKey, input: Data) -> String {
         Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: input, using: key)))
-    }
-
-    /// Compares without branching on the bytes; the length (43 for every genuine id) is not secret.
-    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }
