@@ -42,21 +42,7 @@ enum PythonClient {
     static var x402Enabled: Bool { x402UnavailableReason == nil || isCI }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let errors = ErrorCollector(stderr.fileHandleForReading)
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessFailure("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errors.text)")
-        }
-        return output
+        try runChildProcess(executable, arguments)
     }
 
     /// Runs the process on a thread of its own: blocking a thread of Swift's cooperative pool
@@ -65,23 +51,6 @@ enum PythonClient {
         try await offPool { try run(executable, arguments) }
     }
 
-    /// Drains stderr on a thread so that a chatty child cannot block on a full pipe.
-    final class ErrorCollector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        private let done = DispatchSemaphore(value: 0)
-        init(_ handle: FileHandle) {
-            Thread {
-                let all = handle.readDataToEndOfFile()
-                self.lock.withLock { self.data = all }
-                self.done.signal()
-            }.start()
-        }
-        var text: String {
-            done.wait()
-            return lock.withLock { String(decoding: data, as: UTF8.self) }
-        }
-    }
 }
 
 @Suite(.enabled(if: PythonClient.enabled, "Python with eth-account not found (set CI to make this a failure)"))

@@ -33,46 +33,7 @@ enum EthAccountOracle {
     }
 
     static func run(_ executable: String, _ arguments: [String], input: Data) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Write and read concurrently so that neither side blocks on a full pipe.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let errorBox = ErrorOutput()
-        let errorReader = Thread { errorBox.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
-        errorReader.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorBox.done { Thread.sleep(forTimeInterval: 0.005) }
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errorBox.text)")
-        }
-        return output
-    }
-
-    final class ErrorOutput: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        private var finished = false
-        func set(_ data: Data) {
-            lock.withLock {
-                self.data = data; finished = true
-            }
-        }
-        var done: Bool { lock.withLock { finished } }
-        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+        try runChildProcess(executable, arguments, input: input)
     }
 
     static func call(_ arguments: [String], input: Data = Data()) throws -> Data {

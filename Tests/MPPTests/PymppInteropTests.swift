@@ -13,7 +13,7 @@ enum PymppOracle {
     static let unavailableReason: String? = {
         guard let python = InteropPython.interpreter else { return "no Python found ($VIRTUAL_ENV/bin/python or .venv/bin/python)" }
         do {
-            _ = try run(python, ["-c", "import mpp, rfc8785"], input: Data())
+            _ = try runChildProcess(python, ["-c", "import mpp, rfc8785"])
             return nil
         } catch {
             return "\(python) cannot import pympp: \(error)"
@@ -27,37 +27,10 @@ enum PymppOracle {
         var description: String
     }
 
-    /// Runs `executable` with `input` on its standard input; its standard output.
-    static func run(_ executable: String, _ arguments: [String], input: Data) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = FileManager.default.temporaryDirectory.appendingPathComponent("pympp-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: stderr) }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        try process.run()
-        // The script reads all its input before it writes, and its stderr goes to a file: writing
-        // first cannot deadlock, whatever the sizes.
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let errors = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
-            throw Failure(description: "python exited \(process.terminationStatus): \(errors)")
-        }
-        return output
-    }
-
     static func ask(_ input: Input) async throws -> Output {
         guard let python = InteropPython.interpreter else { throw Failure(description: unavailableReason ?? "no Python") }
         let data = try JSONEncoder().encode(input)
-        let output = try await offPool { try run(python, [script.path], input: data) }
+        let output = try await offPool { try runChildProcess(python, [script.path], input: data) }
         return try JSONDecoder().decode(Output.self, from: output)
     }
 

@@ -20,7 +20,7 @@ enum X402Python {
     static let unavailableReason: String? = {
         guard let python else { return "no Python found ($VIRTUAL_ENV/bin/python or \(packageRoot.path)/.venv/bin/python)" }
         do {
-            _ = try run(python, ["-c", "import x402, eth_account, requests"])
+            _ = try runChildProcess(python, ["-c", "import x402, eth_account, requests"])
             return nil
         } catch {
             return "\(python) cannot import x402[evm,requests]: \(error)"
@@ -30,42 +30,11 @@ enum X402Python {
     /// On CI always enabled, so that a missing client fails loudly.
     static var enabled: Bool { unavailableReason == nil || isCI }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let errorData = Locked(Data())
-        let drained = DispatchSemaphore(value: 0)
-        Thread {
-            errorData.set(stderr.fileHandleForReading.readDataToEndOfFile())
-            drained.signal()
-        }.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        drained.wait()
-        guard process.terminationStatus == 0 else {
-            throw Failure("python exited \(process.terminationStatus): \(String(decoding: errorData.get(), as: UTF8.self))")
-        }
-        return output
-    }
-
     /// On a thread of its own: the script talks to servers on this process's cooperative pool.
     static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> Data {
-        try await offPool { try run(executable, arguments) }
+        try await offPool { try runChildProcess(executable, arguments) }
     }
 
-    final class Locked<T>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: T
-        init(_ value: T) { self.value = value }
-        func get() -> T { lock.withLock { value } }
-        func set(_ new: T) { lock.withLock { value = new } }
-    }
 }
 
 @Suite(.enabled(if: X402Python.enabled, "the x402 Python client is not installed (set CI to make this a failure)"))
