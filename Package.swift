@@ -51,6 +51,7 @@ let package = Package(
                 .embedInCode("Schema/v6_x402.sql"),
                 .embedInCode("Schema/v7_fast_path.sql"),
                 .embedInCode("Schema/v8_authority.sql"),
+                .embedInCode("Schema/v11_mpp.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -343,6 +344,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -382,7 +385,14 @@ let package = Package(
         .target(
             name: "MPP",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                "Paywall",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

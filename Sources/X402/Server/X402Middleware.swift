@@ -96,7 +96,7 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
     public let configuration: X402ServerConfiguration
     public let facilitator: any Facilitator
     public let store: X402ResponseStore
-    private let routes: PricedRoutes<X402Route>
+    let routes: PricedRoutes<X402Route>
 
     public init(configuration: X402ServerConfiguration, facilitator: any Facilitator, store: X402ResponseStore) {
         self.configuration = configuration
@@ -111,11 +111,7 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
         let route: X402Route
         switch routes.match(request, context: context) {
         case .priced(let priced): route = priced
-        case .unpriced:
-            context.logger.error(
-                "x402: an endpoint behind the payment middleware has no price; refused",
-                metadata: ["endpoint": "\(context.endpointPath ?? "")", "method": "\(request.method)"])
-            return Self.json(.internalServerError, ["error": "this route has no price configured"])
+        case .unpriced: return Self.unpriced(context: context, request: request)
         case .unrouted: throw HTTPError(.notFound)
         }
         let resource = route.resource ?? ResourceInfo(url: Self.url(of: request))
@@ -287,6 +283,13 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
                 .accessControlExposeHeaders: "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE",
             ],
             body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    static func unpriced(context: Context, request: Request) -> Response {
+        context.logger.error(
+            "x402: an endpoint behind the payment middleware has no price; refused",
+            metadata: ["endpoint": "\(context.endpointPath ?? "")", "method": "\(request.method)"])
+        return json(.internalServerError, ["error": "this route has no price configured"])
     }
 
     func invalid(_ route: X402Route, _ resource: ResourceInfo, reason: X402Reason, message: String) -> Response {
