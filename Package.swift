@@ -366,7 +366,7 @@ let package = Package(
         .testTarget(
             name: "X402Tests",
             dependencies: [
-                "X402", "Paywall", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                "X402", "Paywall", "MPP", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -396,9 +396,43 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MPP's `tempo/charge`: TIP-20 transfers bound to their challenge by memo.
+        .target(
+            name: "MPPTempo",
+            dependencies: [
+                "MPP", "EVM", "Ledger", "RailKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MPPTempoTests",
+            dependencies: [
+                "MPPTempo", "MPP", "Paywall", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MPPTests",
-            dependencies: ["MPP", "SettleTesting"],
+            dependencies: [
+                "MPP", "Paywall", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             // The pympp oracle script, run by PymppInteropTests.
             exclude: ["Interop"],
             swiftSettings: swiftSettings

@@ -233,6 +233,11 @@ final class X402Harness: Sendable {
         paid.get("/unpriced") { _, _ in "unpriced content" }
         router.get("/free") { _, _ in "free content" }
         X402FacilitatorRoutes.add(to: router.group("facilitator"), facilitator: facilitator, access: facilitatorAccess)
+        return try await serve(router)
+    }
+
+    /// Serves `router` on canonical paths until ``stop()``; returns its base URL.
+    func serve(_ router: Router<BasicRequestContext>) async throws -> String {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: CanonicalPaths(router), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
