@@ -194,6 +194,8 @@ let package = Package(
                 "DevChain",
                 "X402",
                 "Paywall",
+                "MPP",
+                "MPPTempo",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,6 +9,8 @@ import Ledger
 import LedgerAPI
 import LocalPostgres
 import Logging
+import MPP
+import MPPTempo
 import Paywall
 import PostgresNIO
 import RailKit
@@ -170,9 +172,32 @@ struct SandboxCommand: AsyncParsableCommand {
                 ]), logger: logger)
         try await booker.install(tempoRail.descriptor)
 
-        let router = Router(options: .autoGenerateHeadEndpoints)
-        X402Server.routes(
-            on: router,
+        // One route, every offer: x402 exact in USDC on the EVM chain, MPP tempo/charge in pathUSD
+        // on the Tempo chain (fee sponsored by the merchant), each booked to its own revenue account.
+        let pathUSD = TokenConfiguration.pathUSD
+        let pathUSDAsset = Asset(
+            id: try AssetID("pathusd-\(tempoInfo.chainId)"), code: "pathUSD", scale: 6, rail: "tempo", network: tempoNetwork,
+            token: pathUSD.address.lowercased)
+        let tempoMerchant = AccountID("merchant:sandbox:pathusd")
+        _ = try await ledger.createAccounts([Account(id: tempoMerchant, asset: pathUSDAsset.id, normalSide: .credit)])
+        let tempoCharge = TempoChargeMethod(
+            configuration: TempoChargeConfiguration(
+                chainID: tempoInfo.chainId, rpc: EthereumRPC(url: tempoURL), currencies: [pathUSD.address: pathUSDAsset],
+                feePayer: signer, booker: booker, logger: logger))
+        let mpp = MPPMiddleware<BasicRequestContext>(
+            server: MPPServer(
+                configuration: MPPServerConfiguration(realm: "127.0.0.1", secrets: try Self.mppSecrets()),
+                proofs: MPPProofStore(client: ledger.client, logger: logger)),
+            routes: [
+                MPPRoute(
+                    path: "/paid/joke",
+                    offers: [
+                        try tempoCharge.offer(
+                            TempoCharge(amount: EVM.UInt256(UInt64(price)), currency: pathUSD.address, recipient: payTo, feePayer: true),
+                            description: "A joke about ledgers")
+                    ], merchantAccount: tempoMerchant.rawValue)
+            ])
+        let x402 = X402Middleware<BasicRequestContext>(
             configuration: X402ServerConfiguration(routes: [
                 X402Route(
                     path: "/paid/joke",
@@ -181,11 +206,12 @@ struct SandboxCommand: AsyncParsableCommand {
                             network: token.network, amount: String(price), asset: usdc.address.checksummed, payTo: payTo.checksummed,
                             name: usdc.name, version: usdc.version)
                     ])
-            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger)
-        )
-        .get("/paid/joke") { _, _ in
-            #"{"joke":"A ledger walks into a bar. The bartender says: that'll be two entries."}"#
-        }
+            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger))
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        router.group().add(middleware: PaymentSchemes<BasicRequestContext>([mpp, x402]))
+            .get("/paid/joke") { _, _ in
+                #"{"joke":"A ledger walks into a bar. The bartender says: that'll be two entries."}"#
+            }
         // Open: the sandbox listens on loopback only and its line says so (facilitatorAccess).
         X402FacilitatorRoutes.add(to: router.group("x402/facilitator"), facilitator: facilitator, access: .open)
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
@@ -211,6 +237,12 @@ struct SandboxCommand: AsyncParsableCommand {
                         kind: "tempo", caip2: tempoNetwork, chainId: tempoInfo.chainId, rpcURL: tempoURL, tokens: tempoInfo.tokens,
                         sessionEscrow: tempoInfo.sessionEscrow),
                 ],
+                offers: [
+                    .init(scheme: "x402", kind: "exact", network: token.network, asset: usdc.address.checksummed, amount: String(price)),
+                    .init(
+                        scheme: "mpp", kind: "tempo/charge", network: tempoNetwork, asset: pathUSD.address.checksummed,
+                        amount: String(price), feeSponsored: true, merchantAccount: tempoMerchant.rawValue),
+                ],
                 testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
                 merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
             let encoder = JSONEncoder()
@@ -234,18 +266,45 @@ struct SandboxInfo: Encodable {
         var sessionEscrow: [String: String]? = nil
     }
 
+    /// One way to pay `paidURL`: x402 (`PAYMENT-SIGNATURE`) or MPP (`Authorization: Payment`).
+    struct Offer: Encodable {
+        var scheme: String
+        /// The x402 scheme, or the MPP `method/intent`.
+        var kind: String
+        var network: String
+        var asset: String
+        /// Base units per call.
+        var amount: String
+        var feeSponsored: Bool? = nil
+        /// The revenue account it is booked to, when not ``SandboxInfo/merchantAccount``.
+        var merchantAccount: String? = nil
+    }
+
     var server: String
     var paidURL: String
     var facilitatorURL: String
     /// `open`: the sandbox's facilitator takes calls without authentication (loopback only).
     var facilitatorAccess: String
     var networks: [Network]
+    var offers: [Offer]
     var testKeys: [String]
     var cardmockURL: String
     var ledgerAPI: String
     var apiKey: String
     var merchantAccount: String
     var payTo: String
+}
+
+extension SandboxCommand {
+    /// The MPP challenge secrets: `SETTLE_MPP_SECRETS` (comma-separated, the first signs, the
+    /// others still verify), else a random one for this run.
+    static func mppSecrets() throws -> ChallengeSecrets {
+        if let configured = ProcessInfo.processInfo.environment["SETTLE_MPP_SECRETS"], !configured.isEmpty {
+            return try ChallengeSecrets(configured.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        let random = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return try ChallengeSecrets([random])
+    }
 }
 
 /// Pulls the chain rail every second, so payments reach final in the ledger by themselves.

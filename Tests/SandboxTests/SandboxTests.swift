@@ -86,6 +86,31 @@ extension BinaryTests {
             #expect(paid["reorg_wallet_bookings"] as? [String] == ["pending", "void_pending", "pending", "post_pending"])
             #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == "0")
             #expect(paid["reorg_incoming_delta"] as? Int == 1000)
+
+            // The same route, paid by an MPP agent with pympp's Tempo client (the fee sponsored).
+            let mppLine = try await offPool {
+                try runChildProcess(
+                    python,
+                    [
+                        Self.packageRoot.appendingPathComponent(
+                            "Tests/SandboxTests/Interop/pay_sandbox_mpp.py"
+                        ).path
+                    ], input: Data((line + "\n").utf8))
+            }
+            let mpp = try #require(
+                try JSONSerialization.jsonObject(with: mppLine) as? [String: Any], "\(String(decoding: mppLine, as: UTF8.self))")
+            #expect(mpp["unpaid_status"] as? Int == 402)
+            #expect(mpp["payment_required"] as? Bool == true, "the same 402 offers x402")
+            #expect((mpp["www_authenticate"] as? String)?.contains(#"method="tempo", intent="charge""#) == true)
+            #expect(mpp["paid_status"] as? Int == 200)
+            #expect((mpp["paid_body"] as? String)?.contains("joke") == true)
+            #expect((mpp["receipt"] as? [String: Any])?["method"] as? String == "tempo")
+            #expect(mpp["signed_type"] as? String == "0x78")
+            #expect(mpp["replay_status"] as? Int == 403)
+            #expect(mpp["merchant_delta"] as? Int == 1000)
+            // The Tempo rail booked the transfer against the MPP revenue: the clearing account is zero.
+            #expect((mpp["incoming"] as? [String: Any])?["posted"] as? String == "0")
+            #expect(mpp["incoming_delta"] as? Int == 1000)
         }
 
         /// Reads the first line of `handle`, waiting up to 90 s.

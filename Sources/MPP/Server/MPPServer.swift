@@ -74,8 +74,11 @@ public struct MPPServer: Sendable {
             return .refuse(
                 PaymentProblem(.methodUnsupported, detail: "Method \"\(echoed.method)\" is not accepted on this route.", challengeId: id))
         }
-        guard let offer = route.offers.first(where: { $0.method.method == echoed.method && $0.method.intent == echoed.intent }),
-            let issued = try? JCS.base64URL(.object(offer.request)), issued == echoed.request,
+        // Several offers may share a method and intent (two currencies): the echoed request picks one.
+        guard
+            let offer = route.offers.first(where: {
+                $0.method.method == echoed.method && $0.method.intent == echoed.intent && $0.encodedRequest == echoed.request
+            }),
             let opaque = try? echoed.opaqueObject(), opaque[Self.scopeKey] == .string(scope)
         else {
             return challenge(
