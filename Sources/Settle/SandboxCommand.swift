@@ -184,19 +184,16 @@ struct SandboxCommand: AsyncParsableCommand {
             configuration: TempoChargeConfiguration(
                 chainID: tempoInfo.chainId, rpc: EthereumRPC(url: tempoURL), currencies: [pathUSD.address: pathUSDAsset],
                 feePayer: signer, booker: booker, logger: logger))
+        let mppServer = MPPServer(
+            configuration: MPPServerConfiguration(realm: "127.0.0.1", secrets: try Self.mppSecrets()),
+            proofs: MPPProofStore(client: ledger.client, logger: logger))
+        let jokeOffers = [
+            try tempoCharge.offer(
+                TempoCharge(amount: EVM.UInt256(UInt64(price)), currency: pathUSD.address, recipient: payTo, feePayer: true),
+                description: "A joke about ledgers")
+        ]
         let mpp = MPPMiddleware<BasicRequestContext>(
-            server: MPPServer(
-                configuration: MPPServerConfiguration(realm: "127.0.0.1", secrets: try Self.mppSecrets()),
-                proofs: MPPProofStore(client: ledger.client, logger: logger)),
-            routes: [
-                MPPRoute(
-                    path: "/paid/joke",
-                    offers: [
-                        try tempoCharge.offer(
-                            TempoCharge(amount: EVM.UInt256(UInt64(price)), currency: pathUSD.address, recipient: payTo, feePayer: true),
-                            description: "A joke about ledgers")
-                    ], merchantAccount: tempoMerchant.rawValue)
-            ])
+            server: mppServer, routes: [MPPRoute(path: "/paid/joke", offers: jokeOffers, merchantAccount: tempoMerchant.rawValue)])
         let x402 = X402Middleware<BasicRequestContext>(
             configuration: X402ServerConfiguration(routes: [
                 X402Route(
@@ -209,9 +206,18 @@ struct SandboxCommand: AsyncParsableCommand {
             ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger))
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.group().add(middleware: PaymentSchemes<BasicRequestContext>([mpp, x402]))
-            .get("/paid/joke") { _, _ in
-                #"{"joke":"A ledger walks into a bar. The bartender says: that'll be two entries."}"#
-            }
+            .get("/paid/joke") { _, _ in #"{"joke":"\#(Self.joke)"}"# }
+        // The same joke as a paid MCP tool (MPP over JSON-RPC `_meta`).
+        MCPRoutes.add(
+            to: router, path: "/mcp",
+            server: MCPPaymentServer(
+                server: mppServer,
+                tools: [
+                    MCPTool(
+                        name: "joke", description: "A joke about ledgers",
+                        route: MPPRoute(path: nil, offers: jokeOffers, merchantAccount: tempoMerchant.rawValue)
+                    ) { _ in [.object(["type": .string("text"), "text": .string(Self.joke)])] }
+                ]))
         // Open: the sandbox listens on loopback only and its line says so (facilitatorAccess).
         X402FacilitatorRoutes.add(to: router.group("x402/facilitator"), facilitator: facilitator, access: .open)
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
@@ -230,7 +236,8 @@ struct SandboxCommand: AsyncParsableCommand {
             let server = "http://127.0.0.1:\(merchantPort)"
             let info = DevChainInfo(configuration: chain.configuration, rpcURL: rpcURL)
             let line = SandboxInfo(
-                server: server, paidURL: server + "/paid/joke", facilitatorURL: server + "/x402/facilitator", facilitatorAccess: "open",
+                server: server, paidURL: server + "/paid/joke", mcpURL: server + "/mcp", facilitatorURL: server + "/x402/facilitator",
+                facilitatorAccess: "open",
                 networks: [
                     .init(kind: "erc20", caip2: token.network, chainId: info.chainId, rpcURL: rpcURL, tokens: info.tokens),
                     .init(
@@ -282,6 +289,8 @@ struct SandboxInfo: Encodable {
 
     var server: String
     var paidURL: String
+    /// An MCP server (Streamable HTTP) whose `joke` tool is paid with MPP.
+    var mcpURL: String
     var facilitatorURL: String
     /// `open`: the sandbox's facilitator takes calls without authentication (loopback only).
     var facilitatorAccess: String
@@ -296,6 +305,8 @@ struct SandboxInfo: Encodable {
 }
 
 extension SandboxCommand {
+    static let joke = "A ledger walks into a bar. The bartender says: that'll be two entries."
+
     /// The MPP challenge secrets: `SETTLE_MPP_SECRETS` (comma-separated, the first signs, the
     /// others still verify), else a random one for this run.
     static func mppSecrets() throws -> ChallengeSecrets {

@@ -130,6 +130,16 @@ final class TempoChargeHarness: Sendable {
                     splits: [TempoCharge.Split(amount: 100_000, recipient: splitRecipient)])),
         ]
         let router = Router(context: BasicRequestContext.self)
+        MCPRoutes.add(
+            to: router, path: "/mcp",
+            server: MCPPaymentServer(
+                server: server,
+                tools: [
+                    MCPTool(
+                        name: "joke", description: "A joke about ledgers, 0.25 pathUSD",
+                        route: try route("", TempoCharge(amount: 250_000, currency: pathUSD, recipient: recipient))
+                    ) { _ in [.object(["type": .string("text"), "text": .string("two entries walk into a bar")])] }
+                ]))
         let paid = router.group().add(middleware: MPPMiddleware<BasicRequestContext>(server: server, routes: routes))
         for path in ["/paid", "/twin", "/sponsored", "/split"] { paid.get(RouterPath(path)) { _, _ in "content of \(path)" } }
         let (appPorts, appSink) = AsyncStream.makeStream(of: Int.self)

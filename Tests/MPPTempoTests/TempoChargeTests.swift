@@ -303,3 +303,51 @@ enum PymppClient {
 
     static var enabled: Bool { unavailableReason == nil || InteropPython.isCI }
 }
+
+extension TempoChargeTests {
+    @Test(.enabled(if: PymppClient.mcpEnabled, "Python with pympp[mcp] not found (set CI to make this a failure)"))
+    func pymppsMCPClientPaysAToolOverMCP() async throws {
+        if let reason = PymppClient.mcpUnavailableReason { Issue.record("pympp[mcp] unavailable: \(reason)") }
+        let python = try #require(InteropPython.interpreter)
+        try await TempoChargeHarness.with { h in
+            let payer = try await h.fundedPayer()
+            let output = try await offPool {
+                try runChildProcess(
+                    python, [PymppClient.mcpScript.path, h.url + "/mcp", h.chainURL, String(h.chainID), Hex.encode(payer.bytes), "joke"])
+            }
+            let result = try #require(
+                try JSONSerialization.jsonObject(with: output) as? [String: Any], "\(String(decoding: output, as: UTF8.self))")
+            #expect(result["tools"] as? [String] == ["joke"])
+            let unpaid = result["unpaid"] as? [String: Any]
+            #expect(unpaid?["code"] as? Int == -32042 && unpaid?["challenges"] as? Int == 1, "\(result)")
+            let paid = result["paid"] as? [String: Any]
+            #expect(paid?["text"] as? [String] == ["two entries walk into a bar"], "\(result)")
+            let receipt = paid?["receipt"] as? [String: Any]
+            #expect(receipt?["method"] as? String == "tempo" && receipt?["status"] as? String == "success")
+            #expect((receipt?["challengeId"] as? String)?.isEmpty == false)
+            let replay = result["replay"] as? [String: Any]
+            #expect(
+                replay?["code"] as? Int == -32043 && replay?["httpStatus"] as? Int == 403 && replay?["challenges"] as? Int == 0, "\(result)"
+            )
+            #expect(try await h.balance(h.recipient) == 250_000)
+            #expect(try await h.revenue() == 250_000)
+        }
+    }
+}
+
+extension PymppClient {
+    static let mcpScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Interop/pympp_mcp_pays_settle.py")
+
+    static let mcpUnavailableReason: String? = {
+        if let reason = unavailableReason { return reason }
+        do {
+            _ = try runChildProcess(InteropPython.interpreter!, ["-c", "import mcp.client.streamable_http, mpp.extensions.mcp"])
+            return nil
+        } catch {
+            return "cannot import pympp[mcp] (pip install -r requirements-test.txt): \(error)"
+        }
+    }()
+
+    static var mcpEnabled: Bool { mcpUnavailableReason == nil || InteropPython.isCI }
+}

@@ -111,6 +111,18 @@ extension BinaryTests {
             // The Tempo rail booked the transfer against the MPP revenue: the clearing account is zero.
             #expect((mpp["incoming"] as? [String: Any])?["posted"] as? String == "0")
             #expect(mpp["incoming_delta"] as? Int == 1000)
+
+            // The same joke as an MCP tool, paid by pympp's MCP client.
+            let mcpArguments = [
+                Self.packageRoot.appendingPathComponent("Tests/MPPTempoTests/Interop/pympp_mcp_pays_settle.py").path,
+                try #require(info["mcpURL"] as? String), try #require(tempo?["rpcURL"] as? String), "42431",
+                try #require((info["testKeys"] as? [String])?[3]), "joke",
+            ]
+            let mcpOutput = try await offPool { try runChildProcess(python, mcpArguments) }
+            let mcp = try #require(
+                try JSONSerialization.jsonObject(with: mcpOutput) as? [String: Any], "\(String(decoding: mcpOutput, as: UTF8.self))")
+            #expect(((mcp["paid"] as? [String: Any])?["text"] as? [String])?.first?.contains("ledger") == true, "\(mcp)")
+            #expect((mcp["replay"] as? [String: Any])?["code"] as? Int == -32043, "\(mcp)")
         }
 
         /// Reads the first line of `handle`, waiting up to 90 s.
