@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["SettleTesting"],
+            dependencies: ["SettleTesting", "Ledger"],
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),

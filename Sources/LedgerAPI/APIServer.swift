@@ -23,7 +23,8 @@ public enum APIServer {
         client: PostgresClient, configuration: ServerConfiguration, logger: Logger,
         webhooks: WebhookReceiver? = nil,
         beforeServing: @escaping @Sendable (PostgresLedger) async throws -> Void = { _ in },
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+        addRoutes: (Router<APIRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let ledger = PostgresLedger(client: client, logger: logger)
         let commit = GroupCommit(ledger: ledger, configuration: configuration.commit)
@@ -34,8 +35,10 @@ public enum APIServer {
         let routes = LedgerRoutes(
             ledger: ledger, commit: commit, reads: reads, keys: keys, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics,
             webhooks: webhooks)
+        let router = routes.router().0
+        addRoutes(router)
         var app = Application(
-            router: routes.router().0,
+            router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "settle"),
             services: [client, commit, reads],
             onServerRunning: onServerRunning,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import Foundation
+import Hummingbird
 import Ledger
 import LedgerAPI
 import LocalPostgres
@@ -9,6 +10,7 @@ import PostgresNIO
 import RailKit
 import ServiceLifecycle
 import SystemPackage
+import X402
 
 /// `settle serve`: the ledger API over HTTP until SIGTERM or SIGINT, then a graceful shutdown.
 struct ServeCommand: AsyncParsableCommand {
@@ -26,6 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port).") var port: Int?
     @Option(help: "The rails file (default: $SETTLE_RAILS): rails whose webhooks are taken at /v1/rails/{id}/webhooks.")
     var rails: String?
+    @Option(
+        help: """
+            An x402 facilitator file (default: $SETTLE_X402_FACILITATOR): serve /verify, /settle and /supported for other x402 \
+            servers, settling and booking their payments (see docs/x402-facilitator.md).
+            """)
+    var x402Facilitator: String?
 
     func run() async throws {
         let configuration = try await Self.load(file: config, host: host, port: port)
@@ -43,6 +51,12 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: try url.clientConfiguration(connections: configuration.databaseConnections), backgroundLogger: logger)
         let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(rails), logger: logger)
         let booker = RailBooker(ledger: PostgresLedger(client: client, logger: logger))
+        let facilitator = try (x402Facilitator ?? ProcessInfo.processInfo.environment["SETTLE_X402_FACILITATOR"]).flatMap {
+            (path) throws(X402FacilitatorFileError) -> X402FacilitatorFile.Built? in
+            guard !path.isEmpty else { return nil }
+            return try X402FacilitatorFile.load(path).build(
+                ledger: PostgresLedger(client: client, logger: logger), loopback: Self.isLoopback(configuration.host), logger: logger)
+        }
         let app = APIServer.application(
             client: client, configuration: configuration, logger: logger,
             webhooks: ShippedRails.webhookReceiver(rails: rails, booker: booker, logger: logger),
@@ -57,7 +71,15 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 logger.notice(
                     "serving the ledger API",
-                    metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(url)"])
+                    metadata: [
+                        "address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(url)",
+                        "x402_facilitator": "\(facilitator.map { $0.path } ?? "off")",
+                    ])
+            },
+            addRoutes: { router in
+                guard let facilitator else { return }
+                X402FacilitatorRoutes.add(
+                    to: router.group(RouterPath(facilitator.path)), facilitator: facilitator.facilitator, access: facilitator.access)
             })
         var failure: (any Error)?
         do {
@@ -78,6 +100,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         return configuration
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host.lowercased())
     }
 
     static func database(_ configuration: ServerConfiguration, logger: Logger) async throws -> (DatabaseURL, embedded: Bool) {

@@ -5,10 +5,13 @@ import Foundation
 ///
 /// Input, output and errors move on threads of their own, so that neither side blocks on a full pipe
 /// whatever the sizes; a non-zero exit throws ``ChildProcessFailure`` with what it wrote to stderr.
-public func runChildProcess(_ executable: String, _ arguments: [String], input: Data = Data()) throws -> Data {
+public func runChildProcess(_ executable: String, _ arguments: [String], input: Data = Data(), environment: [String: String] = [:]) throws
+    -> Data
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let stdin = Pipe()
     let stdout = Pipe()
     let stderr = Pipe()
