@@ -21,6 +21,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidMetadata: Code = "invalid_metadata"
         public static let invalidTimeout: Code = "invalid_timeout"
         public static let invalidRailReference: Code = "invalid_rail_reference"
+        /// A value the database cannot store (its data exception, SQLSTATE class 22), caught there
+        /// because no check before it knew to refuse it.
+        public static let invalidInput: Code = "invalid_input"
         public static let batchTooLarge: Code = "batch_too_large"
         public static let invalidCursor: Code = "invalid_cursor"
 

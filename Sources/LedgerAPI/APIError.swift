@@ -58,7 +58,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static func status(of code: LedgerError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedID, .invalidAmount, .invalidCursor, .invalidMetadata, .invalidTimeout, .invalidRailReference,
-            .amountMustBePositive, .invalidAsset, .invalidAccount:
+            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput:
             .badRequest
         case .existsWithDifferentFields, .railReferenceExists, .externalIDExists, .pendingTransferAlreadyPosted,
             .pendingTransferAlreadyVoided, .transferAlreadyReversed:

@@ -89,3 +89,38 @@ struct RequestErrorTests {
         }
     }
 }
+
+extension RequestErrorTests {
+    /// PostgreSQL cannot store a NUL character (`\u0000` in JSON): it is refused with a 400 before
+    /// the database sees it, wherever it hides, and nothing is written.
+    @Test func nulCharactersAreRefusedWithA400() async throws {
+        try await TestServer.with { s in
+            try await s.books("world", "shop")
+            let p = s.prefix
+            let postings =
+                #""postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]"#
+            let transfers: [(String, String)] = [
+                (#"{"id": "\#(p):n1", "metadata": {"note": "a\u0000b"}, \#(postings)}"#, "invalid_metadata"),
+                (#"{"id": "\#(p):n2", "metadata": {"a\u0000": "b"}, \#(postings)}"#, "invalid_metadata"),
+                (#"{"id": "\#(p):n3", "metadata": {"deep": [{"x": ["\u0000"]}]}, \#(postings)}"#, "invalid_metadata"),
+                (
+                    #"{"id": "\#(p):n4", "rail_reference": {"rail": "card", "reference": "ch_\u0000"}, \#(postings)}"#,
+                    "invalid_rail_reference"
+                ),
+            ]
+            for (body, code) in transfers {
+                try await s.call(.POST, "/v1/transfers", key: s.write, body: body).expectProblem(400, code)
+            }
+            let accounts: [(String, String)] = [
+                (#"{"id": "\#(p):n5", "asset": "\#(p)-usd", "normal_side": "credit", "metadata": {"k": "\u0000"}}"#, "invalid_metadata"),
+                (#"{"id": "\#(p):n6", "asset": "\#(p)-usd", "normal_side": "credit", "code": "a\u0000"}"#, "invalid_account"),
+                (#"{"id": "\#(p):n7", "asset": "\#(p)-usd", "normal_side": "credit", "external_id": "\u0000"}"#, "invalid_account"),
+            ]
+            for (body, code) in accounts {
+                try await s.call(.POST, "/v1/accounts", key: s.admin, body: body).expectProblem(400, code)
+            }
+            let shop = try await s.call(.GET, "/v1/accounts/\(p):shop/balance", key: s.read).expect(200)
+            #expect(shop["posted"] == "0", "nothing was written")
+        }
+    }
+}

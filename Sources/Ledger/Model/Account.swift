@@ -67,5 +67,11 @@ public struct Account: Sendable, Hashable, Codable {
         if let externalID, !(1...256).contains(externalID.utf8.count) {
             throw LedgerError(.invalidAccount, "account \(id): external id must be 1-256 bytes")
         }
+        guard StoredText.isStorable(code), externalID.map(StoredText.isStorable) ?? true else {
+            throw LedgerError(.invalidAccount, "account \(id): code and external id must not contain NUL characters")
+        }
+        guard StoredText.isStorable(metadata) else {
+            throw LedgerError(.invalidMetadata, "account \(id): metadata must not contain NUL characters")
+        }
     }
 }

@@ -34,6 +34,10 @@ public struct Asset: Sendable, Hashable, Codable {
     /// Checks the fields the database would refuse, so the error is typed and precise.
     func validate() throws(LedgerError) {
         func fail(_ why: String) -> LedgerError { LedgerError(.invalidAsset, "asset \(id): \(why)") }
+        guard StoredText.isStorable(metadata) else {
+            throw LedgerError(.invalidMetadata, "asset \(id): metadata must not contain NUL characters")
+        }
+        if let token, !StoredText.isStorable(token) { throw fail("token must not contain NUL characters") }
         guard (1...16).contains(code.utf8.count),
             code.utf8.allSatisfy({ $0.isASCIIAlphanumeric || "._$-".utf8.contains($0) })
         else { throw fail("code must be 1-16 characters of [A-Za-z0-9._$-]") }

@@ -103,6 +103,12 @@ public struct NewTransfer: Sendable, Hashable {
             guard (1...32).contains(ref.rail.utf8.count), (1...256).contains(ref.reference.utf8.count) else {
                 throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 bytes and reference 1-256 bytes")
             }
+            guard StoredText.isStorable(ref.rail), StoredText.isStorable(ref.reference) else {
+                throw LedgerError(.invalidRailReference, "transfer \(id): rail and reference must not contain NUL characters")
+            }
+        }
+        guard StoredText.isStorable(metadata) else {
+            throw LedgerError(.invalidMetadata, "transfer \(id): metadata must not contain NUL characters")
         }
     }
 

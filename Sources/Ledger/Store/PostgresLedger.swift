@@ -105,6 +105,11 @@ public struct PostgresLedger: Sendable {
                     try? await Task.sleep(for: .milliseconds(attempt * attempt))
                     continue
                 }
+                // A data exception (class 22: a value the column cannot hold) is the input's fault,
+                // not the database's: a 4xx, never a 503 that invites the same request again.
+                if let state = Self.sqlState(of: error), state.hasPrefix("22") {
+                    throw LedgerError(.invalidInput, Self.describe(error))
+                }
                 throw LedgerError(.database, Self.describe(error))
             }
         }
