@@ -42,6 +42,8 @@ extension BinaryTests {
                 ],
                 "signer_key_env": "SETTLE_X402_SIGNER_KEY", "merchants": [payTo: merchant],
                 "access_tokens_env": "SETTLE_X402_FACILITATOR_TOKENS",
+                // A loaded test machine can take longer than the default 10 s to mine.
+                "receipt_timeout_seconds": 60,
             ]
             try JSONSerialization.data(withJSONObject: configuration).write(to: file)
             let database = try await TestDatabase.databaseURL()

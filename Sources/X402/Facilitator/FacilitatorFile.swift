@@ -49,6 +49,8 @@ public struct X402FacilitatorFile: Sendable, Decodable {
     public var access: String?
     /// Where the routes are mounted (default `/x402/facilitator`).
     public var path: String?
+    /// How long `/settle` waits for the receipt before answering `settlement_pending` (default 10).
+    public var receiptTimeoutSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case networks, merchants, access, path
@@ -56,6 +58,7 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         case signerKeyEnv = "signer_key_env"
         case accessTokensEnv = "access_tokens_env"
         case accessTokensFile = "access_tokens_file"
+        case receiptTimeoutSeconds = "receipt_timeout_seconds"
     }
 
     /// Reads and checks the file at `path`.
@@ -108,6 +111,8 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         guard !accounts.isEmpty else {
             throw X402FacilitatorFileError(.invalid, "merchants must map at least one payTo address to its revenue account")
         }
+        let receiptTimeout = receiptTimeoutSeconds ?? 10
+        guard (1...600).contains(receiptTimeout) else { throw X402FacilitatorFileError(.invalid, "receipt_timeout_seconds must be 1-600") }
         var byNetwork: [String: any Facilitator] = [:]
         var facilitators: [X402Facilitator] = []
         for network in networks {
@@ -139,7 +144,7 @@ public struct X402FacilitatorFile: Sendable, Decodable {
             }
             let facilitator = X402Facilitator(
                 configuration: X402FacilitatorConfiguration(
-                    tokens: tokens, signer: signer, merchantAccounts: accounts,
+                    tokens: tokens, signer: signer, receiptTimeout: .seconds(receiptTimeout), merchantAccounts: accounts,
                     railID: "x402-" + network.network.replacingOccurrences(of: ":", with: "-")),
                 rpc: EthereumRPC(url: network.rpcURL, logger: logger), store: X402SettlementStore(client: ledger.client, logger: logger),
                 booker: RailBooker(ledger: ledger), logger: logger)
