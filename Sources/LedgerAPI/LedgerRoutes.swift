@@ -97,6 +97,21 @@ public struct LedgerRoutes: Sendable {
                 throw APIError(.notFound, .notFound, error.message)
             }
         }
+        add(v1, .get, "/v1", "/balances", .read) { request, context in
+            guard let prefix = request.uri.queryParameters["prefix"].map(String.init), !prefix.isEmpty else {
+                throw APIError(.invalidQuery, .badRequest, "prefix is required, e.g. ?prefix=merchant:acme:")
+            }
+            try context.requireAccess(to: prefix)
+            var at: Date?
+            if let text = request.uri.queryParameters["at"] {
+                guard let date = RFC3339.date(from: String(text)) else {
+                    throw APIError(.invalidQuery, .badRequest, "at must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
+                }
+                at = date
+            }
+            let rollUps = try await ledger.rollUp(prefix: prefix, asOf: at)
+            return try APIJSON.response(RollUpWire(prefix: prefix, at: at, items: rollUps.map(RollUpWire.Item.init)))
+        }
         add(v1, .get, "/v1", "/accounts/{id}/entries", .read) { request, context in
             let id = try accountID(context)
             var limit = 100

@@ -165,3 +165,26 @@ struct LedgerRoutesTests {
         }
     }
 }
+
+extension LedgerRoutesTests {
+    @Test func aSubtreesBalancesRollUpPerAsset() async throws {
+        try await TestServer.with { s in
+            try await s.books("world", "shop", "shop2")
+            let p = s.prefix
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("r1", "world", "shop", "300")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("r2", "world", "shop2", "200")).expect(201)
+            let rollUp = try await s.call(.GET, "/v1/balances?prefix=\(p):shop", key: s.read).expect(200)
+            #expect(rollUp.json["prefix"] as? String == "\(p):shop")
+            let items = try #require(rollUp.json["items"] as? [[String: Any]])
+            #expect(items.count == 1)
+            #expect(items.first?["accounts"] as? Int == 2 && items.first?["credits_posted"] as? String == "500")
+            #expect(items.first?["asset"] as? String == "\(p)-usd")
+            let past = try await s.call(.GET, "/v1/balances?prefix=\(p):shop&at=2000-01-01T00:00:00Z", key: s.read).expect(200)
+            #expect((past.json["items"] as? [[String: Any]])?.first?["credits_posted"] as? String == "0")
+            try await s.call(.GET, "/v1/balances", key: s.read).expectProblem(400, "invalid_query")
+            try await s.call(.GET, "/v1/balances?prefix=%00", key: s.read).expectProblem(400, "malformed_id")
+            try await s.call(.GET, "/v1/balances?prefix=\(p):shop&at=yesterday", key: s.read).expectProblem(400, "invalid_query")
+            try await s.call(.GET, "/v1/balances?prefix=\(p):shop").expectProblem(401, "unauthorized")
+        }
+    }
+}
