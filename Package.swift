@@ -403,6 +403,21 @@ let package = Package(
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
+        // What the MPP method tests share: a paid route behind MPPMiddleware, and the pympp runner.
+        .target(
+            name: "MPPTesting",
+            dependencies: [
+                "MPP", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/MPPTesting",
+            swiftSettings: swiftSettings
+        ),
         // MPP's `stripe/charge`: a shared payment token confirms a PaymentIntent through the card rail.
         .target(
             name: "MPPStripe",
@@ -415,7 +430,7 @@ let package = Package(
         .testTarget(
             name: "MPPStripeTests",
             dependencies: [
-                "MPPStripe", "MPP", "CardRail", "CardMock", "RailKit", "Ledger", "SettleTesting",
+                "MPPStripe", "MPP", "MPPTesting", "CardRail", "CardMock", "RailKit", "Ledger", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -440,7 +455,7 @@ let package = Package(
         .testTarget(
             name: "MPPEVMTests",
             dependencies: [
-                "MPPEVM", "MPP", "X402", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                "MPPEVM", "MPP", "MPPTesting", "X402", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

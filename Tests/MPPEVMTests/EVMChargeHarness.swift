@@ -1,18 +1,14 @@
-import AsyncHTTPClient
 import DevChain
 import EVM
 import Foundation
-import Hummingbird
 import Ledger
 import Logging
 import MPP
 import MPPEVM
-import NIOCore
-import NIOHTTP1
+import MPPTesting
 import RailKit
 import ServiceLifecycle
 import SettleTesting
-import Synchronization
 import Testing
 import X402
 
@@ -27,23 +23,17 @@ struct EVMChargeHarness: Sendable {
         chainID: 31337, address: tokenAddress, name: "USD Coin", version: "2", decimals: 6, assetID: "usdc-mpp-evm-tests")
     static let facilitatorKey = TestAccounts.privateKeys[8]
     static let price: EVM.UInt256 = 2_500
-    static let realm = "127.0.0.1"
     static let logger: Logger = {
         var logger = Logger(label: "mpp-evm-tests")
         logger.logLevel = .critical
         return logger
     }()
 
-    let url: String
+    let app: MPPTestApp
     let rpc: EthereumRPC
     let ledger: PostgresLedger
     let merchant: AccountID
     let payTo: Address
-    let served: Counter
-
-    final class Counter: Sendable {
-        let value = Mutex(0)
-    }
 
     static func with<T: Sendable>(_ body: @Sendable (EVMChargeHarness) async throws -> T) async throws -> T {
         let chain = try DevChain(
@@ -55,17 +45,15 @@ struct EVMChargeHarness: Sendable {
             chain: chain, logger: logger, onServerRunning: { chainSink.yield(DevChainServer.boundPort($0) ?? 0) })
         let chainGroup = ServiceGroup(configuration: .init(services: [chainApp], logger: logger))
         let chainTask = Task { try await chainGroup.run() }
-        var appGroup: ServiceGroup?
-        var appTask: Task<Void, any Error>?
+        var app: MPPTestApp?
         func stop() async {
-            if let appGroup { await appGroup.triggerGracefulShutdown() }
-            _ = try? await appTask?.value
+            await app?.stop()
             await chainGroup.triggerGracefulShutdown()
             _ = try? await chainTask.value
         }
         do {
             var chainIterator = chainPorts.makeAsyncIterator()
-            guard let chainPort = await chainIterator.next(), chainPort > 0 else { throw HarnessFailure("the dev chain did not start") }
+            guard let chainPort = await chainIterator.next(), chainPort > 0 else { throw MPPTestFailure("the dev chain did not start") }
             let rpc = EthereumRPC(url: "http://127.0.0.1:\(chainPort)", configuration: .init(timeout: .seconds(10), maxAttempts: 1))
             let ledger = try await TestDatabase.ledger()
             let tag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -78,32 +66,11 @@ struct EVMChargeHarness: Sendable {
                 rpc: rpc, store: X402SettlementStore(client: ledger.client, logger: logger), booker: RailBooker(ledger: ledger),
                 logger: logger)
             let method = EVMChargeMethod(facilitator: facilitator, token: token, recipient: payTo, logger: logger)
-            let server = MPPServer(
-                configuration: MPPServerConfiguration(realm: realm, secrets: try ChallengeSecrets(["mpp-evm-tests-secret-\(tag)"])),
-                proofs: MPPProofStore(client: ledger.client, logger: logger))
-            let served = Counter()
-            let router = Router(context: BasicRequestContext.self)
-            let paid = router.group().add(
-                middleware: MPPMiddleware<BasicRequestContext>(
-                    server: server,
-                    routes: [
-                        MPPRoute(path: "/paid", methods: [.get], offers: [method.offer(amount: price)], merchantAccount: merchant.rawValue)
-                    ]))
-            paid.get("/paid") { _, _ in
-                served.value.withLock { $0 += 1 }
-                return "paid content"
-            }
-            let (appPorts, appSink) = AsyncStream.makeStream(of: Int.self)
-            let app = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { appSink.yield($0.localAddress?.port ?? 0) }, logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-            appGroup = group
-            appTask = Task { try await group.run() }
-            var appIterator = appPorts.makeAsyncIterator()
-            guard let appPort = await appIterator.next(), appPort > 0 else { throw HarnessFailure("the app did not start") }
-            let harness = EVMChargeHarness(
-                url: "http://127.0.0.1:\(appPort)/paid", rpc: rpc, ledger: ledger, merchant: merchant, payTo: payTo, served: served)
+            let started = try await MPPTestApp.start(
+                offers: [method.offer(amount: price)], merchantAccount: merchant.rawValue,
+                proofs: MPPProofStore(client: ledger.client, logger: logger), secret: "mpp-evm-tests-secret-\(tag)", logger: logger)
+            app = started
+            let harness = EVMChargeHarness(app: started, rpc: rpc, ledger: ledger, merchant: merchant, payTo: payTo)
             let result = try await body(harness)
             await stop()
             return result
@@ -112,8 +79,6 @@ struct EVMChargeHarness: Sendable {
             throw error
         }
     }
-
-    var servedCount: Int { served.value.withLock { $0 } }
 
     /// A payer key holding `tokens` base units, funded through `devchain_fund`.
     func fundedPayer(tokens: UInt64 = 1_000_000) async throws -> PrivateKey {
@@ -149,33 +114,6 @@ struct EVMChargeHarness: Sendable {
         }
     }
 
-    // MARK: HTTP
-
-    struct Answer: Sendable {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: String
-
-        var problemSlug: String? {
-            guard let data = body.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let type = object["type"] as? String
-            else { return nil }
-            return type.split(separator: "/").last.map(String.init)
-        }
-
-        var challenges: [PaymentChallenge] {
-            headers["WWW-Authenticate"].flatMap { (try? PaymentChallenge.parse(wwwAuthenticate: $0)) ?? [] }
-        }
-    }
-
-    func get(authorization: String? = nil) async throws -> Answer {
-        var request = HTTPClientRequest(url: url)
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
-    }
-
     /// The payload pympp's client signs for `challenge`, with every field overridable to make bad ones.
     static func payload(
         _ challenge: PaymentChallenge, key: PrivateKey, to: Address, value: EVM.UInt256 = EVMChargeHarness.price, validAfter: UInt64 = 0,
@@ -193,9 +131,4 @@ struct EVMChargeHarness: Sendable {
             "signature": .string(signature.hex),
         ]
     }
-}
-
-struct HarnessFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import EVM
 import Foundation
 import Ledger
+import MPPTesting
 import SettleTesting
 import Testing
 import X402
@@ -10,20 +11,9 @@ import X402
 /// settles it on the dev chain and books it, the client gets the receipt, and its replayed
 /// credential gets a 403.
 enum PymppEVM {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/pympp_evm_pays.py")
-
-    static let unavailableReason: String? = {
-        guard let python = InteropPython.interpreter else { return "no Python found ($VIRTUAL_ENV/bin/python or .venv/bin/python)" }
-        do {
-            _ = try runChildProcess(python, ["-c", "import mpp.methods.evm.client, eth_account, httpx"])
-            return nil
-        } catch {
-            return "\(python) cannot import pympp's evm client: \(error)"
-        }
-    }()
-
-    /// On CI always enabled, so that a missing pympp fails loudly.
-    static var enabled: Bool { unavailableReason == nil || InteropPython.isCI }
+    static let client = PymppScript(
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/pympp_evm_pays.py"),
+        imports: "mpp.methods.evm.client, eth_account, httpx")
 
     struct Input: Encodable {
         var url: String
@@ -36,47 +26,31 @@ enum PymppEVM {
     }
 
     struct Output: Decodable {
-        struct Receipt: Decodable {
-            var status: String
-            var method: String
-            var reference: String
-        }
-        struct Problem: Decodable {
-            var type: String
-            var status: Int
-        }
         var payer: String
         var status: Int
         var body: String
         var cacheControl: String?
-        var receipt: Receipt?
+        var receipt: PymppReceipt?
         var payload: [String: String]?
         var source: String?
         var replayStatus: Int?
-        var replayProblem: Problem?
+        var replayProblem: PymppProblem?
         var replayChallenges: Int?
-    }
-
-    static func pay(_ input: Input) async throws -> Output {
-        let python = try #require(InteropPython.interpreter, "no Python")
-        let data = try JSONEncoder().encode(input)
-        let output = try await offPool { try runChildProcess(python, [script.path], input: data) }
-        return try JSONDecoder().decode(Output.self, from: output)
     }
 }
 
 @Suite(
     "evm/charge with pympp", .timeLimit(.minutes(3)),
-    .enabled(if: PymppEVM.enabled, "pympp is not installed (set CI to make this a failure)"))
+    .enabled(if: PymppEVM.client.enabled, "pympp is not installed (set CI to make this a failure)"))
 struct EVMChargeInteropTests {
     @Test func pymppPaysWithAnEIP3009AuthorizationSettledAndBookedByTheFacilitator() async throws {
-        if let reason = PymppEVM.unavailableReason { Issue.record("pympp unavailable: \(reason)") }
+        if let reason = PymppEVM.client.unavailableReason { Issue.record("pympp unavailable: \(reason)") }
         try await EVMChargeHarness.with { h in
             let payer = try await h.fundedPayer()
             let token = EVMChargeHarness.token
-            let output = try await PymppEVM.pay(
-                .init(
-                    url: h.url, privateKey: Hex.encode(payer.bytes), currency: token.address.checksummed, chainId: token.chainID,
+            let output: PymppEVM.Output = try await PymppEVM.client.run(
+                PymppEVM.Input(
+                    url: h.app.url, privateKey: Hex.encode(payer.bytes), currency: token.address.checksummed, chainId: token.chainID,
                     decimals: token.decimals, name: token.name, version: token.version))
             #expect(output.payer == payer.address.checksummed)
             #expect(output.status == 200)
@@ -94,7 +68,7 @@ struct EVMChargeInteropTests {
             #expect(output.replayStatus == 403)
             #expect(output.replayProblem?.type == "https://paymentauth.org/problems/verification-failed")
             #expect(output.replayChallenges == 0)
-            #expect(h.servedCount == 1)
+            #expect(h.app.servedCount == 1)
 
             // Settled on chain by the receipt's transaction, once.
             let chainReceipt = try #require(try await h.rpc.transactionReceipt(try Hash32(hex: receipt.reference)))

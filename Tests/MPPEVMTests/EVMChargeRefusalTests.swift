@@ -2,7 +2,7 @@ import EVM
 import Foundation
 import Ledger
 import MPP
-import NIOHTTP1
+import MPPTesting
 import SettleTesting
 import Testing
 
@@ -77,25 +77,20 @@ struct EVMChargeRefusalTests {
                 ("another type", "invalid-payload", signed { $0["type"] = .string("hash") }),
             ]
             for (name, slug, build) in cases {
-                let unpaid = try await h.get()
-                let challenge = try #require(unpaid.challenges.first)
-                let authorization = try PaymentCredential(challenge: challenge, payload: .object(build(challenge))).authorization()
-                let answer = try await h.get(authorization: authorization)
+                let challenge = try await h.app.challenge()
+                let answer = try await h.app.pay(challenge, build(challenge))
                 #expect(answer.status == 402, "\(name): \(answer.status) \(answer.body)")
                 #expect(answer.problemSlug == slug, "\(name): \(answer.body)")
                 #expect(!answer.challenges.isEmpty, "\(name): a 402 carries fresh challenges")
             }
             // A source that names someone else.
-            let unpaid = try await h.get()
-            let challenge = try #require(unpaid.challenges.first)
-            let foreign = try PaymentCredential(
-                challenge: challenge, payload: .object(EVMChargeHarness.payload(challenge, key: payer, to: payTo)),
-                source: "did:pkh:eip155:31337:\(broke.address.checksummed)"
-            ).authorization()
-            let answer = try await h.get(authorization: foreign)
+            let challenge = try await h.app.challenge()
+            let answer = try await h.app.pay(
+                challenge, EVMChargeHarness.payload(challenge, key: payer, to: payTo),
+                source: "did:pkh:eip155:31337:\(broke.address.checksummed)")
             #expect(answer.status == 402 && answer.problemSlug == "verification-failed", "\(answer.body)")
 
-            #expect(h.servedCount == 0)
+            #expect(h.app.servedCount == 0)
             #expect(try await h.facilitatorTransactions() == 0)
             #expect(try await h.tokenBalance(payer.address) == EVM.UInt256(1_000_000))
             let balance = try await h.merchantBalance()
@@ -106,10 +101,9 @@ struct EVMChargeRefusalTests {
     @Test func aRefusedAuthorizationLeavesTheChallengePayable() async throws {
         try await EVMChargeHarness.with { h in
             let payer = try await h.fundedPayer()
-            let unpaid = try await h.get()
-            let challenge = try #require(unpaid.challenges.first)
-            func pay(_ payload: [String: MPP.JSONValue]) async throws -> EVMChargeHarness.Answer {
-                try await h.get(authorization: PaymentCredential(challenge: challenge, payload: .object(payload)).authorization())
+            let challenge = try await h.app.challenge()
+            func pay(_ payload: [String: MPP.JSONValue]) async throws -> MPPTestAnswer {
+                try await h.app.pay(challenge, payload)
             }
             // Signed in the wrong domain: the facilitator refuses it before anything is sent.
             let wrong = EVMChargeHarness.payload(
@@ -121,7 +115,7 @@ struct EVMChargeRefusalTests {
             let good = EVMChargeHarness.payload(challenge, key: payer, to: h.payTo)
             let paid = try await pay(good)
             #expect(paid.status == 200, "\(paid.body)")
-            let receipt = try PaymentReceipt.parse(try #require(paid.headers["Payment-Receipt"].first))
+            let receipt = try #require(paid.receipt)
             #expect(receipt.method == "evm")
             // The same authorization again, concurrently twice: refused without a challenge, never settled twice.
             async let first = pay(good)
@@ -129,7 +123,7 @@ struct EVMChargeRefusalTests {
             let replays = try await [first, second]
             let notRefused = replays.filter { $0.status != 403 || !$0.challenges.isEmpty }
             #expect(notRefused.isEmpty, "\(notRefused.map(\.body))")
-            #expect(h.servedCount == 1)
+            #expect(h.app.servedCount == 1)
             #expect(try await h.facilitatorTransactions() == 1)
             let balance = try await h.merchantBalance()
             #expect(balance.posted == Ledger.UInt256(UInt64(2_500)) && balance.pending == .zero)

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import MPPTesting
 import RailKit
 import SettleTesting
 import Testing
@@ -8,20 +9,9 @@ import Testing
 /// shared payment token on the card mock, pays a Settle route served by `MPPMiddleware`, gets the
 /// receipt, and its replayed credential gets a 403.
 enum PymppStripe {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/pympp_stripe_pays.py")
-
-    static let unavailableReason: String? = {
-        guard let python = InteropPython.interpreter else { return "no Python found ($VIRTUAL_ENV/bin/python or .venv/bin/python)" }
-        do {
-            _ = try runChildProcess(python, ["-c", "import mpp.methods.stripe.client, httpx"])
-            return nil
-        } catch {
-            return "\(python) cannot import pympp: \(error)"
-        }
-    }()
-
-    /// On CI always enabled, so that a missing pympp fails loudly.
-    static var enabled: Bool { unavailableReason == nil || InteropPython.isCI }
+    static let client = PymppScript(
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/pympp_stripe_pays.py"),
+        imports: "mpp.methods.stripe.client, httpx")
 
     struct Input: Encodable {
         var url: String
@@ -32,43 +22,27 @@ enum PymppStripe {
     }
 
     struct Output: Decodable {
-        struct Receipt: Decodable {
-            var status: String
-            var method: String
-            var reference: String
-        }
-        struct Problem: Decodable {
-            var type: String
-            var status: Int
-        }
         var status: Int
         var body: String
         var cacheControl: String?
-        var receipt: Receipt?
+        var receipt: PymppReceipt?
         var tokens: [String]
         var replayStatus: Int?
-        var replayProblem: Problem?
+        var replayProblem: PymppProblem?
         var replayChallenges: Int?
-    }
-
-    static func pay(_ input: Input) async throws -> Output {
-        let python = try #require(InteropPython.interpreter, "no Python")
-        let data = try JSONEncoder().encode(input)
-        let output = try await offPool { try runChildProcess(python, [script.path], input: data) }
-        return try JSONDecoder().decode(Output.self, from: output)
     }
 }
 
 @Suite(
     "stripe/charge with pympp", .timeLimit(.minutes(3)),
-    .enabled(if: PymppStripe.enabled, "pympp is not installed (set CI to make this a failure)"))
+    .enabled(if: PymppStripe.client.enabled, "pympp is not installed (set CI to make this a failure)"))
 struct StripeChargeInteropTests {
     @Test func pymppPaysWithASharedPaymentTokenAndTheCardRailBooksChargeFeeAndPayout() async throws {
-        if let reason = PymppStripe.unavailableReason { Issue.record("pympp unavailable: \(reason)") }
+        if let reason = PymppStripe.client.unavailableReason { Issue.record("pympp unavailable: \(reason)") }
         try await StripeChargeHarness.with { h in
-            let output = try await PymppStripe.pay(
-                .init(
-                    url: h.url, mock: h.mockURL, apiKey: StripeChargeHarness.apiKey, paymentMethod: "pm_card_visa",
+            let output: PymppStripe.Output = try await PymppStripe.client.run(
+                PymppStripe.Input(
+                    url: h.app.url, mock: h.mockURL, apiKey: StripeChargeHarness.apiKey, paymentMethod: "pm_card_visa",
                     networkId: StripeChargeHarness.networkID))
             #expect(output.status == 200)
             #expect(output.body == "paid content")
@@ -81,7 +55,7 @@ struct StripeChargeInteropTests {
             #expect(output.replayStatus == 403)
             #expect(output.replayProblem?.type == "https://paymentauth.org/problems/verification-failed")
             #expect(output.replayChallenges == 0)
-            #expect(h.servedCount == 1)
+            #expect(h.app.servedCount == 1)
 
             // The processor holds one PaymentIntent: the receipt's, paid by the token, funding the merchant.
             let intents = try await h.paymentIntents()

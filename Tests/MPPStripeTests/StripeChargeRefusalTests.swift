@@ -1,7 +1,7 @@
 import Foundation
 import Ledger
 import MPP
-import NIOHTTP1
+import MPPTesting
 import RailKit
 import SettleTesting
 import Testing
@@ -41,14 +41,13 @@ struct StripeChargeRefusalTests {
                 ("not a token id", .string("pi_123"), "invalid-payload"),
             ]
             for (name, spt, slug) in cases {
-                let (_, authorization) = try await h.credential(["spt": spt])
-                let answer = try await h.get(authorization: authorization)
+                let answer = try await h.app.pay(try await h.app.challenge(), ["spt": spt])
                 #expect(answer.status == 402, "\(name): \(answer.status) \(answer.body)")
                 #expect(answer.problemSlug == slug, "\(name): \(answer.body)")
                 #expect(!answer.challenges.isEmpty, "\(name): a 402 carries fresh challenges")
-                #expect(answer.headers["Payment-Receipt"].isEmpty, "\(name)")
+                #expect(answer.receipt == nil, "\(name)")
             }
-            #expect(h.servedCount == 0)
+            #expect(h.app.servedCount == 0)
 
             // Nothing captured for the merchant: the processor's intents that name it did not succeed,
             // and the card rail books nothing to it.
@@ -66,11 +65,9 @@ struct StripeChargeRefusalTests {
     @Test func aRefusedTokenLeavesTheChallengePayableWithAnotherToken() async throws {
         try await StripeChargeHarness.with { h in
             let declined = try await h.mintToken(paymentMethod: "pm_card_visa_chargeDeclined")
-            let unpaid = try await h.get()
-            let challenge = try #require(unpaid.challenges.first)
-            func pay(_ spt: String) async throws -> StripeChargeHarness.Answer {
-                try await h.get(
-                    authorization: PaymentCredential(challenge: challenge, payload: .object(["spt": .string(spt)])).authorization())
+            let challenge = try await h.app.challenge()
+            func pay(_ spt: String) async throws -> MPPTestAnswer {
+                try await h.app.pay(challenge, ["spt": .string(spt)])
             }
             let refused = try await pay(declined)
             #expect(refused.status == 402 && refused.problemSlug == "verification-failed")
@@ -78,13 +75,13 @@ struct StripeChargeRefusalTests {
             let paid = try await pay(try await h.mintToken())
             #expect(paid.status == 200, "\(paid.body)")
             #expect(paid.body == "paid content")
-            let receipt = try PaymentReceipt.parse(try #require(paid.headers["Payment-Receipt"].first))
+            let receipt = try #require(paid.receipt)
             #expect(receipt.method == "stripe" && receipt.reference.hasPrefix("pi_"))
             // The challenge is spent now: a third token for it is refused without a new charge.
             let again = try await pay(try await h.mintToken())
             #expect(again.status == 403)
             #expect(again.challenges.isEmpty)
-            #expect(h.servedCount == 1)
+            #expect(h.app.servedCount == 1)
             let succeeded = try await h.paymentIntents().filter { $0["status"] as? String == "succeeded" }
             #expect(succeeded.count == 1)
         }
