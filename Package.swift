@@ -439,6 +439,71 @@ let package = Package(
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
+        // What the MPP method tests share: a paid route behind MPPMiddleware, and the pympp runner.
+        .target(
+            name: "MPPTesting",
+            dependencies: [
+                "MPP", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/MPPTesting",
+            swiftSettings: swiftSettings
+        ),
+        // MPP's `stripe/charge`: a shared payment token confirms a PaymentIntent through the card rail.
+        .target(
+            name: "MPPStripe",
+            dependencies: [
+                "MPP", "CardRail", "RailKit", "Ledger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MPPStripeTests",
+            dependencies: [
+                "MPPStripe", "MPP", "MPPTesting", "CardRail", "CardMock", "RailKit", "Ledger", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The pympp client script, run by StripeChargeInteropTests.
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
+        // MPP's `evm/charge`: an EIP-3009 authorization verified and settled by the x402 facilitator.
+        .target(
+            name: "MPPEVM",
+            dependencies: [
+                "MPP", "X402", "EVM", "Ledger",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MPPEVMTests",
+            dependencies: [
+                "MPPEVM", "MPP", "MPPTesting", "X402", "EVM", "DevChain", "Ledger", "RailKit", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The pympp client script, run by EVMChargeInteropTests.
+            exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LedgerTests",
             dependencies: [

@@ -26,9 +26,31 @@ struct ProcessorClient: Sendable {
         try await send(.POST, path, body: Self.formEncode(parameters), idempotencyKey: idempotencyKey)
     }
 
+    /// POST form `parameters` to `path`, telling a definite refusal (a 4xx with the error envelope,
+    /// after which nothing moved) apart from an answer; anything else that fails throws.
+    func postAnswer<T: Decodable>(_ path: String, _ parameters: [(String, String)], idempotencyKey: String, as: T.Type = T.self)
+        async throws(RailError) -> ProcessorAnswer<T>
+    {
+        try await answer(.POST, path, body: Self.formEncode(parameters), idempotencyKey: idempotencyKey)
+    }
+
+    /// GET `path`, telling a definite refusal (such as 404) apart from an answer.
+    func getAnswer<T: Decodable>(_ path: String, as: T.Type = T.self) async throws(RailError) -> ProcessorAnswer<T> {
+        try await answer(.GET, path, body: nil, idempotencyKey: nil)
+    }
+
     private func send<T: Decodable>(_ method: HTTPMethod, _ target: String, body: String?, idempotencyKey: String?) async throws(RailError)
         -> T
     {
+        switch try await answer(method, target, body: body, idempotencyKey: idempotencyKey, as: T.self) {
+        case .answered(let value): return value
+        case .refused(let refusal): throw RailError(.railAPI, "\(method) \(target): \(refusal)")
+        }
+    }
+
+    private func answer<T: Decodable>(
+        _ method: HTTPMethod, _ target: String, body: String?, idempotencyKey: String?, as: T.Type = T.self
+    ) async throws(RailError) -> ProcessorAnswer<T> {
         var request = HTTPClientRequest(url: baseURL + target)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
@@ -48,13 +70,21 @@ struct ProcessorClient: Sendable {
         }
         guard (200..<300).contains(status.code) else {
             let detail = try? JSONDecoder().decode(ProcessorErrorBody.self, from: bytes)
+            // 409 (a concurrent request with the same key) and 429 are retried by the processor's
+            // own clients: the outcome is not known yet. So is a 5xx.
+            if let detail, (400..<500).contains(status.code), status.code != 409, status.code != 429 {
+                return .refused(
+                    ProcessorRefusal(
+                        status: Int(status.code), type: detail.error.type, code: detail.error.code, declineCode: detail.error.declineCode,
+                        message: detail.error.message))
+            }
             throw RailError(
                 .railAPI,
                 "\(method) \(target): \(status.code) \(detail?.error.type ?? "error")/\(detail?.error.code ?? "-"): \(detail?.error.message ?? String(buffer: bytes).prefix(200).description)"
             )
         }
         do {
-            return try JSONDecoder().decode(T.self, from: bytes)
+            return .answered(try JSONDecoder().decode(T.self, from: bytes))
         } catch {
             throw RailError(.railAPI, "\(method) \(target): unexpected answer: \(error)")
         }
@@ -70,3 +100,11 @@ struct ProcessorClient: Sendable {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 }
+
+/// What the processor answered a call that it may refuse.
+enum ProcessorAnswer<T> {
+    case answered(T)
+    case refused(ProcessorRefusal)
+}
+
+extension ProcessorAnswer: Sendable where T: Sendable {}
