@@ -196,6 +196,8 @@ let package = Package(
                 "Paywall",
                 "MPP",
                 "MPPTempo",
+                "MPPStripe",
+                "MPPEVM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

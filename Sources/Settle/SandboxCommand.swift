@@ -1,5 +1,6 @@
 import ArgumentParser
 import CardMock
+import CardRail
 import DevChain
 import ERC20Rail
 import EVM
@@ -10,6 +11,8 @@ import LedgerAPI
 import LocalPostgres
 import Logging
 import MPP
+import MPPEVM
+import MPPStripe
 import MPPTempo
 import Paywall
 import PostgresNIO
@@ -187,10 +190,24 @@ struct SandboxCommand: AsyncParsableCommand {
         let mppServer = MPPServer(
             configuration: MPPServerConfiguration(realm: "127.0.0.1", secrets: try Self.mppSecrets()),
             proofs: MPPProofStore(client: ledger.client, logger: logger))
+        // Cards through the mock's shared payment tokens: booked by the card rail (which the sandbox
+        // pulls every second) from the processor's events, into the card asset's revenue account.
+        let cardRail = try CardRail(
+            configuration: RailConfiguration(
+                id: "sandbox-card", kind: "card",
+                settings: ["base_url": .string(cardmockURL), "api_key": .string(Self.cardmockAPIKey)]),
+            logger: logger)
+        try await booker.install(cardRail.descriptor)
+        let cardMerchant = AccountID("merchant:sandbox:card")
+        _ = try await ledger.createAccounts([Account(id: cardMerchant, asset: cardRail.descriptor.assets[0].id, normalSide: .credit)])
+        let stripeCharge = StripeChargeMethod(rail: cardRail, networkID: Self.cardNetworkID, revenueAccount: cardMerchant, logger: logger)
+        let evmCharge = EVMChargeMethod(facilitator: facilitator, token: token, recipient: payTo, logger: logger)
         let jokeOffers = [
             try tempoCharge.offer(
                 TempoCharge(amount: EVM.UInt256(UInt64(price)), currency: pathUSD.address, recipient: payTo, feePayer: true),
-                description: "A joke about ledgers")
+                description: "A joke about ledgers"),
+            stripeCharge.offer(amount: Self.cardPrice, description: "A joke about ledgers (cards: 50¢ minimum)"),
+            evmCharge.offer(amount: EVM.UInt256(UInt64(price)), description: "A joke about ledgers"),
         ]
         let mpp = MPPMiddleware<BasicRequestContext>(
             server: mppServer, routes: [MPPRoute(path: "/paid/joke", offers: jokeOffers, merchantAccount: tempoMerchant.rawValue)])
@@ -226,7 +243,8 @@ struct SandboxCommand: AsyncParsableCommand {
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
         let tempoWatcher = ChainWatcher(rail: tempoRail, booker: booker, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher, tempoWatcher], logger: logger))
+        let cardWatcher = ChainWatcher(rail: cardRail, booker: booker, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher, tempoWatcher, cardWatcher], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -249,6 +267,11 @@ struct SandboxCommand: AsyncParsableCommand {
                     .init(
                         scheme: "mpp", kind: "tempo/charge", network: tempoNetwork, asset: pathUSD.address.checksummed,
                         amount: String(price), feeSponsored: true, merchantAccount: tempoMerchant.rawValue),
+                    .init(
+                        scheme: "mpp", kind: "stripe/charge", network: "stripe:" + Self.cardNetworkID, asset: "usd",
+                        amount: String(Self.cardPrice), merchantAccount: cardMerchant.rawValue),
+                    .init(
+                        scheme: "mpp", kind: "evm/charge", network: token.network, asset: usdc.address.checksummed, amount: String(price)),
                 ],
                 testKeys: Array(info.testKeys.prefix(8)), cardmockURL: cardmockURL, ledgerAPI: ledgerURL, apiKey: key,
                 merchantAccount: merchant.rawValue, payTo: payTo.checksummed)
@@ -306,6 +329,12 @@ struct SandboxInfo: Encodable {
 
 extension SandboxCommand {
     static let joke = "A ledger walks into a bar. The bartender says: that'll be two entries."
+    /// The card mock's key the sandbox's card rail uses (the mock takes any `sk_test_…` key).
+    static let cardmockAPIKey = "sk_test_settle_sandbox"
+    /// The seller profile shared payment tokens must be granted to.
+    static let cardNetworkID = "profile_settle_sandbox"
+    /// Cards cost 50¢ (shared payment tokens' minimum), in cents.
+    static let cardPrice: Int64 = 50
 
     /// The MPP challenge secrets: `SETTLE_MPP_SECRETS` (comma-separated, the first signs, the
     /// others still verify), else a random one for this run.
@@ -318,7 +347,8 @@ extension SandboxCommand {
     }
 }
 
-/// Pulls the chain rail every second, so payments reach final in the ledger by themselves.
+/// Pulls a rail every second (a chain's blocks, the card processor's events), so payments reach
+/// the ledger by themselves.
 struct ChainWatcher: Service {
     let rail: any Rail
     let booker: RailBooker

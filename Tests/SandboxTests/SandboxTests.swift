@@ -123,6 +123,37 @@ extension BinaryTests {
                 try JSONSerialization.jsonObject(with: mcpOutput) as? [String: Any], "\(String(decoding: mcpOutput, as: UTF8.self))")
             #expect(((mcp["paid"] as? [String: Any])?["text"] as? [String])?.first?.contains("ledger") == true, "\(mcp)")
             #expect((mcp["replay"] as? [String: Any])?["code"] as? Int == -32043, "\(mcp)")
+
+            // The same route with a card (pympp's stripe client, its shared payment token minted on the
+            // card mock) and with an EIP-3009 authorization (pympp's evm client).
+            func pay(_ script: String, _ config: [String: Any]) async throws -> [String: Any] {
+                let input = try JSONSerialization.data(withJSONObject: config)
+                let path = Self.packageRoot.appendingPathComponent(script).path
+                let output = try await offPool { try runChildProcess(python, [path], input: input) }
+                return try #require(
+                    try JSONSerialization.jsonObject(with: output) as? [String: Any], "\(String(decoding: output, as: UTF8.self))")
+            }
+            let paidURL = try #require(info["paidURL"] as? String)
+            let card = try await pay(
+                "Tests/MPPStripeTests/Interop/pympp_stripe_pays.py",
+                [
+                    "url": paidURL, "mock": try #require(info["cardmockURL"] as? String), "apiKey": "sk_test_sandbox_agent",
+                    "paymentMethod": "pm_card_visa", "networkId": "profile_settle_sandbox",
+                ])
+            #expect(card["status"] as? Int == 200, "\(card)")
+            #expect((card["receipt"] as? [String: Any])?["method"] as? String == "stripe")
+            #expect(card["replayStatus"] as? Int == 403)
+            let erc20 = try #require((info["networks"] as? [[String: Any]])?.first)
+            let evmPaid = try await pay(
+                "Tests/MPPEVMTests/Interop/pympp_evm_pays.py",
+                [
+                    "url": paidURL, "privateKey": try #require((info["testKeys"] as? [String])?[4]),
+                    "currency": try #require((erc20["tokens"] as? [[String: Any]])?.first?["address"] as? String), "chainId": 31337,
+                    "decimals": 6, "name": "USD Coin", "version": "2",
+                ])
+            #expect(evmPaid["status"] as? Int == 200, "\(evmPaid)")
+            #expect((evmPaid["receipt"] as? [String: Any])?["method"] as? String == "evm")
+            #expect(evmPaid["replayStatus"] as? Int == 403)
         }
 
         /// Reads the first line of `handle`, waiting up to 90 s.
