@@ -18,8 +18,8 @@ struct WorkerCommand: AsyncParsableCommand {
             holds-expire "* * * * *" (void holds whose timeout passed), rails-sync "*/5 * * * *" (pull each \
             configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
             midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day; only in builds that \
-            wire the reconciliation). Override a schedule with WORKER_<JOB>_SCHEDULE (WORKER_HOLDS_EXPIRE_SCHEDULE, \
-            ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
+            wire the reconciliation). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
             on WORKER_METRICS_HOST, 127.0.0.1). Database: DATABASE_URL (else the \
@@ -35,14 +35,26 @@ struct WorkerCommand: AsyncParsableCommand {
         @Option(help: "The rails file (default: $SETTLE_RAILS): the rails that rails-sync pulls.") var rails: String?
         @Option(help: "This worker's id in leases and runs (default: $WORKER_ID, else <host>:<pid>).") var id: String?
         @Option(help: "The IANA time zone of every schedule (default: $WORKER_TIME_ZONE, else UTC).") var timeZone: String?
+        @Option(
+            name: .customLong("schedule"),
+            help: "A job's schedule, as job=cron (repeatable): holds-expire=\"* * * * *\", snapshots=off, ...")
+        var schedules: [String] = []
 
         func run() async throws {
             var settings = try await WorkerSettings.load(file: config)
             if let id { settings.worker.id = id }
-            if let timeZone {
-                settings.timeZone = timeZone
-                for job in settings.schedules.keys { _ = try settings.schedule(job) }
+            if let timeZone { settings.timeZone = timeZone }
+            for assignment in schedules {
+                guard let equals = assignment.firstIndex(of: "="),
+                    WorkerSettings.defaultSchedules[String(assignment[..<equals])] != nil
+                else {
+                    throw ValidationError(
+                        "--schedule takes job=cron with a job among \(WorkerSettings.defaultSchedules.keys.sorted()), got \(assignment)")
+                }
+                settings.schedules[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
             }
+            // Every schedule is checked now, not when its job first comes due.
+            for job in settings.schedules.keys { _ = try settings.schedule(job) }
             var logger = Logger(label: "settle")
             logger.logLevel = settings.logLevel
             try await CommandLifecycle.run(logger: logger) { [settings, rails, logger] in

@@ -25,7 +25,7 @@ import SystemPackage
 /// | `database.connections` | `DATABASE_CONNECTIONS` | 4 |
 /// | `log.level` | `LOG_LEVEL` | `info` |
 ///
-/// A schedule of `off` disables its job.
+/// A schedule of `off` disables its job. The command checks every schedule before starting.
 struct WorkerSettings: Sendable {
     var worker = WorkerConfiguration()
     var timeZone = "UTC"
@@ -63,7 +63,7 @@ struct WorkerSettings: Sendable {
         func seconds(_ key: String, _ fallback: Duration, minimum: Double) throws -> Duration {
             let configKey = ConfigKey(key)
             guard let value = reader.double(forKey: configKey) ?? reader.int(forKey: configKey).map(Double.init) else {
-                if let text = reader.string(forKey: configKey) {
+                if let text = reader.string(forKey: configKey), !text.isEmpty {
                     throw CommandFailure(description: "configuration \(key) must be a number of seconds, got \(text.debugDescription)")
                 }
                 return fallback
@@ -102,7 +102,5 @@ struct WorkerSettings: Sendable {
             throw CommandFailure(description: "configuration log.level must be one of \(Logger.Level.allCases.map(\.rawValue))")
         }
         logLevel = parsed
-        // Every schedule is checked now, not when its job first comes due.
-        for job in schedules.keys { _ = try schedule(job) }
     }
 }

@@ -26,19 +26,31 @@ extension BinaryTests {
             return (url, "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)")
         }
 
-        /// A worker that runs only holds-expire, every second, with 2 s leases.
-        static func start(_ url: String, id: String, metricsPort: Int? = nil) throws -> SettleProcess? {
+        /// A worker that runs only holds-expire, every second, with 2 s leases: configured through the
+        /// environment, or through a `--config` file when `file` is given.
+        static func start(_ url: String, id: String, metricsPort: Int? = nil, file: String? = nil) throws -> SettleProcess? {
             guard let binary = SettleProcess.binary else {
                 if InteropPython.isCI { Issue.record("the settle binary is missing: run scripts/test") }
                 return nil
             }
-            return try SettleProcess(
-                binary, ["worker"],
-                environment: [
-                    "DATABASE_URL": url, "WORKER_ID": id, "WORKER_LEASE_SECONDS": "2", "WORKER_POLL_SECONDS": "0.1",
-                    "WORKER_HOLDS_EXPIRE_SCHEDULE": "* * * * * *", "WORKER_SNAPSHOTS_SCHEDULE": "off", "LOG_LEVEL": "info",
-                    "SETTLE_RAILS": "", "SETTLE_CONFIG": "", "WORKER_METRICS_PORT": metricsPort.map(String.init) ?? "",
-                ])
+            var environment = ["DATABASE_URL": url, "LOG_LEVEL": "info", "SETTLE_RAILS": "", "SETTLE_CONFIG": ""]
+            var arguments = ["worker"]
+            let settings: [String: Any] = [
+                "id": id, "lease_seconds": 2, "poll_seconds": 0.1, "holds_expire": ["schedule": "* * * * * *"],
+                "snapshots": ["schedule": "off"], "metrics_port": metricsPort ?? NSNull(),
+            ]
+            if let file {
+                let document = settings.filter { !($0.value is NSNull) }
+                try JSONSerialization.data(withJSONObject: ["worker": document]).write(to: URL(fileURLWithPath: file))
+                arguments += ["--config", file]
+            } else {
+                environment.merge([
+                    "WORKER_ID": id, "WORKER_LEASE_SECONDS": "2", "WORKER_POLL_SECONDS": "0.1",
+                    "WORKER_HOLDS_EXPIRE_SCHEDULE": "* * * * * *", "WORKER_SNAPSHOTS_SCHEDULE": "off",
+                    "WORKER_METRICS_PORT": metricsPort.map(String.init) ?? "",
+                ]) { $1 }
+            }
+            return try SettleProcess(binary, arguments, environment: environment)
         }
 
         struct Run: Equatable {
@@ -133,7 +145,12 @@ extension BinaryTests {
             guard let binary = SettleProcess.binary else { return }
             let empty = try await offPool { try runChildProcess(binary, ["worker", "status", "--database-url", text]) }
             let ports = [try freePort(), try freePort()]
-            guard let a = try Self.start(text, id: "a", metricsPort: ports[0]), let b = try Self.start(text, id: "b", metricsPort: ports[1])
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "settle-worker-\(UInt32.random(in: 0...UInt32.max)).json"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            guard let a = try Self.start(text, id: "a", metricsPort: ports[0]),
+                let b = try Self.start(text, id: "b", metricsPort: ports[1], file: file)
             else { return }
             defer { a.stop(); b.stop() }
             try await url.withClient(connections: 2, logger: Self.logger) { client in
@@ -172,6 +189,25 @@ extension BinaryTests {
             }
             #expect(String(decoding: empty, as: UTF8.self).contains("no jobs"))
             try await TestDatabase.dropIsolated(url)
+        }
+
+        /// A bad setting stops the command before it touches the database, naming the setting.
+        @Test(
+            arguments: [
+                (["--schedule", "holds-expire=61 * * * *"], [:], "minute field"),
+                (["--schedule", "nightly=@daily"], [:], "--schedule takes job=cron"),
+                (["--time-zone", "Mars/Olympus_Mons"], [:], "unknown_time_zone"),
+                ([], ["WORKER_LEASE_SECONDS": "soon"], "worker.lease_seconds"),
+                ([], ["WORKER_LEASE_SECONDS": "0.5"], "worker.lease_seconds"),
+            ] as [([String], [String: String], String)])
+        func aBadSettingIsRefused(arguments: [String], environment: [String: String], message: String) async throws {
+            guard let binary = SettleProcess.binary else { return }
+            let process = try SettleProcess(
+                binary, ["worker"] + arguments,
+                environment: ["DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "SETTLE_CONFIG": ""].merging(environment) { $1 })
+            defer { process.stop() }
+            #expect(try await process.exitStatus() != 0)
+            #expect(process.stderr.contains(message), "\(process.stderr)")
         }
 
         @Test func aWorkerKilledMidJobIsTakenOverAfterItsLeaseExpires() async throws {
