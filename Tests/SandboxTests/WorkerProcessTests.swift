@@ -26,9 +26,12 @@ extension BinaryTests {
             return (url, "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)")
         }
 
-        /// A worker that runs only holds-expire, every second, with 2 s leases: configured through the
-        /// environment, or through a `--config` file when `file` is given.
-        static func start(_ url: String, id: String, metricsPort: Int? = nil, file: String? = nil) throws -> SettleProcess? {
+        /// A worker that runs only holds-expire, every second: configured through the environment, or
+        /// through a `--config` file when `file` is given. Leases are long unless a test waits for one
+        /// to expire: a loaded machine must not starve a heartbeat into a takeover.
+        static func start(_ url: String, id: String, lease: Int = 15, metricsPort: Int? = nil, file: String? = nil) throws
+            -> SettleProcess?
+        {
             guard let binary = SettleProcess.binary else {
                 if InteropPython.isCI { Issue.record("the settle binary is missing: run scripts/test") }
                 return nil
@@ -36,7 +39,7 @@ extension BinaryTests {
             var environment = ["DATABASE_URL": url, "LOG_LEVEL": "info", "SETTLE_RAILS": "", "SETTLE_CONFIG": ""]
             var arguments = ["worker"]
             let settings: [String: Any] = [
-                "id": id, "lease_seconds": 2, "poll_seconds": 0.1, "holds_expire": ["schedule": "* * * * * *"],
+                "id": id, "lease_seconds": lease, "poll_seconds": 0.1, "holds_expire": ["schedule": "* * * * * *"],
                 "snapshots": ["schedule": "off"], "metrics_port": metricsPort ?? NSNull(),
             ]
             if let file {
@@ -45,7 +48,7 @@ extension BinaryTests {
                 arguments += ["--config", file]
             } else {
                 environment.merge([
-                    "WORKER_ID": id, "WORKER_LEASE_SECONDS": "2", "WORKER_POLL_SECONDS": "0.1",
+                    "WORKER_ID": id, "WORKER_LEASE_SECONDS": String(lease), "WORKER_POLL_SECONDS": "0.1",
                     "WORKER_HOLDS_EXPIRE_SCHEDULE": "* * * * * *", "WORKER_SNAPSHOTS_SCHEDULE": "off",
                     "WORKER_METRICS_PORT": metricsPort.map(String.init) ?? "",
                 ]) { $1 }
@@ -127,12 +130,12 @@ extension BinaryTests {
 
         /// Worker `a` on a database of its own, its holds-expire job held mid-run by the lock.
         static func withWorkerMidJob(
-            _ body: (_ client: PostgresClient, _ url: String, _ lock: TableLock, _ a: SettleProcess) async throws -> Void
+            lease: Int = 15, _ body: (_ client: PostgresClient, _ url: String, _ lock: TableLock, _ a: SettleProcess) async throws -> Void
         ) async throws {
             let (url, text) = try await database()
             try await url.withClient(connections: 3, logger: logger) { client in
                 let lock = try await TableLock.take(client)
-                guard let a = try start(text, id: "a") else { return try await lock.release() }
+                guard let a = try start(text, id: "a", lease: lease) else { return try await lock.release() }
                 defer { a.stop() }
                 try await eventually("a's job mid-run") { try await runs(client).map(\.outcome) == ["running"] }
                 try await body(client, text, lock, a)
@@ -211,8 +214,8 @@ extension BinaryTests {
         }
 
         @Test func aWorkerKilledMidJobIsTakenOverAfterItsLeaseExpires() async throws {
-            try await Self.withWorkerMidJob { client, text, lock, a in
-                guard let b = try Self.start(text, id: "b") else { return try await lock.release() }
+            try await Self.withWorkerMidJob(lease: 3) { client, text, lock, a in
+                guard let b = try Self.start(text, id: "b", lease: 3) else { return try await lock.release() }
                 defer { b.stop() }
                 #expect(try await b.waitForLog("worker started"), "\(b.stderr)")
                 a.signal(SIGKILL)

@@ -97,9 +97,16 @@ enum SchedulerFixture {
         throw CancellationError()
     }
 
-    /// Short leases and polls, as tests need them.
+    /// Short polls, as tests need them. Leases long enough that a loaded machine (the whole suite on
+    /// two cores) does not starve a heartbeat into a takeover; the tests of takeovers expire a lease
+    /// themselves.
     static func configuration(_ id: String, grace: Duration = .seconds(5), retry: Duration = .seconds(60)) -> WorkerConfiguration {
-        WorkerConfiguration(id: id, leaseDuration: .seconds(2), pollInterval: .milliseconds(100), retryDelay: retry, shutdownGrace: grace)
+        WorkerConfiguration(id: id, leaseDuration: .seconds(15), pollInterval: .milliseconds(100), retryDelay: retry, shutdownGrace: grace)
+    }
+
+    /// What the passing of time does to a lease: it expires (by the database's clock, now).
+    static func expireLease(_ client: PostgresClient, job: String) async throws {
+        try await client.query("update settle.job_leases set expires_at = now() - interval '1 second' where job = \(job)", logger: logger)
     }
 }
 
