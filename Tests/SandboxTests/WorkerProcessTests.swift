@@ -234,7 +234,13 @@ extension BinaryTests {
         }
 
         @Test func sigtermLetsTheRunningJobFinishAndReleasesTheLease() async throws {
-            try await Self.withWorkerMidJob { client, _, lock, a in
+            try await Self.withWorkerMidJob { client, text, lock, a in
+                let binary = try #require(SettleProcess.binary)
+                let status = String(
+                    decoding: try await offPool { try runChildProcess(binary, ["worker", "status", "--database-url", text]) }, as: UTF8.self
+                )
+                #expect(status.contains("lease: held by a until"), "\(status)")
+                #expect(status.contains("on a, started") && status.contains("running"), "\(status)")
                 a.signal(SIGTERM)
                 #expect(try await a.waitForLog("the running job may finish within the grace period"), "\(a.stderr)")
                 try await lock.release()
