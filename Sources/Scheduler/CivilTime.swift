@@ -3,7 +3,7 @@
 /// Cron fields describe wall-clock times; searching them on naive seconds keeps the search free of
 /// time zones, which ``Schedule`` then applies period by period (between two offset changes the
 /// mapping from naive seconds to instants is a plain shift).
-struct CivilTime: Equatable {
+struct CivilTime {
     var year: Int64
     var month: Int  // 1...12
     var day: Int  // 1...31

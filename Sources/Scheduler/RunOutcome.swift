@@ -1,5 +1,5 @@
 /// How a run of a job ended, as the run history records it.
-public enum RunOutcome: String, Sendable, Hashable, CaseIterable, Codable {
+public enum RunOutcome: String, Sendable, Hashable, Codable {
     /// Still running (or its worker died and nobody has taken the job over yet).
     case running
     case succeeded

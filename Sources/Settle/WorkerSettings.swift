@@ -56,8 +56,6 @@ struct WorkerSettings: Sendable {
         return try WorkerSettings(reader: ConfigReader(providers: providers))
     }
 
-    init() {}
-
     /// Reads the settings; a value of the wrong type or out of range is an error, not a default.
     init(reader: ConfigReader) throws {
         func seconds(_ key: String, _ fallback: Duration, minimum: Double) throws -> Duration {
