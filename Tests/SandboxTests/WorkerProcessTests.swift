@@ -29,7 +29,10 @@ extension BinaryTests {
         /// A worker that runs only holds-expire, every second: configured through the environment, or
         /// through a `--config` file when `file` is given. Leases are long unless a test waits for one
         /// to expire: a loaded machine must not starve a heartbeat into a takeover.
-        static func start(_ url: String, id: String, lease: Int = 15, metricsPort: Int? = nil, file: String? = nil) throws
+        static func start(
+            _ url: String, id: String, lease: Int = 15, metricsPort: Int? = nil, file: String? = nil,
+            environment extra: [String: String] = [:]
+        ) throws
             -> SettleProcess?
         {
             guard let binary = SettleProcess.binary else {
@@ -53,7 +56,7 @@ extension BinaryTests {
                     "WORKER_METRICS_PORT": metricsPort.map(String.init) ?? "",
                 ]) { $1 }
             }
-            return try SettleProcess(binary, arguments, environment: environment)
+            return try SettleProcess(binary, arguments, environment: environment.merging(extra) { $1 })
         }
 
         struct Run: Equatable {
@@ -191,6 +194,51 @@ extension BinaryTests {
                 #expect(try await Self.holder(client) == nil, "the lease is released on stop")
             }
             #expect(String(decoding: empty, as: UTF8.self).contains("no jobs"))
+            try await TestDatabase.dropIsolated(url)
+        }
+
+        /// The snapshots job records every account's balance as of its slot's midnight in the worker's
+        /// zone (as the nightly timer did for UTC).
+        @Test func snapshotsAreTakenAsOfTheSlotsMidnightInTheWorkersZone() async throws {
+            let (url, text) = try await Self.database()
+            try await withLedger(url) { ledger in
+                _ = try await ledger.createAssets([Asset(id: "usd", code: "USD", scale: 2)])
+                _ = try await ledger.createAccounts([Account(id: "a", asset: "usd", normalSide: .credit)])
+            }
+            guard
+                let worker = try Self.start(
+                    text, id: "s",
+                    environment: [
+                        "WORKER_HOLDS_EXPIRE_SCHEDULE": "off", "WORKER_SNAPSHOTS_SCHEDULE": "* * * * * *",
+                        "WORKER_TIME_ZONE": "America/New_York",
+                    ])
+            else { return }
+            defer { worker.stop() }
+            try await url.withClient(connections: 2, logger: Self.logger) { client in
+                func slots() async throws -> [Date] {
+                    var found: [Date] = []
+                    for try await slot in try await client.query(
+                        "select scheduled_for from settle.job_runs where job = 'snapshots' and outcome = 'succeeded'", logger: Self.logger
+                    ).decode(Date.self) {
+                        found.append(slot)
+                    }
+                    return found
+                }
+                try await Self.eventually("two snapshot runs") { try await slots().count >= 2 }
+                worker.signal(SIGTERM)
+                #expect(try await worker.exitStatus() == 0, "\(worker.stderr)")
+                var newYork = Calendar(identifier: .gregorian)
+                newYork.timeZone = try #require(TimeZone(identifier: "America/New_York"))
+                let midnights = Set(try await slots().map { newYork.startOfDay(for: $0) })
+                var taken = Set<Date>()
+                for try await at in try await client.query(
+                    "select effective_at from settle.balance_snapshots s join settle.accounts a on a.num = s.account_num where a.id = 'a'",
+                    logger: Self.logger
+                ).decode(Date.self) {
+                    taken.insert(at)
+                }
+                #expect(taken == midnights)
+            }
             try await TestDatabase.dropIsolated(url)
         }
 
