@@ -51,7 +51,30 @@ let package = Package(
                 .embedInCode("Schema/v6_x402.sql"),
                 .embedInCode("Schema/v7_fast_path.sql"),
                 .embedInCode("Schema/v8_authority.sql"),
+                .embedInCode("Schema/v10_scheduler.sql"),
                 .embedInCode("Schema/v11_mpp.sql"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Scheduled jobs with leases in PostgreSQL: cron schedules, catch-up, run history, the worker service.
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "Ledger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: [
+                "Scheduler", "Ledger", "SettleTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -166,7 +189,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["SettleTesting", "Ledger"],
+            dependencies: [
+                "SettleTesting", "Ledger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
@@ -198,6 +224,10 @@ let package = Package(
                 "MPPTempo",
                 "MPPStripe",
                 "MPPEVM",
+                "Scheduler",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// How every long-running command (`serve`, `sandbox`, `cardmock`, `devchain`) runs, so that it stops
+/// How every long-running command (`serve`, `sandbox`, `cardmock`, `devchain`, `worker`) runs, so that it stops
 /// on SIGTERM or SIGINT in every phase, startup included.
 ///
 /// The signals are trapped before the command does anything else, and by this one owner only: a

@@ -21,11 +21,16 @@ extension BinaryTests {
             ],
             "cardmock": ["cardmock", "--port", "0"],
             "devchain": ["devchain", "--port", "0"],
+            "worker": ["worker"],
         ]
 
         /// What each command says once it serves.
         static func ready(_ command: String, _ process: SettleProcess) async throws -> Bool {
-            command == "serve" ? try await process.waitForLog("serving the ledger API") : try await process.firstLine() != nil
+            switch command {
+            case "serve": try await process.waitForLog("serving the ledger API")
+            case "worker": try await process.waitForLog("worker started")
+            default: try await process.firstLine() != nil
+            }
         }
 
         static func start(_ command: String, environment: [String: String] = [:]) throws -> SettleProcess? {
@@ -43,7 +48,7 @@ extension BinaryTests {
             ProcessInfo.processInfo.environment["SETTLE_HOME"]
             ?? InteropPython.repositoryRoot.appendingPathComponent(".build/settle-test-home").path
 
-        @Test(arguments: ["serve", "sandbox", "cardmock", "devchain"], [SIGTERM, SIGINT])
+        @Test(arguments: ["serve", "sandbox", "cardmock", "devchain", "worker"], [SIGTERM, SIGINT])
         func stopsCleanlyOnceServing(command: String, signal: Int32) async throws {
             guard let process = try Self.start(command) else { return }
             defer { process.stop() }
@@ -53,9 +58,9 @@ extension BinaryTests {
             #expect(process.stderr.contains("msg=stopping"))
         }
 
-        /// `serve` and `sandbox` on the embedded database wait for its lock while another process holds
+        /// `serve`, `sandbox` and `worker` on the embedded database wait for its lock while another process holds
         /// it (a cluster being started or stopped): a signal then ends the wait at once.
-        @Test(arguments: ["serve", "sandbox"])
+        @Test(arguments: ["serve", "sandbox", "worker"])
         func stopsWhileWaitingForTheDatabase(command: String) async throws {
             let lockPath = Self.settleHome + "/postgres/settle.lock"
             try FileManager.default.createDirectory(atPath: Self.settleHome + "/postgres", withIntermediateDirectories: true)

@@ -65,16 +65,22 @@ public struct PostgresLedger: Sendable {
         }
     }
 
+    private func hasMigrationsTable() async throws -> Bool {
+        let rows = try await client.query("select to_regclass('settle.schema_migrations') is not null", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+
     /// Whether every migration this build knows is applied.
     public func schemaIsCurrent() async throws(LedgerError) -> Bool {
         try await database {
-            let rows = try await client.query(
-                "select coalesce(max(version), 0) from settle.schema_migrations where to_regclass('settle.schema_migrations') is not null",
-                logger: logger)
-            for try await version in rows.decode(Int.self) {
-                return version >= (Migration.all.last?.version ?? 0)
-            }
-            return false
+            // Every version, not the highest: migrations numbered apart by parallel work land in any
+            // order, so a database can hold v11 without v10.
+            guard try await hasMigrationsTable() else { return false }
+            let rows = try await client.query("select version from settle.schema_migrations", logger: logger)
+            var applied = Set<Int>()
+            for try await version in rows.decode(Int.self) { applied.insert(version) }
+            return Migration.all.allSatisfy { applied.contains($0.version) }
         }
     }
 

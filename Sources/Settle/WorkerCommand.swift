@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import LocalPostgres
+import Logging
+import PostgresNIO
+import RailKit
+import Scheduler
+import ServiceLifecycle
+
+/// `settle worker`: the scheduled jobs (holds expiry, rail pulls, snapshots, the nightly
+/// reconciliation), run by any number of worker processes with one lease per job in PostgreSQL.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run the scheduled jobs until SIGTERM or SIGINT; show their state.",
+        discussion: """
+            Jobs and default schedules (cron, 5 fields, read in WORKER_TIME_ZONE, default UTC): \
+            holds-expire "* * * * *" (void holds whose timeout passed), rails-sync "*/5 * * * *" (pull each \
+            configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
+            midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day; only in builds that \
+            wire the reconciliation). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
+            WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
+            WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
+            on WORKER_METRICS_HOST, 127.0.0.1). Database: DATABASE_URL (else the \
+            embedded database), DATABASE_CONNECTIONS (4). Any number of workers may run: each job runs on one \
+            at a time. See docs/operations.md.
+            """,
+        subcommands: [Run.self, Status.self], defaultSubcommand: Run.self)
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the scheduled jobs (the default).")
+
+        @Option(help: "A JSON configuration file (default: $SETTLE_CONFIG).") var config: String?
+        @Option(help: "The rails file (default: $SETTLE_RAILS): the rails that rails-sync pulls.") var rails: String?
+        @Option(help: "This worker's id in leases and runs (default: $WORKER_ID, else <host>:<pid>).") var id: String?
+        @Option(help: "The IANA time zone of every schedule (default: $WORKER_TIME_ZONE, else UTC).") var timeZone: String?
+        @Option(
+            name: .customLong("schedule"),
+            help: "A job's schedule, as job=cron (repeatable): holds-expire=\"* * * * *\", snapshots=off, ...")
+        var schedules: [String] = []
+
+        func run() async throws {
+            var settings = try await WorkerSettings.load(file: config)
+            if let id { settings.worker.id = id }
+            if let timeZone { settings.timeZone = timeZone }
+            for assignment in schedules {
+                guard let equals = assignment.firstIndex(of: "="),
+                    WorkerSettings.defaultSchedules[String(assignment[..<equals])] != nil
+                else {
+                    throw ValidationError(
+                        "--schedule takes job=cron with a job among \(WorkerSettings.defaultSchedules.keys.sorted()), got \(assignment)")
+                }
+                settings.schedules[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+            }
+            // Every schedule is checked now, not when its job first comes due.
+            for job in settings.schedules.keys { _ = try settings.schedule(job) }
+            var logger = Logger(label: "settle")
+            logger.logLevel = settings.logLevel
+            try await CommandLifecycle.run(logger: logger) { [settings, rails, logger] in
+                try await Self.work(settings, railsFile: rails, logger: logger)
+            }
+        }
+
+        static func work(_ settings: WorkerSettings, railsFile: String?, logger: Logger) async throws {
+            let (url, embedded) = try await cancelWhenGracefulShutdown {
+                if let text = settings.databaseURL { return (try DatabaseURL(text), false) }
+                return (try DatabaseURL(try await LocalPostgres(logger: logger).start()), true)
+            }
+            let client = PostgresClient(
+                configuration: try url.clientConfiguration(connections: settings.databaseConnections), backgroundLogger: logger)
+            let ledger = PostgresLedger(client: client, logger: logger)
+            let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(railsFile), logger: logger)
+            let booker = RailBooker(ledger: ledger)
+            let jobs = try WorkerJobs(settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: nil).build()
+            let worker = try Worker(client: client, jobs: jobs, configuration: settings.worker, logger: logger)
+            let service = ClosureService {
+                if embedded {
+                    try await ledger.migrate()
+                } else if try await !ledger.schemaIsCurrent() {
+                    throw LedgerError(.schemaOutdated, "the database schema is not current: run `settle migrate`")
+                }
+                for rail in rails { try await booker.install(rail.descriptor) }
+                try await worker.run()
+            }
+            var failure: (any Error)?
+            do {
+                // The worker stops first on a shutdown (it records its runs), the pool last.
+                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: client)]
+                if let port = settings.metricsPort {
+                    services.append(.init(service: WorkerMetricsServer.application(host: settings.metricsHost, port: port, logger: logger)))
+                }
+                services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+                try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
+            } catch {
+                failure = error
+            }
+            for rail in rails { await rail.shutdown() }
+            if let failure { throw failure }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each job: its schedule, who holds its lease, its last runs and its next run.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Runs shown per job.") var runs = 5
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let runs = runs
+            let logger = db.logger
+            let (now, jobs) = try await db.withLedger(connections: 1) { ledger in
+                try await SchedulerStatus.read(client: ledger.client, runs: runs, logger: logger)
+            }
+            if json {
+                struct Document: Encodable {
+                    var now: Date
+                    var jobs: [JobStatus]
+                }
+                print(try JSONCoding.line(Document(now: now, jobs: jobs)))
+            } else {
+                print(WorkerStatusText.render(now: now, jobs: jobs))
+            }
+        }
+    }
+}
+
+/// `settle worker status` for people.
+enum WorkerStatusText {
+    static func render(now: Date, jobs: [JobStatus]) -> String {
+        guard !jobs.isEmpty else { return "no jobs: no worker has started on this database" }
+        func time(_ date: Date?) -> String { date.map { $0.formatted(.iso8601) } ?? "-" }
+        var lines: [String] = []
+        for job in jobs {
+            lines.append("\(job.name)  \(job.schedule) (\(job.timeZone), catch-up \(job.catchUp))")
+            lines.append("  lease: " + (job.holder.map { "held by \($0) until \(time(job.leaseExpiresAt))" } ?? "free"))
+            lines.append("  done through: \(time(job.doneThrough))   next run: \(time(job.nextRun))")
+            if let due = job.dueSlot { lines.append("  due now: \(time(due))") }
+            if let retry = job.retryAfter { lines.append("  retry after: \(time(retry))") }
+            for run in job.lastRuns {
+                let error = run.error.map { "  error: \($0)" } ?? ""
+                lines.append(
+                    "  run \(run.generation): for \(time(run.scheduledFor)) on \(run.worker), started \(time(run.startedAt)), "
+                        + "\(run.outcome.rawValue)\(run.finishedAt.map { " at \(time($0))" } ?? "")\(error)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

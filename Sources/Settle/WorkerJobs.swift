@@ -1,0 +1,83 @@
+import Foundation
+import Ledger
+import Logging
+import RailKit
+import Scheduler
+
+/// The jobs `settle worker` runs, built from its settings and the parts they need.
+///
+/// `reconcile` is the seam for the nightly reconciliation (issue 13, items 2–3, module
+/// `Reconciliation`): the job `reconcile` is registered only when it is set, and gets the previous
+/// day in the worker's zone, once per missed night (up to 31) so that a worker down for a weekend
+/// reconciles each day.
+struct WorkerJobs {
+    var settings: WorkerSettings
+    var ledger: PostgresLedger
+    var rails: [any Rail]
+    var booker: RailBooker
+    /// Reconciles one day (year, month, day in the worker's zone).
+    var reconcile: (@Sendable (_ day: DateComponents, _ context: JobContext) async throws -> Void)?
+
+    /// How many missed days the date-parameterised jobs catch up.
+    static let catchUpDays = 31
+
+    func build() throws -> [Job] {
+        var jobs: [Job] = []
+        let ledger = ledger
+        if let schedule = try settings.schedule("holds-expire") {
+            jobs.append(
+                try Job(name: "holds-expire", schedule: schedule) { context in
+                    var total = 0
+                    while true {
+                        try Task.checkCancellation()
+                        let n = try await ledger.expireHolds(limit: 5_000)
+                        total += n
+                        if n < 5_000 { break }
+                    }
+                    if total > 0 { context.logger.info("expired holds", metadata: ["holds": "\(total)"]) }
+                })
+        }
+        if !rails.isEmpty, let schedule = try settings.schedule("rails-sync") {
+            let (rails, booker) = (rails, booker)
+            jobs.append(
+                try Job(name: "rails-sync", schedule: schedule) { context in
+                    // Each rail is pulled even if an earlier one fails; the run fails if any did.
+                    var failures: [String] = []
+                    for rail in rails {
+                        try Task.checkCancellation()
+                        do {
+                            let report = try await booker.sync(rail)
+                            context.logger.info("synced rail", metadata: ["rail": "\(rail.descriptor.id)", "report": "\(report)"])
+                        } catch {
+                            failures.append("\(rail.descriptor.id): \(error)")
+                        }
+                    }
+                    if !failures.isEmpty { throw RailSyncFailure(description: failures.joined(separator: "; ")) }
+                })
+        }
+        if let schedule = try settings.schedule("snapshots") {
+            jobs.append(
+                try Job(name: "snapshots", schedule: schedule, catchUp: .each(limit: Self.catchUpDays)) { context in
+                    // Balances as of the start of the slot's day in the worker's zone, as the timer did
+                    // (it ran after midnight UTC for that midnight).
+                    var calendar = Calendar(identifier: .gregorian)
+                    calendar.timeZone = context.timeZone
+                    let midnight = calendar.startOfDay(for: context.scheduledFor)
+                    let n = try await ledger.takeSnapshots(at: midnight)
+                    context.logger.info("took snapshots", metadata: ["accounts": "\(n)", "at": "\(midnight.formatted(.iso8601))"])
+                })
+        }
+        if let reconcile, let schedule = try settings.schedule("reconcile") {
+            jobs.append(
+                try Job(name: "reconcile", schedule: schedule, catchUp: .each(limit: Self.catchUpDays)) { context in
+                    try await reconcile(context.previousDay, context)
+                })
+        }
+        return jobs
+    }
+}
+
+/// Some rails could not be pulled (the others were).
+struct RailSyncFailure: Error, CustomStringConvertible {
+    var description: String
+}
