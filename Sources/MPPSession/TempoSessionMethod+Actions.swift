@@ -109,30 +109,43 @@ extension TempoSessionMethod {
         }
     }
 
-    /// Decodes the payload's signed `0x76` transaction; co-signs it as fee payer when it asks to be
-    /// sponsored and the server sponsors.
+    /// Decodes the payload's transaction: a signed `0x76` transaction the client pays the fee of, or
+    /// (pympp's form) a `0x78` fee payer envelope the server co-signs when it sponsors fees.
     func transaction(_ payload: SessionPayload) throws(PaymentProblem) -> SignedTempoTransaction {
-        guard let hex = payload.transaction, let signed = try? SignedTempoTransaction(rawHex: hex) else {
-            throw PaymentProblem(.invalidPayload, detail: "transaction is not a signed Tempo (0x76) transaction.")
+        guard let hex = payload.transaction else {
+            throw PaymentProblem(.invalidPayload, detail: "transaction is missing.")
+        }
+        let signed: SignedTempoTransaction
+        if hex.lowercased().hasPrefix("0x78") {
+            guard let envelope = try? TempoFeePayerEnvelope(rawHex: hex) else {
+                throw PaymentProblem(.invalidPayload, detail: "transaction is not a Tempo fee payer envelope (0x78).")
+            }
+            guard let feePayer = configuration.feePayer else {
+                throw PaymentProblem(.invalidPayload, detail: "This server does not pay transaction fees; pay your own.")
+            }
+            do {
+                signed = try envelope.cosigned(by: feePayer, feeToken: configuration.token)
+            } catch {
+                throw PaymentProblem(.invalidPayload, detail: "The transaction cannot be co-signed: \(error.message).")
+            }
+        } else {
+            guard let decoded = try? SignedTempoTransaction(rawHex: hex),
+                decoded.feePayerSignature != nil || !decoded.transaction.isSponsored
+            else {
+                throw PaymentProblem(.invalidPayload, detail: "transaction is not a signed Tempo (0x76) transaction.")
+            }
+            signed = decoded
         }
         guard signed.transaction.chainID == configuration.chainID else {
             throw PaymentProblem(.invalidPayload, detail: "The transaction is for chain \(signed.transaction.chainID).")
         }
-        guard signed.transaction.isSponsored else { return signed }
-        guard let feePayer = configuration.feePayer else {
-            throw PaymentProblem(.invalidPayload, detail: "This server does not pay transaction fees; pay your own.")
-        }
-        do {
-            return try signed.cosigned(by: feePayer, feeToken: configuration.token)
-        } catch {
-            throw PaymentProblem(.invalidPayload, detail: "The transaction cannot be co-signed: \(error.message).")
-        }
+        return signed
     }
 
     /// Broadcasts and waits for the receipt. A transaction the server pays the fee of may only call
     /// the escrow and approve the token to it.
     func broadcast(_ signed: SignedTempoTransaction, allowed: Set<Address>) async throws(PaymentProblem) {
-        if signed.feePayerSignature != nil {
+        if let feePayer = configuration.feePayer, (try? signed.recoverFeePayer(sender: signed.recoverSender())) == feePayer.address {
             let foreign = signed.transaction.calls.filter { call in
                 guard let to = call.to else { return true }
                 if allowed.contains(to) { return false }

@@ -114,10 +114,15 @@ struct SessionClient: Sendable {
         return payload
     }
 
+    /// A sponsored transaction travels as pympp's `0x78` fee payer envelope, for the server to co-sign.
+    static func wire(_ transaction: SignedTempoTransaction) -> String {
+        transaction.transaction.isSponsored ? (try! TempoFeePayerEnvelope(transaction)).rawHex : transaction.rawHex
+    }
+
     func openPayload(_ transaction: SignedTempoTransaction, voucher: EVM.UInt256? = nil) -> [String: JSONValue] {
         var payload = base("open")
         payload["type"] = .string("transaction")
-        payload["transaction"] = .string(transaction.rawHex)
+        payload["transaction"] = .string(Self.wire(transaction))
         payload["cumulativeAmount"] = .string((voucher ?? 0).description)
         if let voucher { payload["signature"] = .string(Hex.encode(sign(voucher))) }
         return payload
@@ -145,7 +150,7 @@ struct SessionClient: Sendable {
         var payload = base("topUp")
         payload["type"] = .string("transaction")
         payload["transaction"] = .string(
-            Self.transaction(calls, chainID: chainID, token: token, sponsored: sponsored).signed(with: payer).rawHex)
+            Self.wire(Self.transaction(calls, chainID: chainID, token: token, sponsored: sponsored).signed(with: payer)))
         payload["additionalDeposit"] = .string(amount.description)
         return payload
     }

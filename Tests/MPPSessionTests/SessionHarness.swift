@@ -65,7 +65,27 @@ final class SessionHarness: Sendable {
         self.secrets = secrets
     }
 
-    static func with<T>(ledger: PostgresLedger? = nil, _ body: (SessionHarness) async throws -> T) async throws -> T {
+    /// Runs `body` on a fresh harness. Each harness books in a database of its own (the ledger's
+    /// assets are unique per network and token, and every harness installs pathUSD on the Tempo
+    /// dev chain's network), unless `ledger` is given.
+    static func with<T: Sendable>(ledger: PostgresLedger? = nil, _ body: (SessionHarness) async throws -> T) async throws -> T {
+        if let ledger { return try await run(ledger: ledger, body) }
+        let database = try await TestDatabase.isolatedDatabase()
+        do {
+            let result = try await database.withClient(connections: 12, logger: logger) { client in
+                let ledger = PostgresLedger(client: client, logger: logger)
+                try await ledger.migrate()
+                return try await run(ledger: ledger, body)
+            }
+            try await TestDatabase.dropIsolated(database)
+            return result
+        } catch {
+            try? await TestDatabase.dropIsolated(database)
+            throw error
+        }
+    }
+
+    private static func run<T: Sendable>(ledger: PostgresLedger, _ body: (SessionHarness) async throws -> T) async throws -> T {
         var configuration = DevChainConfiguration.tempo(port: 0)
         configuration.blockTime = .zero
         configuration.automine = true
@@ -79,7 +99,6 @@ final class SessionHarness: Sendable {
         let port = await iterator.next() ?? 0
         let url = "http://127.0.0.1:\(port)"
         let rpc = EthereumRPC(url: url, configuration: .init(timeout: .seconds(30), maxAttempts: 1))
-        let ledger = if let ledger { ledger } else { try await TestDatabase.ledger() }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let payee = PrivateKey.random()
         let _: RPCValue = try await rpc.request("tempo_fundAddress", [.string(payee.address.lowercased)])

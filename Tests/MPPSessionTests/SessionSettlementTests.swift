@@ -152,45 +152,34 @@ struct SessionSettlementTests {
         }
     }
 
+    /// Each harness has a database of its own, so the fault-injecting trigger touches no other suite.
     @Test func aVoucherNotCommittedBeforeACrashIsNotBooked() async throws {
-        let database = try await TestDatabase.isolatedDatabase()
-        do {
-            try await Self.crashBeforeCommit(database)
-            try await TestDatabase.dropIsolated(database)
-        } catch {
-            try? await TestDatabase.dropIsolated(database)
-            throw error
-        }
-    }
-
-    static func crashBeforeCommit(_ database: DatabaseURL) async throws {
-        try await withLedger(database) { ledger in
-            try await H.with(ledger: ledger) { h in
-                let url = try await h.startServer(h.method()) + "/paid"
-                var client = try await SessionClient.connect(url, payer: try await h.fundedPayer())
-                let open = client.openTransaction(deposit: 50_000)
-                #expect(try await client.pay(client.openPayload(open)).status == 204)
-                // The database dies under the commit: nothing of it is written.
-                try await ledger.client.query(
-                    """
-                    create function settle.test_crash() returns trigger language plpgsql as $$
-                    begin raise exception 'simulated crash'; end $$
-                    """, logger: H.logger)
-                try await ledger.client.query(
-                    "create trigger test_crash before update on settle.mpp_sessions for each row execute function settle.test_crash()",
-                    logger: H.logger)
-                let credential = try client.authorization(client.voucherPayload(1_000))
-                let failed = try await SessionClient.send(url, authorization: credential)
-                #expect(failed.status == 500 && failed.problemType?.hasSuffix("internal-payment-error") == true, "\(failed.body)")
-                #expect(try await h.store.channel(client.channelID)?.spent == .zero)
-                let merchant = try? await h.balance(h.merchant)
-                #expect(merchant?.creditsPosted.isZero ?? true)
-                try await ledger.client.query("drop trigger test_crash on settle.mpp_sessions", logger: H.logger)
-                // The retry is a first payment: booked once.
-                let retried = try await SessionClient.send(url, authorization: credential)
-                #expect(retried.status == 200, "\(retried.body)")
-                #expect(try await h.balance(h.merchant).creditsPosted.description == "1000")
-            }
+        try await H.with { h in
+            let ledger = h.ledger
+            let url = try await h.startServer(h.method()) + "/paid"
+            var client = try await SessionClient.connect(url, payer: try await h.fundedPayer())
+            let open = client.openTransaction(deposit: 50_000)
+            #expect(try await client.pay(client.openPayload(open)).status == 204)
+            // The database dies under the commit: nothing of it is written.
+            try await ledger.client.query(
+                """
+                create function settle.test_crash() returns trigger language plpgsql as $$
+                begin raise exception 'simulated crash'; end $$
+                """, logger: H.logger)
+            try await ledger.client.query(
+                "create trigger test_crash before update on settle.mpp_sessions for each row execute function settle.test_crash()",
+                logger: H.logger)
+            let credential = try client.authorization(client.voucherPayload(1_000))
+            let failed = try await SessionClient.send(url, authorization: credential)
+            #expect(failed.status == 500 && failed.problemType?.hasSuffix("internal-payment-error") == true, "\(failed.body)")
+            #expect(try await h.store.channel(client.channelID)?.spent == .zero)
+            let merchant = try? await h.balance(h.merchant)
+            #expect(merchant?.creditsPosted.isZero ?? true)
+            try await ledger.client.query("drop trigger test_crash on settle.mpp_sessions", logger: H.logger)
+            // The retry is a first payment: booked once.
+            let retried = try await SessionClient.send(url, authorization: credential)
+            #expect(retried.status == 200, "\(retried.body)")
+            #expect(try await h.balance(h.merchant).creditsPosted.description == "1000")
         }
     }
 }
