@@ -125,6 +125,28 @@ struct SessionSettlementTests {
         }
     }
 
+    @Test func idleChannelsAreClosedCooperatively() async throws {
+        try await H.with { h in
+            let method = h.method()
+            let url = try await h.startServer(method) + "/paid"
+            let payer = try await h.fundedPayer()
+            var client = try await SessionClient.connect(url, payer: payer)
+            let open = client.openTransaction(deposit: 30_000)
+            #expect(try await client.pay(client.openPayload(open)).status == 204)
+            for k: UInt64 in 1...3 { #expect(try await client.pay(client.voucherPayload(EVM.UInt256(k * 1_000))).status == 200) }
+            let before = try await h.tokenBalance(payer.address)
+            let round = await SessionSettler(method: method, configuration: .init(idle: .zero)).round()
+            #expect(round.closed == [client.channelID] && round.failures == 0, "\(round)")
+            // Closed on chain with what was spent; the rest went back to the payer.
+            #expect(try await h.tokenBalance(payer.address) == before + 27_000)
+            let refused = try await client.pay(client.voucherPayload(4_000))
+            #expect(refused.status == 410, "\(refused.body)")
+            _ = try await h.booker.sync(h.rail)
+            #expect(try await h.balance(try h.vouchersAccount(client.channelID)).posted.description == "0")
+            #expect(try await h.balance(h.merchant).creditsPosted.description == "3000")
+        }
+    }
+
     @Test func aVoucherAcceptedBeforeACrashIsAnsweredOnRetryAndBookedOnce() async throws {
         try await H.with { h in
             let url = try await h.startServer(h.method())
