@@ -126,7 +126,9 @@ struct MPPBench: AsyncParsableCommand {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let payee = PrivateKey.random()
         let merchant = "bench:mpp:\(tag):merchant"
-        let asset = try AssetID("pathusd-mpp-bench-\(tag)")
+        // The Tempo rail's asset of pathUSD on this network, as `settle sandbox` and `settle bench
+        // tempo` name it: an asset is unique per network and token.
+        let asset = try AssetID("pathusd-42431")
         let token = TokenConfiguration.pathUSD.address
         let services = ServiceGroup(configuration: .init(services: [chainApp], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
