@@ -125,6 +125,28 @@ struct SessionSettlementTests {
         }
     }
 
+    @Test func settlesOnTheCountAndAgeThresholds() async throws {
+        try await H.with { h in
+            let method = h.method()
+            let url = try await h.startServer(method) + "/paid"
+            var client = try await SessionClient.connect(url, payer: try await h.fundedPayer())
+            let open = client.openTransaction(deposit: 30_000)
+            #expect(try await client.pay(client.openPayload(open)).status == 204)
+            for k: UInt64 in 1...3 { #expect(try await client.pay(client.voucherPayload(EVM.UInt256(k * 1_000))).status == 200) }
+            let byCount = SessionSettler(method: method, configuration: .init(amount: .max, age: .seconds(3_600), count: 3))
+            #expect(await byCount.round().settled == [client.channelID])
+            #expect(try await client.pay(client.voucherPayload(4_000)).status == 200)
+            // One voucher since the settlement: below the count, and not old enough.
+            #expect(await byCount.round().settled.isEmpty)
+            let byAge = SessionSettler(method: method, configuration: .init(amount: .max, age: .zero, count: 1_000))
+            #expect(await byAge.round().settled == [client.channelID])
+            let state = try #require(
+                try await method.chain.channel(
+                    client.channelID, version: .v2, escrow: TempoChannelEscrow.v2Address, descriptor: client.descriptor))
+            #expect(state.settled == 4_000)
+        }
+    }
+
     @Test func idleChannelsAreClosedCooperatively() async throws {
         try await H.with { h in
             let method = h.method()
