@@ -13,6 +13,21 @@ import Testing
 struct SessionLifecycleTests {
     typealias H = SessionHarness
 
+    /// The challenge advertises v2; a client that only speaks v1 still pays on the v1 escrow.
+    @Test func aV2ServerAcceptsV1Channels() async throws {
+        try await H.with { h in
+            let url = try await h.startServer(h.method(.v2)) + "/paid"
+            var client = try await SessionClient.connect(url, payer: try await h.fundedPayer(), version: .v1)
+            #expect(client.escrow == TempoChannelEscrow.v1ModeratoAddress)
+            let open = client.openTransaction(deposit: 5_000)
+            let opened = try await client.pay(client.openPayload(open, voucher: 1_000))
+            #expect(opened.status == 200 && opened.receipt?.reference == client.channelID.hex, "\(opened.body)")
+            let paid = try await client.pay(client.voucherPayload(2_000))
+            #expect(paid.status == 200 && paid.receipt?.extensions["spent"] == .string("2000"), "\(paid.body)")
+            #expect(try await h.balance(h.merchant).creditsPosted.description == "2000")
+        }
+    }
+
     @Test(arguments: [TempoChannelEscrow.v2, .v1])
     func openVouchersTopUpAndClose(_ version: TempoChannelEscrow) async throws {
         try await H.with { h in
