@@ -53,6 +53,7 @@ let package = Package(
                 .embedInCode("Schema/v8_authority.sql"),
                 .embedInCode("Schema/v10_scheduler.sql"),
                 .embedInCode("Schema/v11_mpp.sql"),
+                .embedInCode("Schema/v12_mpp_sessions.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -228,6 +229,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "MPPSession",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -534,6 +536,33 @@ let package = Package(
             ],
             // The pympp client script, run by EVMChargeInteropTests.
             exclude: ["Interop"],
+            swiftSettings: swiftSettings
+        ),
+        // MPP's tempo/session: payment channels on Tempo's escrows, vouchers checked with one
+        // signature recovery, persisted and booked in group-committed batches, settled in bulk.
+        .target(
+            name: "MPPSession",
+            dependencies: [
+                "MPP", "EVM", "Ledger", "RailKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MPPSessionTests",
+            dependencies: [
+                "MPPSession", "MPP", "EVM", "DevChain", "Ledger", "RailKit", "TempoRail", "Paywall", "SettleTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

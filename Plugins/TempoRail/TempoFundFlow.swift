@@ -8,6 +8,10 @@ import RailKit
 ///
 /// `tempo:{asset}:escrow:{channel}` is the channel's prepaid balance: deposits in, settlements and
 /// the refund out, so it returns to zero once the channel is closed or withdrawn.
+/// `tempo:{asset}:vouchers:{channel}` is what the merchant earned on the channel and has not yet
+/// collected on chain: the MPP session server debits it with every charge it books to the
+/// merchant's revenue (decision 0020), and each settlement credits it, so it is zero whenever the
+/// settlements have caught up with the vouchers.
 enum TempoFundFlow {
     static let flow = FundFlow(
         states: ["final", "deposited", "settled", "refunded", "spent"],
@@ -19,7 +23,12 @@ enum TempoFundFlow {
             .init(
                 "tempo:{asset}:escrow:{channel}", normalSide: .debit, clearing: true,
                 summary: "a session channel's deposit held by the escrow: the payer's prepaid balance"),
-            .init("tempo:{asset}:payer:{payer}", normalSide: .credit, summary: "what a channel's payer deposited, less its refunds"),
+            .init(
+                "tempo:{asset}:vouchers:{channel}", normalSide: .debit, clearing: true,
+                summary: "charges the MPP session server booked on the channel's vouchers, not yet settled on chain"),
+            .init(
+                "tempo:{asset}:payer:{payer}", normalSide: .credit,
+                summary: "what a channel's payer deposited and has not yet paid out or got back: deposits less settlements and refunds"),
             .init("tempo:{asset}:fees", normalSide: .debit, summary: "transaction fees the watched sponsors paid, in stablecoin"),
         ],
         transitions: [
@@ -38,9 +47,12 @@ enum TempoFundFlow {
             .init(
                 "settlement", from: [], to: "settled",
                 postings: [
-                    .init(.debit, "tempo:{asset}:wallet:{address}", "amount"), .init(.credit, "tempo:{asset}:escrow:{channel}", "amount"),
+                    .init(.debit, "tempo:{asset}:wallet:{address}", "amount"), .init(.credit, "tempo:{asset}:vouchers:{channel}", "amount"),
+                    .init(.debit, "tempo:{asset}:payer:{payer}", "amount"), .init(.credit, "tempo:{asset}:escrow:{channel}", "amount"),
                 ],
-                summary: "a voucher settled (or the captured part of a close): paid from the escrow to the merchant"),
+                summary:
+                    "a voucher settled (or the captured part of a close): paid from the escrow to the merchant, collecting the vouchers booked on the channel"
+            ),
             .init(
                 "refund", from: [], to: "refunded",
                 postings: [

@@ -21,6 +21,14 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
             case badRequest = "bad-request"
             case paymentActionRequired = "payment-action-required"
             case internalPaymentError = "internal-payment-error"
+            case sessionInvalidSignature = "session/invalid-signature"
+            case sessionSignerMismatch = "session/signer-mismatch"
+            case sessionAmountExceedsDeposit = "session/amount-exceeds-deposit"
+            case sessionDeltaTooSmall = "session/delta-too-small"
+            case sessionChannelNotFound = "session/channel-not-found"
+            case sessionChannelFinalized = "session/channel-finalized"
+            case sessionChallengeNotFound = "session/challenge-not-found"
+            case sessionInsufficientBalance = "session/insufficient-balance"
         }
 
         private let base: Base
@@ -56,11 +64,31 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
         /// Infrastructure failed where the payment may have landed (500, never a retryable 402).
         public static let internalPaymentError = Code(.internalPaymentError)
 
+        /// A session voucher's signature does not recover (malformed, or `s` in the upper half) (402).
+        public static let sessionInvalidSignature = Code(.sessionInvalidSignature)
+        /// A session voucher recovers to someone other than the channel's signer on chain (402).
+        public static let sessionSignerMismatch = Code(.sessionSignerMismatch)
+        /// A session voucher is above the channel's deposit (402).
+        public static let sessionAmountExceedsDeposit = Code(.sessionAmountExceedsDeposit)
+        /// A session voucher raises the cumulative amount by less than `minVoucherDelta`, or lowers it (402).
+        public static let sessionDeltaTooSmall = Code(.sessionDeltaTooSmall)
+        /// The channel does not exist on the escrow, or the server does not know it: **410**, no challenge.
+        public static let sessionChannelNotFound = Code(.sessionChannelNotFound)
+        /// The channel is closed, or its payer asked to close it: **410**, no challenge.
+        public static let sessionChannelFinalized = Code(.sessionChannelFinalized)
+        /// A session action names a challenge the server cannot find (402).
+        public static let sessionChallengeNotFound = Code(.sessionChallengeNotFound)
+        /// The accepted vouchers do not cover the request; the problem carries `requiredTopUp` when
+        /// the deposit itself is too small (402).
+        public static let sessionInsufficientBalance = Code(.sessionInsufficientBalance)
+
         /// Every code, for tables and tests.
         public static let all: [Code] = [
             .paymentRequired, .paymentInsufficient, .paymentExpired, .verificationFailed, .credentialReplayed,
             .methodUnsupported, .malformedCredential, .invalidChallenge, .invalidPayload, .badRequest,
-            .paymentActionRequired, .internalPaymentError,
+            .paymentActionRequired, .internalPaymentError, .sessionInvalidSignature, .sessionSignerMismatch,
+            .sessionAmountExceedsDeposit, .sessionDeltaTooSmall, .sessionChannelNotFound, .sessionChannelFinalized,
+            .sessionChallengeNotFound, .sessionInsufficientBalance,
         ]
 
         /// The problem type's slug, for example `invalid-challenge`.
@@ -75,6 +103,7 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
             switch base {
             case .methodUnsupported, .badRequest: 400
             case .credentialReplayed: 403
+            case .sessionChannelNotFound, .sessionChannelFinalized: 410
             case .internalPaymentError: 500
             default: 402
             }
@@ -92,7 +121,9 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
             switch base {
             case .credentialReplayed: "Verification Failed"
             case .internalPaymentError: "Internal Payment Error"
-            default: slug.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ")
+            default:
+                slug.split(separator: "/").last!.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(
+                    separator: " ")
             }
         }
     }
@@ -105,19 +136,23 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
     public var challengeId: String?
     /// What the client should do, when there is advice.
     public var hint: String?
+    /// For ``Code/sessionInsufficientBalance``: how much the channel's deposit must grow, in base
+    /// units (a decimal string, as MPP amounts travel).
+    public var requiredTopUp: String?
 
     /// Creates a problem.
-    public init(_ code: Code, detail: String, challengeId: String? = nil, hint: String? = nil) {
+    public init(_ code: Code, detail: String, challengeId: String? = nil, hint: String? = nil, requiredTopUp: String? = nil) {
         self.code = code
         self.detail = detail
         self.challengeId = challengeId
         self.hint = hint
+        self.requiredTopUp = requiredTopUp
     }
 
     /// The HTTP status of the response.
     public var status: Int { code.status }
 
-    /// The problem document: `type`, `title`, `status`, `detail`[, `challengeId`][, `hint`].
+    /// The problem document: `type`, `title`, `status`, `detail`[, `challengeId`][, `hint`][, `requiredTopUp`].
     public var document: JSONValue {
         var members: [String: JSONValue] = [
             "type": .string(code.type), "title": .string(code.title), "status": .integer(Int64(code.status)),
@@ -125,6 +160,7 @@ public struct PaymentProblem: Error, CustomStringConvertible, Sendable, Equatabl
         ]
         if let challengeId { members["challengeId"] = .string(challengeId) }
         if let hint { members["hint"] = .string(hint) }
+        if let requiredTopUp { members["requiredTopUp"] = .string(requiredTopUp) }
         return .object(members)
     }
 

@@ -51,6 +51,34 @@ struct APIBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let (figures, results) = try await measure()
+        if json {
+            print(try JSONCoding.line(figures))
+        } else {
+            func f(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }
+            print("settle bench api: \(clients) keep-alive clients, single transfers to one hot merchant account, client in process")
+            if results.count > 1 {
+                for (k, round) in results.enumerated() {
+                    print(
+                        "  round \(k + 1): posts \(f(round.posts.throughput))/s p99 \(f(round.posts.p99.milliseconds)) ms, "
+                            + "reads \(f(round.reads.throughput))/s p99 \(f(round.reads.p99.milliseconds)) ms")
+                }
+                print("  medians of \(results.count) rounds:")
+            }
+            print(
+                "  transfer posts   : \(f(figures.api_tps))/s, p50 \(f(figures.api_p50_ms)) ms, p99 \(f(figures.api_p99_ms)) ms, \(figures.api_failed) failed"
+            )
+            print("  in-process batch : \(f(figures.ledger_hot_tps))/s (HTTP/batch = \(f(figures.ratio_to_ledger)))")
+            print(
+                "  balance reads    : \(f(figures.reads_per_s))/s, p50 \(f(figures.read_p50_ms)) ms, p99 \(f(figures.read_p99_ms)) ms, \(figures.read_failed) failed"
+            )
+            print("  merchant balance = acknowledged transfers: \(figures.merchant_balance_matches)")
+        }
+    }
+
+    /// Runs the benchmark (also from `settle bench mpp`, which reports the post rate beside its own).
+    /// - Throws: when the merchant's balance is not the acknowledged transfers.
+    func measure() async throws -> (Figures, [(posts: LoadReport, reads: LoadReport)]) {
         let logger = db.logger
         let (url, embedded) = try await db.resolve()
         let run = "api-bench-\(Int(Date().timeIntervalSince1970 * 1000))"
@@ -137,31 +165,10 @@ struct APIBench: AsyncParsableCommand {
             read_p99_ms: median(results.map(\.reads.p99.milliseconds)),
             read_failed: results.reduce(0) { $0 + $1.reads.failed + $1.reads.transportErrors }, clients: clients,
             merchant_balance_matches: credited == expected, rounds: results.count)
-        if json {
-            print(try JSONCoding.line(figures))
-        } else {
-            func f(_ x: Double) -> String { x.formatted(.number.precision(.fractionLength(0...2))) }
-            print("settle bench api: \(clients) keep-alive clients, single transfers to one hot merchant account, client in process")
-            if results.count > 1 {
-                for (k, round) in results.enumerated() {
-                    print(
-                        "  round \(k + 1): posts \(f(round.posts.throughput))/s p99 \(f(round.posts.p99.milliseconds)) ms, "
-                            + "reads \(f(round.reads.throughput))/s p99 \(f(round.reads.p99.milliseconds)) ms")
-                }
-                print("  medians of \(results.count) rounds:")
-            }
-            print(
-                "  transfer posts   : \(f(figures.api_tps))/s, p50 \(f(figures.api_p50_ms)) ms, p99 \(f(figures.api_p99_ms)) ms, \(figures.api_failed) failed"
-            )
-            print("  in-process batch : \(f(ledgerHot))/s (HTTP/batch = \(f(figures.ratio_to_ledger)))")
-            print(
-                "  balance reads    : \(f(figures.reads_per_s))/s, p50 \(f(figures.read_p50_ms)) ms, p99 \(f(figures.read_p99_ms)) ms, \(figures.read_failed) failed"
-            )
-            print("  merchant balance = acknowledged transfers: \(figures.merchant_balance_matches)")
-        }
         guard figures.merchant_balance_matches else {
             throw CommandFailure(description: "bench: the merchant's balance \(credited) is not the \(expected) acknowledged transfers")
         }
+        return (figures, results)
     }
 
     private func setUp(_ ledger: PostgresLedger, run: String, merchant: AccountID, payers: [AccountID]) async throws {

@@ -104,6 +104,12 @@ struct PaymentProblemTests {
             (.malformedCredential, "malformed-credential", 402), (.invalidChallenge, "invalid-challenge", 402),
             (.invalidPayload, "invalid-payload", 402), (.badRequest, "bad-request", 400),
             (.paymentActionRequired, "payment-action-required", 402), (.internalPaymentError, "internal-payment-error", 500),
+            (.sessionInvalidSignature, "session/invalid-signature", 402), (.sessionSignerMismatch, "session/signer-mismatch", 402),
+            (.sessionAmountExceedsDeposit, "session/amount-exceeds-deposit", 402),
+            (.sessionDeltaTooSmall, "session/delta-too-small", 402), (.sessionChannelNotFound, "session/channel-not-found", 410),
+            (.sessionChannelFinalized, "session/channel-finalized", 410),
+            (.sessionChallengeNotFound, "session/challenge-not-found", 402),
+            (.sessionInsufficientBalance, "session/insufficient-balance", 402),
         ]
         #expect(expected.map(\.0) == PaymentProblem.Code.all)
         let wrong = expected.filter {
@@ -112,6 +118,14 @@ struct PaymentProblemTests {
         }
         #expect(wrong.isEmpty, "\(wrong)")
         #expect(Set(PaymentProblem.Code.all.map(\.description)).count == PaymentProblem.Code.all.count)
+        #expect(PaymentProblem.Code.sessionInsufficientBalance.title == "Insufficient Balance")
+    }
+
+    @Test func insufficientBalanceCarriesRequiredTopUp() throws {
+        let problem = PaymentProblem(.sessionInsufficientBalance, detail: "Top up.", requiredTopUp: "2500")
+        let body = try JSONValue.decode(problem.body)
+        #expect(body.objectValue?["requiredTopUp"] == .string("2500"))
+        #expect(body.objectValue?["type"] == .string("https://paymentauth.org/problems/session/insufficient-balance"))
     }
 
     @Test func documentIsPymppsShape() throws {

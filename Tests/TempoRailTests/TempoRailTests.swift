@@ -184,8 +184,14 @@ struct TempoRailTests {
             let refunds: UInt64 = 500_000 + 850_000 + 50_000
             let settled: UInt64 = 400_000 + 650_000
             let payerAccount = try await balance("payer:\(Self.payer.address.lowercased)")
-            #expect(payerAccount.creditsPosted.description == String(deposits) && payerAccount.debitsPosted.description == String(refunds))
+            // Settlements pay out of the payer's deposits too, so its account clears with the escrows.
+            #expect(
+                payerAccount.creditsPosted.description == String(deposits)
+                    && payerAccount.debitsPosted.description == String(refunds + settled))
             #expect(settled + refunds == deposits)
+            // No session server booked vouchers here: the settlements alone credit the channels' voucher accounts.
+            let vouchers = try await balance("vouchers:\(id1.hex)")
+            #expect(vouchers.creditsPosted.description == "400000" && vouchers.debitsPosted.isZero, "\(vouchers)")
             let wallet = try await balance("wallet:\(merchant.lowercased)")
             #expect(wallet.debitsPosted.description == String(350_000 + settled))
             #expect(wallet.creditsPosted.description == String(feeTotal))

@@ -5,12 +5,13 @@ import Synchronization
 /// and a further batch (up to ``maxInFlight`` at once) starts only when ``minConcurrentBatch`` of
 /// them are waiting; otherwise they wait for a running batch to end and go in the next one. A busy
 /// store thus runs batches as large as its load makes them, and no timer adds latency anywhere
-/// (decision 0005). The mechanism of ``GroupCommit`` and ``BalanceReads``.
+/// (decision 0005). The mechanism of ``GroupCommit`` and ``BalanceReads``, and of MPP sessions
+/// that commit voucher state and its bookings together.
 ///
 /// A request waits for the batch that holds it, so it sees everything that was done before it
 /// was submitted. ``run(abandoned:)`` processes batches until ``close()``, then the rest of the queue.
-final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
-    typealias Process = @Sendable ([Request]) async -> [Result<Response, LedgerError>]
+public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
+    public typealias Process = @Sendable ([Request]) async -> [Result<Response, LedgerError>]
 
     private struct Pending {
         var request: Request
@@ -36,7 +37,7 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     ///     one (1: whenever a slot is free).
     ///   - process: runs one batch and returns one result per request, in order.
     ///   - closedError: the answer to requests submitted after ``close()``.
-    init(maxBatch: Int, maxInFlight: Int, minConcurrentBatch: Int = 1, closedError: LedgerError, process: @escaping Process) {
+    public init(maxBatch: Int, maxInFlight: Int, minConcurrentBatch: Int = 1, closedError: LedgerError, process: @escaping Process) {
         self.maxBatch = max(1, maxBatch)
         self.maxInFlight = max(1, maxInFlight)
         self.minConcurrentBatch = max(1, min(minConcurrentBatch, self.maxBatch))
@@ -45,7 +46,7 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     }
 
     /// Queues a request and returns its response once its batch has run.
-    func submit(_ request: Request) async -> Result<Response, LedgerError> {
+    public func submit(_ request: Request) async -> Result<Response, LedgerError> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<Response, LedgerError>, Never>) in
             let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.closed else { return (false, nil) }
@@ -64,7 +65,7 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
 
     /// Runs batches until closed and drained. Cancellation closes it; what a cancelled batch
     /// leaves unanswered is answered with `abandoned`.
-    func run(abandoned: LedgerError) async {
+    public func run(abandoned: LedgerError) async {
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
                 while let batch = await nextBatch() {
@@ -94,7 +95,7 @@ final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     }
 
     /// Stops taking requests; queued ones still run.
-    func close() {
+    public func close() {
         let wakeup = state.withLock { state in
             state.closed = true
             defer { state.wakeup = nil }

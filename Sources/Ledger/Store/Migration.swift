@@ -24,6 +24,7 @@ struct Migration: Sendable {
         Migration(version: 8, name: "authority", sql: String(decoding: PackageResources.v8_authority_sql, as: UTF8.self)),
         Migration(version: 10, name: "scheduler", sql: String(decoding: PackageResources.v10_scheduler_sql, as: UTF8.self)),
         Migration(version: 11, name: "mpp", sql: String(decoding: PackageResources.v11_mpp_sql, as: UTF8.self)),
+        Migration(version: 12, name: "mpp_sessions", sql: String(decoding: PackageResources.v12_mpp_sessions_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

@@ -24,8 +24,40 @@ extension PostgresLedger {
         try await post(transfers, authorities: Array(repeating: authority, count: transfers.count), atomic: atomic)
     }
 
+    /// Records a batch of transfers on `connection`, inside the caller's open transaction, so that
+    /// the caller's own writes and the bookings commit or roll back together (an MPP session's
+    /// voucher state and its charge). Not retried here: the caller owns the transaction.
+    /// See ``post(_:atomic:authority:)`` for the semantics.
+    /// - Throws: ``LedgerError/Code/batchTooLarge``, or ``LedgerError/Code/database`` when the
+    ///   statement fails (the caller's transaction is then aborted).
+    public func post(
+        _ transfers: [NewTransfer], on connection: PostgresConnection, atomic: Bool = false, authority: PostingAuthority = .ledger
+    ) async throws(LedgerError) -> [TransferResult] {
+        try await post(transfers, authorities: Array(repeating: authority, count: transfers.count), atomic: atomic) {
+            batch throws(LedgerError) -> [Row] in
+            do {
+                var rows: [Row] = []
+                for try await row in try await connection.execute(PostingCall(batch: batch), logger: self.logger) {
+                    rows.append(Self.row(row))
+                }
+                return rows
+            } catch {
+                throw LedgerError(.database, Self.describe(error))
+            }
+        }
+    }
+
     /// A batch whose transfers may come from different posters (group commit).
     func post(_ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool) async throws(LedgerError) -> [TransferResult] {
+        try await post(transfers, authorities: authorities, atomic: atomic) { batch throws(LedgerError) in
+            try await database(retries: 8) { try await self.execute(batch) }
+        }
+    }
+
+    private func post(
+        _ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool,
+        execute: (BatchColumns) async throws(LedgerError) -> [Row]
+    ) async throws(LedgerError) -> [TransferResult] {
         guard transfers.count <= Self.maxBatchSize else {
             throw LedgerError(.batchTooLarge, "a batch takes at most \(Self.maxBatchSize) transfers, got \(transfers.count)")
         }
@@ -48,7 +80,7 @@ extension PostgresLedger {
             let batch = BatchColumns(sent.map { transfers[$0] }, atomic: atomic, authorities: sent.map { authorities[$0] })
             let rows: [Row]
             do {
-                rows = try await database(retries: 8) { try await self.execute(batch) }
+                rows = try await execute(batch)
             } catch let error where error.message.hasPrefix("PostgreSQL 22003") {
                 // A balance without a limit would pass 2^256-1 after a concurrent batch moved it:
                 // the database refused the whole batch, nothing was written.
