@@ -12,6 +12,7 @@ import LocalPostgres
 import Logging
 import MPP
 import MPPEVM
+import MPPSession
 import MPPStripe
 import MPPTempo
 import Paywall
@@ -202,7 +203,18 @@ struct SandboxCommand: AsyncParsableCommand {
         _ = try await ledger.createAccounts([Account(id: cardMerchant, asset: cardRail.descriptor.assets[0].id, normalSide: .credit)])
         let stripeCharge = StripeChargeMethod(rail: cardRail, networkID: Self.cardNetworkID, revenueAccount: cardMerchant, logger: logger)
         let evmCharge = EVMChargeMethod(facilitator: facilitator, token: token, recipient: payTo, logger: logger)
+        // Sessions: a channel opened once on the Tempo chain's v2 escrow (v1 also taken), then a
+        // voucher per call, settled in bulk by the merchant's key (test account 9, the payTo).
+        let sessionStore = SessionStore(ledger: ledger, logger: logger)
+        let tempoSession = TempoSessionMethod(
+            configuration: SessionConfiguration(
+                otherEscrows: [.v1: TempoChannelEscrow.v1ModeratoAddress], chainID: tempoInfo.chainId, token: pathUSD.address,
+                recipient: payTo, settlementKey: TestAccounts.privateKeys[9], feePayer: TestAccounts.privateKeys[9],
+                amountPerUnit: EVM.UInt256(UInt64(price)), suggestedDeposit: EVM.UInt256(UInt64(price) * 1_000), asset: pathUSDAsset.id),
+            rpc: EthereumRPC(url: tempoURL), store: sessionStore, logger: logger)
+        let sessionSettler = SessionSettler(method: tempoSession, logger: logger)
         let jokeOffers = [
+            MPPOffer(method: tempoSession, request: tempoSession.configuration.request, description: "A joke about ledgers, per call"),
             try tempoCharge.offer(
                 TempoCharge(amount: EVM.UInt256(UInt64(price)), currency: pathUSD.address, recipient: payTo, feePayer: true),
                 description: "A joke about ledgers"),
@@ -244,7 +256,8 @@ struct SandboxCommand: AsyncParsableCommand {
         let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
         let tempoWatcher = ChainWatcher(rail: tempoRail, booker: booker, logger: logger)
         let cardWatcher = ChainWatcher(rail: cardRail, booker: booker, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [merchantApp, watcher, tempoWatcher, cardWatcher], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [sessionStore, merchantApp, watcher, tempoWatcher, cardWatcher, sessionSettler], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -266,6 +279,9 @@ struct SandboxCommand: AsyncParsableCommand {
                     .init(scheme: "x402", kind: "exact", network: token.network, asset: usdc.address.checksummed, amount: String(price)),
                     .init(
                         scheme: "mpp", kind: "tempo/charge", network: tempoNetwork, asset: pathUSD.address.checksummed,
+                        amount: String(price), feeSponsored: true, merchantAccount: tempoMerchant.rawValue),
+                    .init(
+                        scheme: "mpp", kind: "tempo/session", network: tempoNetwork, asset: pathUSD.address.checksummed,
                         amount: String(price), feeSponsored: true, merchantAccount: tempoMerchant.rawValue),
                     .init(
                         scheme: "mpp", kind: "stripe/charge", network: "stripe:" + Self.cardNetworkID, asset: "usd",

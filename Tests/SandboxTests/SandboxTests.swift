@@ -74,7 +74,7 @@ extension BinaryTests {
             // The chain rail booked the transfer final against the x402 settlement: the clearing
             // account between them is back to zero.
             let incoming = paid["incoming"] as? [String: Any]
-            #expect(incoming?["posted"] as? String == "0")
+            #expect(incoming?["posted"] as? String == paid["clearing_before"] as? String)
             #expect(paid["incoming_delta"] as? Int == 1000)
 
             // Reorganized before final: the chain rail had seen (held) the payment, voided that hold
@@ -84,7 +84,7 @@ extension BinaryTests {
             #expect(paid["reorg_seen_before_reorg"] as? Int == 1000)
             #expect(paid["reorg_remined"] as? Bool == true)
             #expect(paid["reorg_wallet_bookings"] as? [String] == ["pending", "void_pending", "pending", "post_pending"])
-            #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == "0")
+            #expect((paid["reorg_incoming"] as? [String: Any])?["posted"] as? String == paid["clearing_before"] as? String)
             #expect(paid["reorg_incoming_delta"] as? Int == 1000)
 
             // The same route, paid by an MPP agent with pympp's Tempo client (the fee sponsored).
@@ -102,6 +102,9 @@ extension BinaryTests {
             #expect(mpp["unpaid_status"] as? Int == 402)
             #expect(mpp["payment_required"] as? Bool == true, "the same 402 offers x402")
             #expect((mpp["www_authenticate"] as? String)?.contains(#"method="tempo", intent="charge""#) == true)
+            for offer in [#"intent="session""#, #"method="stripe""#, #"method="evm""#] {
+                #expect((mpp["www_authenticate"] as? String)?.contains(offer) == true, "the 402 offers \(offer)")
+            }
             #expect(mpp["paid_status"] as? Int == 200)
             #expect((mpp["paid_body"] as? String)?.contains("joke") == true)
             #expect((mpp["receipt"] as? [String: Any])?["method"] as? String == "tempo")
@@ -109,7 +112,7 @@ extension BinaryTests {
             #expect(mpp["replay_status"] as? Int == 403)
             #expect(mpp["merchant_delta"] as? Int == 1000)
             // The Tempo rail booked the transfer against the MPP revenue: the clearing account is zero.
-            #expect((mpp["incoming"] as? [String: Any])?["posted"] as? String == "0")
+            #expect((mpp["incoming"] as? [String: Any])?["posted"] as? String == mpp["clearing_before"] as? String)
             #expect(mpp["incoming_delta"] as? Int == 1000)
 
             // The same joke as an MCP tool, paid by pympp's MCP client.

@@ -32,6 +32,7 @@ def balance(account):
 async def main():
     merchant_before = int(balance(offer["merchantAccount"])["posted"])
     incoming_before = int(balance(incoming)["debits_posted"])
+    clearing_before = balance(incoming).get("posted", "0")
     unpaid = requests.get(info["paidURL"], timeout=10)
     account = TempoAccount.from_key(info["testKeys"][2])
     method = tempo_client.charge(account=account, chain_id=tempo["chainId"], rpc_url=tempo["rpcURL"])
@@ -48,7 +49,7 @@ async def main():
     deadline = time.time() + 20
     while time.time() < deadline:
         clearing = balance(incoming)
-        if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == "0":
+        if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == clearing_before:
             break
         time.sleep(0.5)
     print(json.dumps({
@@ -62,6 +63,7 @@ async def main():
         "replay_status": replay.status_code if replay is not None else None,
         "merchant_delta": int(balance(offer["merchantAccount"])["posted"]) - merchant_before,
         "incoming": balance(incoming),
+        "clearing_before": clearing_before,
         "incoming_delta": int(balance(incoming)["debits_posted"]) - incoming_before,
     }))
 
