@@ -9,7 +9,8 @@ public enum ReportPage {
             report.rails.isEmpty
             ? "No finished reconciliation run for this day."
             : report.isClean
-                ? "Every rail agrees with the ledger." : "\(report.rails.map(\.breaks).reduce(0, +)) break(s) need attention."
+                ? "Every rail agrees with the ledger."
+                : "\(report.breaks.filter { $0.code.isError && $0.resolution == nil }.count) open break(s) need attention."
         var page = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -21,7 +22,7 @@ public enum ReportPage {
             .ok { background: #e3f5e8; color: #17603a; } .bad { background: #fde8e8; color: #9b1c1c; }
             table { border-collapse: collapse; width: 100%; margin-top: .6rem; font-size: 14px; }
             th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #e6e9ef; vertical-align: top; }
-            th { background: #f3f5f8; font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+            th { background: #f3f5f8; font-weight: 600; } td.since { white-space: nowrap; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
             .code { font-family: ui-monospace, Menlo, monospace; font-size: 13px; }
             .tag { display: inline-block; padding: 0 .45rem; border-radius: 4px; font-size: 12px; font-weight: 600; }
             .tag.timing { background: #fff4d6; color: #7a5600; } .tag.error { background: #fde8e8; color: #9b1c1c; } .tag.resolved { background: #e3f5e8; color: #17603a; }
@@ -122,7 +123,7 @@ public enum ReportPage {
                 <tr class="break" data-code="\(escape(b.code.rawValue))"><td>\(b.id)</td><td class="code">\(escape(b.rail))</td>\
                 <td class="code">\(escape(b.code.rawValue))</td><td class="code">\(escape(b.reference ?? "—"))</td><td class="code">\(escape(b.asset ?? "—"))</td>\
                 <td class="num">\(escape(b.railAmount ?? "—"))</td><td class="num">\(escape(b.ledgerAmount ?? "—"))</td>\
-                <td>\(escape(b.firstSeen)) (\(b.ageDays) d)</td><td>\(state)</td>\
+                <td class="since">\(escape(b.firstSeen)) · \(b.ageDays) d</td><td>\(state)</td>\
                 <td><details><summary>rows</summary><pre>\(escape(evidenceText(b.evidence)))</pre></details></td></tr>
 
                 """

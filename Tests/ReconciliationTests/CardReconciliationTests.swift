@@ -1,7 +1,7 @@
 import CardRail
 import Foundation
-import NIOHTTP1
 import Ledger
+import NIOHTTP1
 import RailKit
 import Reconciliation
 import SettleTesting
