@@ -51,6 +51,7 @@ let package = Package(
                 .embedInCode("Schema/v6_x402.sql"),
                 .embedInCode("Schema/v7_fast_path.sql"),
                 .embedInCode("Schema/v8_authority.sql"),
+                .embedInCode("Schema/v9_reconciliation.sql"),
                 .embedInCode("Schema/v10_scheduler.sql"),
                 .embedInCode("Schema/v11_mpp.sql"),
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
@@ -89,7 +90,7 @@ let package = Package(
         .target(
             name: "LedgerAPI",
             dependencies: [
-                "Ledger",
+                "Ledger", "Reconciliation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,6 +113,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Reconciliation",
+            dependencies: [
+                "Ledger", "RailKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReconciliationTests",
+            dependencies: [
+                "Reconciliation", "RailKit", "Ledger", "SettleTesting", "CardRail", "CardMock",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -214,6 +241,7 @@ let package = Package(
                 "LocalPostgres",
                 "HTTPLoad",
                 "RailKit",
+                "Reconciliation",
                 "CardRail",
                 "ERC20Rail",
                 "TempoRail",

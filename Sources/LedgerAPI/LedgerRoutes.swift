@@ -4,6 +4,7 @@ import Hummingbird
 import Ledger
 import Logging
 import NIOCore
+import Reconciliation
 
 /// The routes of the ledger API v1 and the service routes, with the scope each one needs.
 public struct LedgerRoutes: Sendable {
@@ -164,6 +165,10 @@ public struct LedgerRoutes: Sendable {
         add(v1, .post, "/v1", "/transfers/{id}/reverse", .write) { request, context in
             try await resolve(request, context, suffix: "reverse", takesAmount: false) { id, _ in .reverse(id) }
         }
+        let reconciliation = ReconciliationRoutes(store: ReconciliationStore(ledger: ledger))
+        add(v1, .get, "/v1", "/reconciliation/runs", .read) { request, _ in try await reconciliation.runs(request) }
+        add(v1, .get, "/v1", "/reconciliation/runs/{id}", .read) { _, context in try await reconciliation.run(try pathID(context)) }
+        add(v1, .get, "/v1", "/reconciliation/breaks", .read) { request, _ in try await reconciliation.breaks(request) }
         return (router, table)
     }
 

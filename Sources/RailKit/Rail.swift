@@ -23,6 +23,10 @@ public protocol Rail: Sendable {
     /// The rail's own records of money that moved in `[from, to)`, for reconciliation.
     func statement(from: Date, to: Date, cursor: String?, pageSize: Int) async throws(RailError) -> StatementPage
 
+    /// The rail's own balance of each of its assets as of `at`, for the reconciler's drift check.
+    /// - Throws: ``RailError/Code/unsupported`` when the rail exposes no balance (the default).
+    func balances(at: Date) async throws(RailError) -> [RailBalance]
+
     /// Releases what the rail holds (connections, a child process).
     func shutdown() async
 }
@@ -38,6 +42,10 @@ extension Rail {
 
     public func statement(from: Date, to: Date, cursor: String?, pageSize: Int) async throws(RailError) -> StatementPage {
         throw RailError(.unsupported, "rail \(descriptor.id) has no statements")
+    }
+
+    public func balances(at: Date) async throws(RailError) -> [RailBalance] {
+        throw RailError(.unsupported, "rail \(descriptor.id) exposes no balance")
     }
 
     public func shutdown() async {}

@@ -7,7 +7,10 @@ import PostgresNIO
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks.",
-        subcommands: [LedgerBench.self, APIBench.self, RailBench.self, EVMBench.self, X402Bench.self, TempoBench.self, MPPBench.self])
+        subcommands: [
+            LedgerBench.self, APIBench.self, RailBench.self, EVMBench.self, X402Bench.self, TempoBench.self, MPPBench.self,
+            ReconcileBench.self,
+        ])
 }
 
 /// `settle bench ledger`: durable batched throughput on spread and hot accounts, the ratio to a raw

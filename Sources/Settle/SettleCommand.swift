@@ -14,7 +14,7 @@ struct SettleCommand: AsyncParsableCommand {
             DemoCommand.self, MigrateCommand.self, DBCommand.self, VerifyCommand.self, AssetsCommand.self,
             AccountsCommand.self, TransfersCommand.self, BalanceCommand.self, HistoryCommand.self, HoldsCommand.self,
             SnapshotsCommand.self, ServeCommand.self, KeysCommand.self, RailsCommand.self, CardMockCommand.self, DevChainCommand.self,
-            SandboxCommand.self, WorkerCommand.self, BenchCommand.self,
+            SandboxCommand.self, WorkerCommand.self, ReconcileCommand.self, BreaksCommand.self, ReportCommand.self, BenchCommand.self,
         ]
     )
 

@@ -22,6 +22,8 @@ struct Migration: Sendable {
         Migration(version: 6, name: "x402", sql: String(decoding: PackageResources.v6_x402_sql, as: UTF8.self)),
         Migration(version: 7, name: "fast_path", sql: String(decoding: PackageResources.v7_fast_path_sql, as: UTF8.self)),
         Migration(version: 8, name: "authority", sql: String(decoding: PackageResources.v8_authority_sql, as: UTF8.self)),
+        Migration(
+            version: 9, name: "reconciliation", sql: String(decoding: PackageResources.v9_reconciliation_sql, as: UTF8.self)),
         Migration(version: 10, name: "scheduler", sql: String(decoding: PackageResources.v10_scheduler_sql, as: UTF8.self)),
         Migration(version: 11, name: "mpp", sql: String(decoding: PackageResources.v11_mpp_sql, as: UTF8.self)),
         Migration(version: 12, name: "mpp_sessions", sql: String(decoding: PackageResources.v12_mpp_sessions_sql, as: UTF8.self)),
