@@ -5,6 +5,7 @@ import LocalPostgres
 import Logging
 import PostgresNIO
 import RailKit
+import Reconciliation
 import Scheduler
 import ServiceLifecycle
 
@@ -17,8 +18,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Jobs and default schedules (cron, 5 fields, read in WORKER_TIME_ZONE, default UTC): \
             holds-expire "* * * * *" (void holds whose timeout passed), rails-sync "*/5 * * * *" (pull each \
             configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
-            midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day; only in builds that \
-            wire the reconciliation). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day, for every configured rail with statements; only with a rails \
+            file). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
@@ -72,7 +73,29 @@ struct WorkerCommand: AsyncParsableCommand {
             let ledger = PostgresLedger(client: client, logger: logger)
             let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(railsFile), logger: logger)
             let booker = RailBooker(ledger: ledger)
-            let jobs = try WorkerJobs(settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: nil).build()
+            let reconciler = Reconciler(ledger: ledger, actor: "settle worker")
+            let zone = settings.timeZone
+            let reconcilable = rails.filter { $0.descriptor.capabilities.contains(.statements) }
+            // Every rail with statements, the previous day: a run that could not finish (a rail down)
+            // fails the job, which is retried and never reported green; breaks are the report's.
+            let reconcile: @Sendable (DateComponents, JobContext) async throws -> Void = { day, _ in
+                guard let year = day.year, let month = day.month, let date = day.day else { return }
+                let text = String(format: "%04d-%02d-%02d", year, month, date)
+                var incomplete: [String] = []
+                for rail in reconcilable {
+                    let run = try await reconciler.run(rail: rail, day: try ReconciliationDay(text, timeZone: zone))
+                    if run.status != .complete { incomplete.append(rail.descriptor.id) }
+                    if !run.isClean {
+                        logger.warning(
+                            "reconciliation found breaks",
+                            metadata: ["rail": "\(rail.descriptor.id)", "day": "\(text)", "counts": "\(run.counts)"])
+                    }
+                }
+                if !incomplete.isEmpty { throw RailSyncFailure(description: "reconciliation of \(text) incomplete for \(incomplete)") }
+            }
+            let jobs = try WorkerJobs(
+                settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: reconcilable.isEmpty ? nil : reconcile
+            ).build()
             let worker = try Worker(client: client, jobs: jobs, configuration: settings.worker, logger: logger)
             let service = ClosureService {
                 if embedded {
