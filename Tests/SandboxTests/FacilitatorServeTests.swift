@@ -17,7 +17,11 @@ extension BinaryTests {
             if !InteropPython.isCI, (try? runChildProcess(python, ["-c", "import fastapi, uvicorn, x402.http.middleware.fastapi"])) == nil {
                 return  // x402[fastapi] is installed by scripts/test
             }
-            let chain = try SettleProcess(settle, ["devchain", "--port", "0"])
+            // A chain id of its own: the test database is shared, and a ledger asset is unique per
+            // network and token, so this test's USDC must not be another suite's.
+            let chainID = String(UInt32.random(in: 100_000...4_000_000_000))
+            let network = "eip155:\(chainID)"
+            let chain = try SettleProcess(settle, ["devchain", "--port", "0", "--chain-id", chainID])
             defer { chain.stop() }
             let chainLine = try #require(try await chain.firstLine(), "the dev chain printed no line: \(chain.stderr)")
             let chainInfo = try #require(try JSONSerialization.jsonObject(with: Data(chainLine.utf8)) as? [String: Any])
@@ -26,6 +30,7 @@ extension BinaryTests {
             let keys = try #require(chainInfo["testKeys"] as? [String])
 
             let tag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            let asset = "usdc-fastapi-\(tag)"
             let payTo = "0x" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
             let merchant = "merchant:fastapi:\(tag)"
             let token = "fastapi-merchant-token-\(tag)-0123456789abcdef"
@@ -36,8 +41,8 @@ extension BinaryTests {
             let configuration: [String: Any] = [
                 "networks": [
                     [
-                        "network": "eip155:31337", "rpc_url": rpcURL,
-                        "tokens": [["address": usdc, "name": "USD Coin", "version": "2", "decimals": 6, "asset": "usdc-31337"]],
+                        "network": network, "rpc_url": rpcURL,
+                        "tokens": [["address": usdc, "name": "USD Coin", "version": "2", "decimals": 6, "asset": asset]],
                     ]
                 ],
                 "signer_key_env": "SETTLE_X402_SIGNER_KEY", "merchants": [payTo: merchant],
@@ -65,7 +70,7 @@ extension BinaryTests {
                     python,
                     [
                         InteropPython.repositoryRoot.appendingPathComponent("Tests/SandboxTests/Interop/fastapi_merchant.py").path,
-                        facilitatorURL, token, usdc, payTo, keys[1],
+                        facilitatorURL, token, usdc, payTo, keys[1], chainID,
                     ])
             }
             let paid = try #require(
@@ -86,7 +91,7 @@ extension BinaryTests {
                     [
                         "id": "fastapi-chain-\(tag)", "kind": "erc20",
                         "settings": [
-                            "rpc_url": rpcURL, "network": "eip155:31337", "tokens": ["usdc-31337=\(usdc)=USDC=6"], "addresses": [payTo],
+                            "rpc_url": rpcURL, "network": network, "tokens": ["\(asset)=\(usdc)=USDC=6"], "addresses": [payTo],
                             "confirmations": 1,
                         ],
                     ]
@@ -106,7 +111,7 @@ extension BinaryTests {
             _ = try await offPool {
                 try runChildProcess(settle, ["rails", "sync", "fastapi-chain-\(tag)", "--rails", rails.path], environment: environment)
             }
-            let incoming = try await Self.balance(settle, "evm:usdc-31337:incoming:\(payTo)", environment)
+            let incoming = try await Self.balance(settle, "evm:\(asset):incoming:\(payTo)", environment)
             #expect(incoming["posted"] as? String == "0" && incoming["debits_posted"] as? String == "1000", "\(incoming)")
         }
 

@@ -1,7 +1,7 @@
 """A FastAPI merchant protected by the official x402 middleware, with `settle serve` as its
 facilitator, paid by the official x402 client; all unmodified PyPI packages (x402[fastapi]).
 
-Usage: fastapi_merchant.py <facilitator_url> <access_token> <usdc> <pay_to> <payer_key>
+Usage: fastapi_merchant.py <facilitator_url> <access_token> <usdc> <pay_to> <payer_key> <chain_id>
 
 The three lines a merchant changes are marked below. Prints one JSON object.
 """
@@ -21,8 +21,8 @@ from x402.http.clients import wrapRequestsWithPayment
 from x402.http.middleware.fastapi import payment_middleware
 from x402.mechanisms.evm.exact import ExactEvmServerScheme, register_exact_evm_client
 
-facilitator_url, token, usdc, pay_to, payer_key = sys.argv[1:6]
-network = "eip155:31337"
+facilitator_url, token, usdc, pay_to, payer_key, chain_id = sys.argv[1:7]
+network = "eip155:" + chain_id
 
 app = FastAPI()
 # 1. the facilitator is Settle (its URL and the bearer token it gave this server)
