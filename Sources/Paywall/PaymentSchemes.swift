@@ -31,7 +31,8 @@ public struct PaymentSchemes<Context: RequestContext>: RouterMiddleware {
         for scheme in schemes {
             var response = try await scheme.unpaidResponse(request, context: context)
             guard response.status.code == 402 else { return response }
-            let body = try await Self.collect(response.body)
+            // A 402's body is a small JSON document; anything past 1 MiB is not one.
+            let body = Data(buffer: try await response.body.collect(upTo: 1 << 20))
             if let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
                 members.merge(object) { first, _ in first }
             }
@@ -55,26 +56,5 @@ public struct PaymentSchemes<Context: RequestContext>: RouterMiddleware {
             response.body = ResponseBody(byteBuffer: ByteBuffer(data: body))
         }
         return response
-    }
-
-    static func collect(_ body: ResponseBody) async throws -> Data {
-        let sink = Sink()
-        try await body.write(Writer(sink: sink))
-        return Data(buffer: sink.buffer)
-    }
-
-    private final class Sink: @unchecked Sendable {
-        var buffer = ByteBuffer()
-    }
-
-    private struct Writer: ResponseBodyWriter {
-        let sink: Sink
-        mutating func write(_ buffer: ByteBuffer) async throws {
-            var copy = buffer
-            // A 402's body is a small JSON document; anything past 1 MiB is not one.
-            guard sink.buffer.readableBytes + copy.readableBytes <= 1 << 20 else { throw HTTPError(.internalServerError) }
-            sink.buffer.writeBuffer(&copy)
-        }
-        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 }

@@ -253,9 +253,9 @@ struct SandboxCommand: AsyncParsableCommand {
         let merchantApp = Application(
             router: CanonicalPaths(router), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "settle-sandbox"),
             onServerRunning: { sink.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let watcher = ChainWatcher(rail: chainRail, booker: booker, logger: logger)
-        let tempoWatcher = ChainWatcher(rail: tempoRail, booker: booker, logger: logger)
-        let cardWatcher = ChainWatcher(rail: cardRail, booker: booker, logger: logger)
+        let watcher = RailWatcher(rail: chainRail, booker: booker, logger: logger)
+        let tempoWatcher = RailWatcher(rail: tempoRail, booker: booker, logger: logger)
+        let cardWatcher = RailWatcher(rail: cardRail, booker: booker, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [sessionStore, merchantApp, watcher, tempoWatcher, cardWatcher, sessionSettler], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -365,7 +365,7 @@ extension SandboxCommand {
 
 /// Pulls a rail every second (a chain's blocks, the card processor's events), so payments reach
 /// the ledger by themselves.
-struct ChainWatcher: Service {
+struct RailWatcher: Service {
     let rail: any Rail
     let booker: RailBooker
     let logger: Logger

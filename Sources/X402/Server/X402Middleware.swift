@@ -199,7 +199,7 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
                 try await store.release(key: key)
                 return response
             }
-            let body = try await Self.collect(response.body, limit: configuration.maxResponseBytes)
+            let body = try await response.body.collect(upTo: configuration.maxResponseBytes)
             let settlement: SettleResponse
             do {
                 settlement = try await facilitator.settle(payload, requirements: requirements)
@@ -346,32 +346,6 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
     static func url(of request: Request) -> String {
         let host = request.head.authority ?? "localhost"
         return "http://\(host)\(request.uri.path)"
-    }
-
-    static func collect(_ body: ResponseBody, limit: Int) async throws -> ByteBuffer {
-        let sink = Sink(limit: limit)
-        try await body.write(CollectingWriter(sink: sink))
-        return sink.buffer
-    }
-
-    final class Sink: @unchecked Sendable {
-        var buffer = ByteBuffer()
-        let limit: Int
-        init(limit: Int) { self.limit = limit }
-    }
-
-    struct CollectingWriter: ResponseBodyWriter {
-        let sink: Sink
-
-        mutating func write(_ buffer: ByteBuffer) async throws {
-            guard sink.buffer.readableBytes + buffer.readableBytes <= sink.limit else {
-                throw X402FacilitatorError("the paid response is larger than \(sink.limit) bytes")
-            }
-            var copy = buffer
-            sink.buffer.writeBuffer(&copy)
-        }
-
-        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 }
 
