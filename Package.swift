@@ -55,6 +55,7 @@ let package = Package(
                 .embedInCode("Schema/v10_scheduler.sql"),
                 .embedInCode("Schema/v11_mpp.sql"),
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
+                .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
             ],
             swiftSettings: swiftSettings
         ),

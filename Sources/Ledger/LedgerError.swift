@@ -73,6 +73,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let exceedsDebits: Code = "exceeds_debits"
         public static let overflow: Code = "overflow"
         public static let atomicBatchFailed: Code = "atomic_batch_failed"
+        /// The condition of a write that was to commit with the transfers (``PostingGuard``) did
+        /// not hold; nothing was written.
+        public static let guardFailed: Code = "guard_failed"
 
         // Operational.
         public static let database: Code = "database_error"

@@ -5,42 +5,68 @@ import Foundation
 /// Decoding is strict: padding, whitespace and characters of the standard alphabet are refused,
 /// so that one payload has one spelling (a challenge's `request` is bound into its id verbatim).
 public enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Each byte's 6-bit value, or 0xFF outside the alphabet.
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+        return table
+    }()
+
     /// Encodes bytes without padding.
     public static func encode(_ data: some DataProtocol) -> String {
-        var text = Data(data).base64EncodedString()
-        while text.last == "=" { text.removeLast() }
-        return String(
-            text.map { character -> Character in
-                switch character {
-                case "+": "-"
-                case "/": "_"
-                default: character
+        let bytes = Array(data)
+        return String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { output in
+            var o = 0
+            var k = 0
+            while k + 3 <= bytes.count {
+                let n = UInt32(bytes[k]) << 16 | UInt32(bytes[k + 1]) << 8 | UInt32(bytes[k + 2])
+                output[o] = alphabet[Int(n >> 18)]
+                output[o + 1] = alphabet[Int(n >> 12 & 63)]
+                output[o + 2] = alphabet[Int(n >> 6 & 63)]
+                output[o + 3] = alphabet[Int(n & 63)]
+                o += 4
+                k += 3
+            }
+            let rest = bytes.count - k
+            if rest > 0 {
+                let n = UInt32(bytes[k]) << 16 | (rest == 2 ? UInt32(bytes[k + 1]) << 8 : 0)
+                output[o] = alphabet[Int(n >> 18)]
+                output[o + 1] = alphabet[Int(n >> 12 & 63)]
+                o += 2
+                if rest == 2 {
+                    output[o] = alphabet[Int(n >> 6 & 63)]
+                    o += 1
                 }
-            })
+            }
+            return o
+        }
     }
 
     /// Decodes unpadded base64url.
     /// - Throws: ``MPPWireError/Code/invalidBase64URL`` on padding, a foreign character or a length
-    ///   no encoding produces (a remainder of 1 modulo 4).
+    ///   no encoding produces (a remainder of 1 modulo 4). Unused trailing bits are ignored, as
+    ///   Python's decoder (pympp's) ignores them.
     public static func decode(_ text: String) throws(MPPWireError) -> Data {
-        var standard = ""
-        standard.reserveCapacity(text.utf8.count + 3)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"):
-                standard.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "-"): standard.append("+")
-            case UInt8(ascii: "_"): standard.append("/")
-            default: throw MPPWireError(.invalidBase64URL, "a character outside the base64url alphabet")
+        let input = text.utf8
+        guard input.count % 4 != 1 else { throw MPPWireError(.invalidBase64URL, "an impossible length") }
+        var output = [UInt8]()
+        output.reserveCapacity(input.count * 3 / 4)
+        var n: UInt32 = 0
+        var bits = 0
+        for byte in input {
+            let value = values[Int(byte)]
+            guard value != 0xFF else { throw MPPWireError(.invalidBase64URL, "a character outside the base64url alphabet") }
+            n = n << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: n >> UInt32(bits)))
+                n &= (1 << UInt32(bits)) - 1
             }
         }
-        guard text.utf8.count % 4 != 1 else { throw MPPWireError(.invalidBase64URL, "an impossible length") }
-        standard += String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: standard) else {
-            throw MPPWireError(.invalidBase64URL, "not base64url")
-        }
-        return data
+        return Data(output)
     }
 
     /// Decodes unpadded base64url holding a JSON object, as MPP's `request`, `opaque`, credentials

@@ -10,9 +10,10 @@ public enum JCS {
     /// - Throws: ``MPPWireError/Code/notCanonicalizable`` for NaN, infinities and integers beyond
     ///   ±(2^53 − 1), which JCS cannot print without changing them (pympp's `rfc8785` refuses them too).
     public static func canonicalize(_ value: JSONValue) throws(MPPWireError) -> Data {
-        var output = ""
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
         try write(value, to: &output)
-        return Data(output.utf8)
+        return Data(output)
     }
 
     /// `base64url_nopad(JCS(value))`, the encoding of a challenge's `request` and `opaque`.
@@ -20,58 +21,60 @@ public enum JCS {
         Base64URL.encode(try canonicalize(value))
     }
 
-    private static func write(_ value: JSONValue, to output: inout String) throws(MPPWireError) {
+    private static func write(_ value: JSONValue, to output: inout [UInt8]) throws(MPPWireError) {
         switch value {
-        case .null: output += "null"
-        case .bool(let bool): output += bool ? "true" : "false"
+        case .null: output += "null".utf8
+        case .bool(let bool): output += (bool ? "true" : "false").utf8
         case .integer(let integer):
             guard integer >= -maxSafeInteger, integer <= maxSafeInteger else {
                 throw MPPWireError(.notCanonicalizable, "an integer beyond ±(2^53 − 1)")
             }
-            output += String(integer)
-        case .number(let number): output += try format(number)
+            output += String(integer).utf8
+        case .number(let number): output += try format(number).utf8
         case .string(let string): writeString(string, to: &output)
         case .array(let elements):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 try write(element, to: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let members):
             // RFC 8785 §3.2.3: members sorted by their names' UTF-16 code units.
             let names = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             for (index, name) in names.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 writeString(name, to: &output)
-                output += ":"
+                output.append(UInt8(ascii: ":"))
                 try write(members[name]!, to: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
     }
 
     /// RFC 8785 §3.2.2.2: only `"`, `\` and the C0 controls are escaped; the short forms where JSON
     /// has them, else `\u00xx` in lowercase hex. Everything else is literal UTF-8.
-    private static func writeString(_ string: String, to output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
+    private static func writeString(_ string: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output += #"\""#.utf8
+            case UInt8(ascii: "\\"): output += #"\\"#.utf8
+            case 0x08: output += #"\b"#.utf8
+            case 0x0C: output += #"\f"#.utf8
+            case 0x0A: output += #"\n"#.utf8
+            case 0x0D: output += #"\r"#.utf8
+            case 0x09: output += #"\t"#.utf8
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                output += #"\u00"#.utf8
+                output.append(hex[Int(byte >> 4)])
+                output.append(hex[Int(byte & 15)])
+            default: output.append(byte)
             }
         }
-        output += "\""
+        output.append(UInt8(ascii: "\""))
     }
 
     /// RFC 8785 §3.2.2.3: ECMAScript's `Number.prototype.toString`, built from Swift's shortest

@@ -16,12 +16,10 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Decodes one JSON text.
     /// - Throws: ``MPPWireError/Code/invalidJSON`` when `data` is not JSON.
-    public static func decode(_ data: Data) throws(MPPWireError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw MPPWireError(.invalidJSON, "not a JSON text")
-        }
+    /// Strict: duplicate member names, unpaired surrogates and nesting deeper than 64 are refused
+    /// too, since a credential's members bind money.
+    public static func decode(_ data: some Collection<UInt8>) throws(MPPWireError) -> JSONValue {
+        try JSONParser.parse(data)
     }
 
     /// The members when this is an object, else nil.

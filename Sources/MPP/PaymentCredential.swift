@@ -35,9 +35,9 @@ public struct PaymentCredential: Sendable, Hashable {
                 }
                 continue
             }
-            for scheme in value.split(separator: ",") {
-                let trimmed = scheme.trimmingCharacters(in: .whitespaces)
-                if trimmed.lowercased().hasPrefix("payment ") { return try parse(trimmed) }
+            for scheme in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let trimmed = trimmed(scheme)
+                if isPaymentScheme(trimmed) { return try parse(String(Substring(trimmed))) }
             }
         }
         return nil
@@ -57,10 +57,10 @@ public struct PaymentCredential: Sendable, Hashable {
 
     private static func decode(_ value: String) throws(MPPWireError) -> PaymentCredential {
         guard value.utf8.count <= maxAuthorizationLength else { throw MPPWireError(.oversized, "header exceeds maximum size") }
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard trimmed.lowercased().hasPrefix("payment ") else { throw MPPWireError(.malformedHeader, "not the Payment scheme") }
+        let scheme = trimmed(value.utf8[...])
+        guard isPaymentScheme(scheme) else { throw MPPWireError(.malformedHeader, "not the Payment scheme") }
         let data = try Base64URL.decodeJSONObject(
-            String(trimmed.dropFirst(8)).trimmingCharacters(in: .whitespaces), maxLength: maxAuthorizationLength)
+            String(Substring(trimmed(scheme.dropFirst(8)))), maxLength: maxAuthorizationLength)
         guard let echo = data["challenge"] else { throw MPPWireError(.missingParameter, "no challenge") }
         guard let payload = data["payload"] else { throw MPPWireError(.missingParameter, "no payload") }
         guard let fields = echo.objectValue else { throw MPPWireError(.invalidJSON, "challenge is not an object") }
@@ -93,6 +93,25 @@ public struct PaymentCredential: Sendable, Hashable {
         default: throw MPPWireError(.invalidJSON, "source is not a string")
         }
         return PaymentCredential(challenge: challenge, payload: payload, source: source)
+    }
+
+    /// Without the optional whitespace (space, tab) around a header element.
+    private static func trimmed(_ text: Substring.UTF8View) -> Substring.UTF8View {
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else {
+            return text[text.endIndex...]
+        }
+        return text[first...last]
+    }
+
+    /// Whether an element starts with the scheme name `Payment` (any case) and a space.
+    private static func isPaymentScheme(_ text: Substring.UTF8View) -> Bool {
+        guard text.count > 8 else { return false }
+        for (byte, expected) in zip(text, "payment ".utf8) {
+            let folded = expected == UInt8(ascii: " ") ? byte : byte | 0x20
+            guard folded == expected else { return false }
+        }
+        return true
     }
 
     /// The header value, `Payment <base64url_nopad(JCS(credential))>`.

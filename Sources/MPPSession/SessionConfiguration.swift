@@ -37,6 +37,11 @@ public struct SessionConfiguration: Sendable {
     public var asset: AssetID
     /// How long a channel's chain state (deposit, close request) is trusted before a voucher re-reads it.
     public var channelStateTTL: Duration
+    /// How long a voucher that arrives ahead of its predecessor (higher than the accepted one by
+    /// more than one unit while other vouchers of the channel are being checked) waits for it, so
+    /// that concurrent calls on one session are accepted in their cumulative order instead of the
+    /// lower one being refused as `delta-too-small`; nil: never wait.
+    public var reorderWindow: Duration?
     /// The clock of receipts and of the chain-state TTL.
     public var now: @Sendable () -> Date
 
@@ -45,7 +50,8 @@ public struct SessionConfiguration: Sendable {
         otherEscrows: [TempoChannelEscrow: Address] = [:], chainID: UInt64, token: Address, recipient: Address,
         settlementKey: PrivateKey, operator: Address? = nil, feePayer: PrivateKey? = nil, amountPerUnit: EVM.UInt256,
         unitType: String = "request", suggestedDeposit: EVM.UInt256, minVoucherDelta: EVM.UInt256 = 1, asset: AssetID,
-        channelStateTTL: Duration = .seconds(60), now: @escaping @Sendable () -> Date = { Date() }
+        channelStateTTL: Duration = .seconds(60), reorderWindow: Duration? = .milliseconds(20),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.sessionProtocol = sessionProtocol
         self.escrow = escrow
@@ -62,6 +68,7 @@ public struct SessionConfiguration: Sendable {
         self.minVoucherDelta = minVoucherDelta
         self.asset = asset
         self.channelStateTTL = channelStateTTL
+        self.reorderWindow = reorderWindow
         self.now = now
     }
 

@@ -23,7 +23,7 @@ public final class SessionStore: Service, Sendable {
         self.ledger = ledger
         self.logger = logger
         commits = Coalescer(
-            maxBatch: 2_000, maxInFlight: 2, minConcurrentBatch: 16,
+            maxBatch: 2_000, maxInFlight: 1,
             closedError: LedgerError(.shuttingDown, "the session store is shutting down")
         ) { [ledger, logger] batch in
             await Self.run(batch, ledger: ledger, logger: logger)
@@ -43,8 +43,10 @@ public final class SessionStore: Service, Sendable {
     public func close() { commits.close() }
 
     /// Queues a voucher's new channel state and its charge and returns once they are committed.
-    public func commit(_ commit: VoucherCommit) async -> VoucherCommit.Outcome {
-        switch await commits.submit(commit) {
+    /// - Parameter enqueued: runs once the commit has its place in the queue: a channel's commits
+    ///   must be queued in the order they were computed, each from the one before.
+    public func commit(_ commit: VoucherCommit, enqueued: () -> Void = {}) async -> VoucherCommit.Outcome {
+        switch await commits.submit(commit, enqueued: enqueued) {
         case .success(let outcome): return outcome
         case .failure(let error): return .failed(error.message)
         }
@@ -230,6 +232,19 @@ public final class SessionStore: Service, Sendable {
         }
         var contiguous = Set<Hash32>()
         for id in order where Self.isChain(batch.filter { $0.channel == id }) { contiguous.insert(id) }
+        // The common case, every channel as its vouchers saw it: one statement, one round trip.
+        // Anything else (a conflict, a rejected charge, a failure) takes the per-channel path
+        // below, which tells each channel's conflict apart and reports the failure.
+        if contiguous.count == order.count {
+            var channels = VoucherBatch()
+            for id in order { channels.append(first: first[id]!, last: last[id]!, count: count[id]!) }
+            do {
+                _ = try await ledger.post(batch.compactMap(\.transfer), guardedBy: channels)
+                return batch.map { _ in .success(.committed) }
+            } catch {
+                logger.debug("mpp session batch takes the per-channel path", metadata: ["reason": "\(error.message)"])
+            }
+        }
         do {
             let updated = try await ledger.client.withTransaction(logger: logger) { connection -> Set<Hash32> in
                 let ids = order.filter { contiguous.contains($0) }

@@ -19,6 +19,14 @@ extension TempoSessionMethod {
     func accept(
         _ payload: SessionPayload, cumulative: EVM.UInt256, signature: [UInt8], charge: Bool, merchantAccount: String
     ) async throws(PaymentProblem) -> SessionChannel {
+        try await cache.checking(payload.channelID) { () async throws(PaymentProblem) -> SessionChannel in
+            try await acceptInOrder(payload, cumulative: cumulative, signature: signature, charge: charge, merchantAccount: merchantAccount)
+        }
+    }
+
+    private func acceptInOrder(
+        _ payload: SessionPayload, cumulative: EVM.UInt256, signature: [UInt8], charge: Bool, merchantAccount: String
+    ) async throws(PaymentProblem) -> SessionChannel {
         let id = payload.channelID
         for _ in 0..<Self.conflictRetries {
             let current = try await load(id, descriptor: payload.descriptor, merchantAccount: merchantAccount)
@@ -38,6 +46,7 @@ extension TempoSessionMethod {
             if case .verify = verdict {
                 try verify(current, cumulative: cumulative, signature: signature)
                 recovered = true
+                try await awaitPredecessor(id, cumulative: cumulative, charge: charge)
             }
             let step = try cache.with(id) { entry throws(PaymentProblem) -> Step in
                 guard var e = entry else { return .again }  // dropped meanwhile: start over.
@@ -64,7 +73,9 @@ extension TempoSessionMethod {
                 }
                 guard next.accepted != head.accepted || next.spent != head.spent else { return .again }
                 e.head = next
+                e.turns += 1
                 entry = e
+                let turn = (epoch: e.epoch, number: e.turns)
                 var transfer: NewTransfer?
                 if next.spent > head.spent {
                     do throws(LedgerError) {
@@ -78,15 +89,30 @@ extension TempoSessionMethod {
                 return .commit(
                     VoucherCommit(
                         channel: id, expected: .init(accepted: head.accepted, spent: head.spent), accepted: next.accepted,
-                        signature: next.signature, spent: next.spent, chargedCumulative: next.chargedCumulative, transfer: transfer))
+                        signature: next.signature, spent: next.spent, chargedCumulative: next.chargedCumulative, transfer: transfer),
+                    epoch: turn.epoch, turn: turn.number)
             }
             let commit: VoucherCommit
+            let epoch: Int
+            let turn: Int
             switch step {
             case .answer(let channel): return channel
             case .again: continue  // the channel moved between the checks: check again.
-            case .commit(let next): commit = next
+            case .commit(let next, let e, let t): (commit, epoch, turn) = (next, e, t)
             }
-            switch await store.commit(commit) {
+            // Queued after the commit this one was computed from, so a batch sees the channel's
+            // commits as a chain; a predecessor that never queues (its request was cancelled)
+            // holds it up at most a second, and the commit then conflicts and is checked again.
+            await cache.wait(id, timeout: .seconds(1)) { entry in entry.map { $0.epoch != epoch || $0.queued >= turn - 1 } ?? true }
+            let queued: () -> Void = { [cache] in
+                _ = try? cache.with(id) { entry throws(PaymentProblem) in
+                    if var e = entry, e.epoch == epoch {
+                        e.queued = max(e.queued, turn)
+                        entry = e
+                    }
+                }
+            }
+            switch await store.commit(commit, enqueued: queued) {
             case .committed:
                 return try cache.with(id) { entry throws(PaymentProblem) -> SessionChannel in
                     guard var e = entry else {
@@ -115,9 +141,23 @@ extension TempoSessionMethod {
         throw PaymentProblem(.internalPaymentError, detail: "The channel kept changing; nothing was charged. Retry the voucher.")
     }
 
+    /// Lets the voucher before this one go first when they race: a charging voucher more than one
+    /// unit above the head, while others of the channel are being checked, waits (at most
+    /// ``SessionConfiguration/reorderWindow``) for the head to reach the unit below it.
+    private func awaitPredecessor(_ id: Hash32, cumulative: EVM.UInt256, charge: Bool) async throws(PaymentProblem) {
+        guard charge, let window = configuration.reorderWindow, cache.othersInFlight(id) else { return }
+        let price = configuration.amountPerUnit
+        guard let head = try cache.with(id, { entry throws(PaymentProblem) in entry?.head.accepted }), cumulative > head + price else {
+            return
+        }
+        let predecessor = cumulative - price
+        await cache.wait(id, timeout: window) { entry in entry.map { $0.head.accepted >= predecessor } ?? true }
+    }
+
     /// What the check under the lock decided.
     enum Step {
-        case commit(VoucherCommit)
+        /// The commit, and its turn among the entry's commits.
+        case commit(VoucherCommit, epoch: Int, turn: Int)
         case answer(SessionChannel)
         case again
     }

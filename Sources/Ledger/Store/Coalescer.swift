@@ -47,7 +47,15 @@ public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
 
     /// Queues a request and returns its response once its batch has run.
     public func submit(_ request: Request) async -> Result<Response, LedgerError> {
+        await submit(request, enqueued: {})
+    }
+
+    /// Queues a request and returns its response once its batch has run; `enqueued` runs as soon
+    /// as the request has its place in the queue (or was refused), before the caller waits, so that
+    /// callers can hand their turn to the next one and keep related requests in order.
+    public func submit(_ request: Request, enqueued: () -> Void) async -> Result<Response, LedgerError> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<Response, LedgerError>, Never>) in
+            defer { enqueued() }
             let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.closed else { return (false, nil) }
                 state.queue.append(Pending(request: request, continuation: continuation))

@@ -27,6 +27,8 @@ struct Migration: Sendable {
         Migration(version: 10, name: "scheduler", sql: String(decoding: PackageResources.v10_scheduler_sql, as: UTF8.self)),
         Migration(version: 11, name: "mpp", sql: String(decoding: PackageResources.v11_mpp_sql, as: UTF8.self)),
         Migration(version: 12, name: "mpp_sessions", sql: String(decoding: PackageResources.v12_mpp_sessions_sql, as: UTF8.self)),
+        Migration(
+            version: 16, name: "mpp_voucher_commit", sql: String(decoding: PackageResources.v16_mpp_voucher_commit_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

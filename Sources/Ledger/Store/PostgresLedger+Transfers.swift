@@ -47,6 +47,33 @@ extension PostgresLedger {
         }
     }
 
+    /// Records a batch of transfers together with a guarded write (``PostingGuard``), in one
+    /// statement: one round trip, one transaction, both or neither. The batch is atomic.
+    /// - Returns: one result per transfer, each created or already existing.
+    /// - Throws: ``LedgerError/Code/guardFailed`` when the guard's condition did not hold,
+    ///   the rejection of a transfer, or ``LedgerError/Code/database`` when the statement failed;
+    ///   nothing was written in any case. Not retried: the caller decides.
+    public func post<Guard: PostingGuard>(
+        _ transfers: [NewTransfer], guardedBy guarded: Guard, authority: PostingAuthority = .ledger
+    ) async throws(LedgerError) -> [TransferResult] {
+        let results = try await post(
+            transfers, authorities: Array(repeating: authority, count: transfers.count), atomic: true, evenIfEmpty: true
+        ) { batch throws(LedgerError) -> [Row] in
+            do {
+                var rows: [Row] = []
+                for try await row in try await client.execute(GuardedPostingCall(guarded: guarded, batch: batch), logger: logger) {
+                    rows.append(Self.row(row))
+                }
+                return rows
+            } catch {
+                if Self.sqlState(of: error) == "SG409" { throw LedgerError(.guardFailed, Self.describe(error)) }
+                throw LedgerError(.database, Self.describe(error))
+            }
+        }
+        for case .rejected(let error) in results { throw error }
+        return results
+    }
+
     /// A batch whose transfers may come from different posters (group commit).
     func post(_ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool) async throws(LedgerError) -> [TransferResult] {
         try await post(transfers, authorities: authorities, atomic: atomic) { batch throws(LedgerError) in
@@ -55,7 +82,7 @@ extension PostgresLedger {
     }
 
     private func post(
-        _ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool,
+        _ transfers: [NewTransfer], authorities: [PostingAuthority], atomic: Bool, evenIfEmpty: Bool = false,
         execute: (BatchColumns) async throws(LedgerError) -> [Row]
     ) async throws(LedgerError) -> [TransferResult] {
         guard transfers.count <= Self.maxBatchSize else {
@@ -76,7 +103,7 @@ extension PostgresLedger {
             for k in sent { results[k] = .rejected(.rejection(.atomicBatchFailed)) }
             return results.map { $0! }
         }
-        if !sent.isEmpty {
+        if !sent.isEmpty || evenIfEmpty {
             let batch = BatchColumns(sent.map { transfers[$0] }, atomic: atomic, authorities: sent.map { authorities[$0] })
             let rows: [Row]
             do {

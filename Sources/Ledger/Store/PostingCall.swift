@@ -21,7 +21,12 @@ struct PostingCall: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 18)
-        let b = batch
+        Self.append(batch, to: &bindings)
+        return bindings
+    }
+
+    /// The function's eighteen arguments, in order.
+    static func append(_ b: BatchColumns, to bindings: inout PostgresBindings) {
         bindings.append(b.ids)
         bindings.append(b.kinds)
         bindings.append(b.parents)
@@ -40,7 +45,11 @@ struct PostingCall: PostgresPreparedStatement {
         bindings.append(b.atomic)
         bindings.append(b.prefixes)
         bindings.append(b.apiKeys)
-        return bindings
+    }
+
+    /// The function's arguments as placeholders from `$first` (the amounts cast to `numeric[]`).
+    static func placeholders(from first: Int) -> String {
+        (0..<18).map { k in "$\(first + k)" + (k == 3 || k == 14 ? "::numeric[]" : "") }.joined(separator: ", ")
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
