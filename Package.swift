@@ -234,6 +234,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The parts `settle sandbox` and `settle demo` compose: dev chains, card processor mock, ledger API,
+        // merchant server with every offer, rails and their watchers; and the demo's agents.
+        .target(
+            name: "SettleStack",
+            dependencies: [
+                "Ledger", "LedgerAPI", "EVM", "RailKit", "CardRail", "ERC20Rail", "TempoRail", "CardMock", "DevChain", "X402", "Paywall",
+                "MPP", "MPPTempo", "MPPStripe", "MPPEVM", "MPPSession", "Reconciliation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Settle",
             dependencies: [
@@ -259,6 +276,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 "MPPSession",
+                "SettleStack",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,142 +1,109 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Logging
+import Reconciliation
+import ServiceLifecycle
+import SettleStack
+import Synchronization
 
-/// The main job for now: a small chart of accounts, a burst of agent micropayments with holds and
-/// captures, the balances, and the invariant check.
+/// README's main job: the whole of Settle on one machine. The stack `settle sandbox` serves, agents
+/// paying it over every rail, faults injected behind the ledger's back, and the reconciliation
+/// finding and explaining each of them.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Record a burst of agent micropayments with holds and captures, then verify the books.")
+        commandName: "demo", abstract: "Agents pay over every rail, faults are injected, the reconciliation finds and explains them.",
+        discussion: """
+            Starts the dev chains, the card processor mock, the ledger API and the merchant server (as `settle sandbox`), \
+            has simulated agents pay its route over x402 exact, MPP tempo/charge and MPP stripe/charge, injects a reorg past \
+            finality, a lost webhook and a late payout, reconciles every rail for the day, and prints the balances, each \
+            break with its explanation, the invariant check and the path of the HTML report. Exit status 0 when exactly the \
+            injected faults were found, \(ExitStatus.unexpected) when a break is missing or unexpected, 1 on any other error. \
+            With --ledger-only: the ledger alone, a burst of micropayments with holds and captures, then the invariant check.
+            """)
+
+    enum ExitStatus {
+        static let unexpected: Int32 = 3
+    }
+
     @OptionGroup var db: DatabaseOptions
-    @Option(help: "Number of agents.") var agents = 100
-    @Option(help: "Number of micropayments.") var payments = 40_000
+    @Flag(help: "Only the ledger burst (no chains, no agents, no reconciliation).") var ledgerOnly = false
+    @Option(help: "Agents per way to pay (2 to 8).") var agents = 4
+    @Option(help: "Payments each x402 and tempo/charge agent makes.") var paymentsPerAgent = 3
+    @Option(help: "The directory reports are written under (default: $SETTLE_HOME/demo).") var out: String?
+    @Option(help: "--ledger-only: number of agents.") var burstAgents = 100
+    @Option(help: "--ledger-only: number of micropayments.") var payments = 40_000
 
     func run() async throws {
-        let agents = max(2, self.agents)
-        let payments = max(1, self.payments)
-        try await db.withLedger(connections: 4) { ledger in
-            let run = "demo-\(Int(Date().timeIntervalSince1970 * 1000))"
-            func acct(_ s: String) -> AccountID { AccountID(stringLiteralChecked: "\(run):\(s)") }
-            let usdc = try AssetID("usdc-base")
-            _ = try await ledger.createAssets([
-                Asset(
-                    id: usdc, code: "USDC", scale: 6, rail: "erc20", network: "eip155:8453",
-                    token: "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913")
-            ])
-            let clearing = acct("rail:erc20:clearing"), merchant = acct("merchant:acme"), fees = acct("revenue:fees")
-            var accounts = [
-                Account(id: clearing, asset: usdc, code: "clearing", normalSide: .debit),
-                Account(id: merchant, asset: usdc, code: "merchant", normalSide: .credit),
-                Account(id: fees, asset: usdc, code: "revenue", normalSide: .credit),
-            ]
-            let agentIDs = (1...agents).map { acct("agent:\($0)") }
-            accounts += agentIDs.map {
-                Account(id: $0, asset: usdc, code: "wallet", normalSide: .credit, limit: .debitsMustNotExceedCredits)
-            }
-            _ = try await ledger.createAccounts(accounts)
-            print("chart of accounts: 1 asset (USDC on eip155:8453), \(accounts.count) accounts under \(run):")
+        if ledgerOnly {
+            let burst = LedgerBurst(agents: burstAgents, payments: payments)
+            try await db.withLedger(connections: 4) { ledger in try await burst.run(ledger) }
+            return
+        }
+        let outcome = Box()
+        try await CommandLifecycle.run(logger: db.logger) { [self] in
+            let (url, embedded) = try await cancelWhenGracefulShutdown { try await db.resolve() }
+            if let passed = try await runDemo(url: url, embedded: embedded) { outcome.value.withLock { $0 = passed } }
+        }
+        guard let passed = outcome.value.withLock({ $0 }) else { throw ExitCode(1) }
+        if !passed { throw ExitCode(ExitStatus.unexpected) }
+    }
 
-            // Each agent deposits 5 USDC (base units: 10^-6).
-            let topUps = agentIDs.map {
-                NewTransfer(
-                    id: TransferID(stringLiteralChecked: "\($0):topup"), .post([.debit(clearing, 5_000_000), .credit($0, 5_000_000)]))
-            }
-            var tally = Tally()
-            tally.add(try await ledger.post(topUps))
-
-            // Micropayments of $0.001, 1% fee; agents spend at random, some beyond their means.
-            var rng = SystemRandomNumberGenerator()
-            let start = ContinuousClock.now
-            var first: [NewTransfer] = []
-            for chunk in stride(from: 0, to: payments, by: 8_000) {
-                let batch = (chunk..<min(chunk + 8_000, payments)).map { k -> NewTransfer in
-                    let agent = agentIDs[Int.random(in: 0..<agentIDs.count, using: &rng)]
-                    let amount: UInt256 = k % 997 == 0 ? 9_000_000 : 1_000
-                    let fee = amount.quotientAndRemainder(dividingBy: 100).quotient
-                    return NewTransfer(
-                        id: TransferID(stringLiteralChecked: "\(run):pay:\(k)"),
-                        .post([.debit(agent, amount), .credit(merchant, amount.subtracting(fee)!), .credit(fees, fee)]),
-                        metadata: ["route": .string("/v1/search")])
-                }
-                if first.isEmpty { first = batch }
-                tally.add(try await ledger.post(batch))
-            }
-            let elapsed = ContinuousClock.now - start
-            // A client retrying the first batch (lost response): every transfer is "exists".
-            tally.add(try await ledger.post(first))
-
-            // Sessions: each agent holds 0.1 USDC, uses part of it, the merchant captures the sum.
-            let holds = agentIDs.map {
-                NewTransfer(
-                    id: TransferID(stringLiteralChecked: "\($0):session"),
-                    .hold([.debit($0, 100_000), .credit(merchant, 100_000)], timeout: 3_600))
-            }
-            tally.add(try await ledger.post(holds))
-            let captures = agentIDs.enumerated().map { k, agent in
-                k % 10 == 0
-                    ? NewTransfer(
-                        id: TransferID(stringLiteralChecked: "\(agent):session:void"),
-                        .voidHold(TransferID(stringLiteralChecked: "\(agent):session")))
-                    : NewTransfer(
-                        id: TransferID(stringLiteralChecked: "\(agent):session:capture"),
-                        .postHold(TransferID(stringLiteralChecked: "\(agent):session"), amount: UInt256(UInt64(1_000 * (k % 50 + 1)))))
-            }
-            tally.add(try await ledger.post(captures))
-            // A refund: the merchant reverses one payment.
-            tally.add([
-                try await ledger.post(
-                    NewTransfer(
-                        id: TransferID(stringLiteralChecked: "\(run):refund:1"), .reverse(TransferID(stringLiteralChecked: "\(run):pay:1")))
-                )
-            ])
-
-            let rate = Double(payments) / elapsed.seconds
-            print(
-                "micropayments: \(payments) in \(elapsed.seconds.formatted(.number.precision(.fractionLength(2)))) s (\(Int(rate)) transfers/s)"
-            )
-            print(
-                "results: \(tally.created) created, \(tally.exists) exists (idempotent retry), \(tally.rejected) rejected \(tally.codes.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
-            )
-            print("balances (USDC base units):")
-            for id in [clearing, merchant, fees] + agentIDs.prefix(3) {
-                let b = try await ledger.balance(of: id)
-                print(
-                    "  \(id.rawValue.padding(toLength: 40, withPad: " ", startingAt: 0)) posted \(String(describing: b.posted).leftPad(12)) available \(String(describing: b.available).leftPad(12)) entries \(b.version)"
-                )
-            }
-            let report = try await ledger.verify()
-            print(VerifyCommand.render(report))
-            if !report.passed { throw ExitCode(1) }
+    /// Runs the demo on a stack of its own; whether it ran as designed (nil: stopped before).
+    private func runDemo(url: DatabaseURL, embedded: Bool) async throws -> Bool? {
+        let tag = String(UInt64(Date().timeIntervalSince1970 * 1_000), radix: 36)
+        let directory = (out ?? StackConfiguration.home + "/demo") + "/" + tag
+        let cardmock = directory + "/cardmock"
+        defer { try? FileManager.default.removeItem(atPath: cardmock) }
+        let stack = Stack(
+            configuration: StackConfiguration(
+                port: 0, apiPort: 0, chainPort: 0, tempoPort: 0, cardmockPort: 0, cardmockDirectory: cardmock,
+                cardRailID: "demo-card-\(tag)",
+                cardAssetPrefix: "card\(tag)", watchesRails: false, label: "settle demo", runTag: tag),
+            logger: db.logger)
+        let (agents, perAgent) = (agents, paymentsPerAgent)
+        return try await stack.run(database: url, embedded: embedded) { running in
+            let progress = DemoProgress()
+            progress.line("settle demo: merchant \(running.server), ledger API \(running.ledgerURL), card processor \(running.cardmockURL)")
+            let demo = Demo(stack: running, agents: agents, paymentsPerAgent: perAgent, reportDirectory: directory, progress: progress)
+            let outcome = try await demo.run()
+            let verification = try await running.ledger.verify()
+            Self.print(outcome)
+            Swift.print(VerifyCommand.render(verification))
+            Swift.print("report: \(outcome.reportPath)")
+            return outcome.ranAsDesigned && verification.passed
         }
     }
-}
 
-struct Tally {
-    var created = 0, exists = 0, rejected = 0
-    var codes: [String: Int] = [:]
-
-    mutating func add(_ results: [TransferResult]) {
-        for r in results {
-            switch r {
-            case .created: created += 1
-            case .exists: exists += 1
-            case .rejected(let e):
-                rejected += 1
-                codes[e.code.rawValue, default: 0] += 1
-            }
+    static func print(_ outcome: DemoOutcome) {
+        Swift.print("payments: " + outcome.payments.map { "\($0.scheme) \($0.count)" }.joined(separator: ", "))
+        Swift.print("balances (base units):")
+        for (account, posted) in outcome.balances {
+            Swift.print("  \(account.padding(toLength: 34, withPad: " ", startingAt: 0)) \(posted)")
         }
+        Swift.print("reconciliation:")
+        for run in outcome.runs { Swift.print("  " + RunText.line(run)) }
+        let expected = outcome.breaks.filter { $0.fault != nil }.count
+        Swift.print("breaks: \(outcome.breaks.count) (\(expected) of the injected faults)")
+        for finding in outcome.breaks {
+            let b = finding.found
+            Swift.print("break \(finding.fault ?? "unexpected") \(b.code.rawValue) \(b.rail) \(b.reference ?? "-"): \(finding.explanation)")
+        }
+        for fault in outcome.missed {
+            Swift.print("missed \(fault.name) \(fault.code.rawValue) \(fault.rail) \(fault.reference): not found by the reconciliation")
+        }
+        if !outcome.timing.isEmpty { Swift.print("timing (not errors yet):") }
+        for finding in outcome.timing {
+            let b = finding.found
+            Swift.print("  timing \(b.rail) \(b.reference ?? "-"): \(finding.explanation)")
+        }
+        Swift.print(
+            outcome.ranAsDesigned
+                ? "the demo ran as designed: every injected fault was found and explained" : "the demo did NOT run as designed")
     }
-}
 
-extension LedgerID {
-    /// For ids built from parts known to be valid.
-    init(stringLiteralChecked s: String) { self.init(stringLiteral: s) }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+    /// The outcome, from the lifecycle's task to the command's.
+    private final class Box: Sendable {
+        let value = Mutex<Bool?>(nil)
+    }
 }

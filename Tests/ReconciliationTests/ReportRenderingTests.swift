@@ -8,7 +8,7 @@ import Testing
 /// headless Chromium, screenshotted, its DOM holding the chart and every break row.
 @Suite("Reconciliation report", .timeLimit(.minutes(3)))
 struct ReportRenderingTests {
-    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let chromium = HeadlessChromium.path
     static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
     static func report() async throws -> ReconciliationReport {
@@ -48,22 +48,14 @@ struct ReportRenderingTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let page = directory.appendingPathComponent("report.html")
         try Data(ReportPage.html(report).utf8).write(to: page)
-        let screenshot = directory.appendingPathComponent("report.png")
-        let common = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-            "--user-data-dir=\(directory.appendingPathComponent("profile").path)",
-        ]
-        _ = try await offPool {
-            try runChildProcess(chromium, common + ["--window-size=1280,1800", "--screenshot=\(screenshot.path)", page.absoluteString])
-        }
-        let png = try Data(contentsOf: screenshot)
+        let browser = HeadlessChromium(executable: chromium, workDirectory: directory)
+        let png = try await offPool { try browser.screenshot(page) }
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(png.count > 20_000, "a blank page compresses far below this: \(png.count) bytes")
         if let keep = ProcessInfo.processInfo.environment["SETTLE_REPORT_SCREENSHOT"] {
             try png.write(to: URL(fileURLWithPath: keep))
         }
-        let dom = String(
-            decoding: try await offPool { try runChildProcess(chromium, common + ["--dump-dom", page.absoluteString]) }, as: UTF8.self)
+        let dom = try await offPool { try browser.dom(page) }
         #expect(dom.contains("<svg id=\"chart\""))
         #expect(dom.contains("<rect class=\"breaks\""))
         #expect(dom.components(separatedBy: "<tr class=\"break\"").count - 1 == 9)

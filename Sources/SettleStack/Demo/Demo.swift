@@ -1,0 +1,219 @@
+import CardRail
+import DevChain
+import ERC20Rail
+import EVM
+import Foundation
+import Ledger
+import RailKit
+import Reconciliation
+import TempoRail
+import X402
+
+/// The full demo on a running ``Stack``: simulated agents pay the paid route over x402 exact, MPP
+/// tempo/charge and MPP stripe/charge (cards); faults are injected behind the ledger's back (a reorg
+/// past finality, a lost webhook, a late payout); then each rail is reconciled for the day, as the
+/// nightly run would after every SLA has passed, and the report is written.
+///
+/// The stack must not watch its rails (``StackConfiguration/watchesRails`` false): the demo pulls
+/// them itself, so that what it holds back stays unbooked.
+public struct Demo: Sendable {
+    public var stack: RunningStack
+    /// Agents per way to pay.
+    public var agents: Int
+    /// Payments each x402 and tempo/charge agent makes.
+    public var paymentsPerAgent: Int
+    /// Where the report goes.
+    public var reportDirectory: String
+    public var progress: DemoProgress
+
+    public init(stack: RunningStack, agents: Int = 4, paymentsPerAgent: Int = 3, reportDirectory: String, progress: DemoProgress) {
+        self.stack = stack
+        self.agents = max(2, min(agents, 8))
+        self.paymentsPerAgent = max(1, paymentsPerAgent)
+        self.reportDirectory = reportDirectory
+        self.progress = progress
+    }
+
+    /// How long the demo waits for the chain to reach a condition before it gives up.
+    static let patience: Duration = .seconds(60)
+
+    public func run() async throws -> DemoOutcome {
+        let day = try ReconciliationDay(Date().formatted(.iso8601.year().month().day().dateSeparator(.dash)))
+        progress.line("agents pay \(stack.paidURL) over every rail:")
+        let paid = try await payEveryRail()
+        progress.finish()
+
+        progress.line("injecting faults:")
+        var faults = try await reorgAFinalPayment()
+        faults += try await actBehindTheLedger(visaPayment: paid.visaPayment)
+        for fault in faults { progress.line("  \(fault.name): \(fault.explanation)") }
+        // Everything else reaches the ledger: the Tempo chain's transfers, in full.
+        _ = try await stack.booker.sync(stack.tempoRail)
+
+        progress.line("reconciling \(day.date) as the nightly run would, after every SLA:")
+        let reconciler = Reconciler(ledger: stack.ledger, actor: "settle demo")
+        let store = ReconciliationStore(ledger: stack.ledger)
+        let asOf = day.cutoff.addingTimeInterval(2 * 86_400)
+        var runs: [ReconciliationRun] = []
+        var breaks: [DemoOutcome.Finding] = []
+        var timing: [DemoOutcome.Finding] = []
+        let rails: [any Rail] = [stack.chainRail, stack.tempoRail, stack.cardRail]
+        for rail in rails {
+            let run = try await reconciler.run(rail: rail, day: day, asOf: asOf)
+            runs.append(run)
+            for found in try await store.breaks(run: run.id) {
+                let fault = faults.first { $0.matches(found) }
+                let finding = DemoOutcome.Finding(
+                    found: found, explanation: fault?.explanation ?? Self.explain(found), fault: fault?.name)
+                if found.code.isError { breaks.append(finding) } else { timing.append(finding) }
+            }
+        }
+        let missed = faults.filter { fault in !breaks.contains { fault.matches($0.found) } }
+
+        let report = try await ReconciliationReport.load(store, day: day.date, only: Set(runs.map(\.rail)))
+        try FileManager.default.createDirectory(atPath: reportDirectory, withIntermediateDirectories: true)
+        let base = URL(fileURLWithPath: reportDirectory).appendingPathComponent("reconciliation-\(day.date)")
+        try Data(ReportPage.html(report).utf8).write(to: base.appendingPathExtension("html"))
+        try report.json().write(to: base.appendingPathExtension("json"))
+
+        var balances: [(account: String, posted: String)] = []
+        for account in [stack.merchantAccount, stack.tempoMerchantAccount, stack.cardMerchantAccount] {
+            balances.append((account.rawValue, String(describing: try await stack.ledger.balance(of: account).posted)))
+        }
+        return DemoOutcome(
+            payments: paid.counts, balances: balances, runs: runs, breaks: breaks, timing: timing, missed: missed,
+            reportPath: base.appendingPathExtension("html").path)
+    }
+
+    /// What the agents paid, and one card payment to refund behind the ledger's back.
+    struct Paid {
+        var counts: [(scheme: String, count: Int)]
+        var visaPayment: String
+    }
+
+    /// Every agent pays at once; each makes its payments one after the other. Card agents pay once
+    /// each, half of them with a card whose funds are available at once (so there is something to
+    /// pay out).
+    func payEveryRail() async throws -> Paid {
+        let (url, network, perAgent) = (stack.paidURL, stack.token.network, paymentsPerAgent)
+        let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
+        let labels = (x402: "x402 exact", tempo: "mpp tempo/charge", card: "mpp stripe/charge")
+        progress.expect(labels.x402, total: agents * perAgent)
+        progress.expect(labels.tempo, total: agents * perAgent)
+        progress.expect(labels.card, total: agents)
+        let progress = progress
+        let visa = try await withThrowingTaskGroup(of: String?.self) { group in
+            for k in 0..<agents {
+                let key = TestAccounts.privateKeys[k]
+                group.addTask {
+                    for _ in 0..<perAgent {
+                        _ = try await X402Agent(key: key, network: network).pay(url)
+                        progress.advance(labels.x402)
+                    }
+                    return nil
+                }
+                group.addTask {
+                    for _ in 0..<perAgent {
+                        _ = try await TempoChargeAgent(key: key).pay(url)
+                        progress.advance(labels.tempo)
+                    }
+                    return nil
+                }
+                group.addTask {
+                    let method = k % 2 == 0 ? "pm_card_visa" : "pm_card_bypassPending"
+                    let (intent, _) = try await CardAgent(processor: processor, paymentMethod: method).pay(url)
+                    progress.advance(labels.card)
+                    return method == "pm_card_visa" ? intent : nil
+                }
+            }
+            var visa: String?
+            for try await intent in group { visa = visa ?? intent }
+            return visa
+        }
+        guard let visa else { throw StackError(.refused, "no card payment was made with pm_card_visa") }
+        return Paid(
+            counts: [(labels.x402, agents * perAgent), (labels.tempo, agents * perAgent), (labels.card, agents)], visaPayment: visa)
+    }
+
+    /// One more x402 payment, left to become final in the ledger, then a reorganisation of the
+    /// chain from its block that drops it: the ledger keeps a final payment the chain no longer has.
+    func reorgAFinalPayment() async throws -> [InjectedFault] {
+        let (settlement, _) = try await X402Agent(key: TestAccounts.privateKeys[0], network: stack.token.network).pay(stack.paidURL)
+        let hash = try Hash32(hex: settlement.transaction)
+        let rpc = EthereumRPC(url: stack.rpcURL)
+        let receipt = try await Self.waitFor("the receipt of \(hash.hex)") { try await rpc.transactionReceipt(hash) }
+        let confirmations = UInt64(stack.configuration.confirmations)
+        _ = try await Self.waitFor("\(confirmations) confirmations of \(hash.hex)") {
+            try await rpc.blockNumber() >= receipt.blockNumber + confirmations ? true : nil
+        }
+        // The rail books every x402 payment, this one final too.
+        _ = try await stack.booker.sync(stack.chainRail)
+        let reorg = try await stack.chain.reorg(fromBlock: receipt.blockNumber, requeue: false)
+        _ = try await stack.booker.sync(stack.chainRail)
+        return [
+            InjectedFault(
+                name: "reorg", rail: stack.chainRail.descriptor.id, code: .missingInRail, reference: hash.hex,
+                explanation:
+                    "the chain dropped \(reorg.removedBlocks.count) blocks from \(receipt.blockNumber) after the payment \(hash.hex.prefix(12))… was final at \(confirmations) confirmations: the ledger has it, the chain no longer does"
+            )
+        ]
+    }
+
+    /// The processor refunds a card payment and pays out, and the ledger is not told: the refund's
+    /// event is lost (a lost webhook), the payout is late; the processor's balance drifts from the
+    /// ledger's by both.
+    func actBehindTheLedger(visaPayment: String) async throws -> [InjectedFault] {
+        let rail = stack.cardRail.descriptor.id
+        let asset = stack.cardRail.descriptor.assets[0].id.rawValue
+        // Everything the agents paid reaches the ledger first.
+        _ = try await stack.booker.sync(stack.cardRail)
+        let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
+        let (refunded, paidOut) = (10, 15)
+        // The payout first: it needs available funds, which the refund takes from.
+        let payout = try await processor.post("/v1/payouts", ["amount": String(paidOut), "currency": "usd"])
+        let refund = try await processor.post("/v1/refunds", ["payment_intent": visaPayment, "amount": String(refunded)])
+        guard let refundTxn = refund["balance_transaction"], let payoutTxn = payout["balance_transaction"], let payoutID = payout["id"]
+        else { throw StackError(.processor, "the refund or the payout has no balance transaction") }
+        return [
+            InjectedFault(
+                name: "lost webhook", rail: rail, code: .missingInLedger, reference: refundTxn,
+                explanation:
+                    "the processor refunded \(refunded)¢ of \(visaPayment) (\(refundTxn)) and its event never reached the ledger"),
+            InjectedFault(
+                name: "late payout", rail: rail, code: .missingInLedger, reference: payoutTxn,
+                explanation: "the processor paid out \(paidOut)¢ (\(payoutID), \(payoutTxn)) after the ledger's last pull"),
+            InjectedFault(
+                name: "drift", rail: rail, code: .drift, reference: asset,
+                explanation:
+                    "the processor's balance is \(refunded + paidOut)¢ below the ledger's: the refund and the payout it has not booked"),
+        ]
+    }
+
+    /// A line for a break no injected fault explains.
+    static func explain(_ found: ReconciliationBreak) -> String {
+        let amounts = "rail \(found.railAmount ?? "-"), ledger \(found.ledgerAmount ?? "-")"
+        switch found.code {
+        case .missingInLedger: return "the rail lists it, the ledger has no transfer for it (\(amounts))"
+        case .missingInRail: return "the ledger has it, the rail does not list it (\(amounts))"
+        case .amountMismatch: return "the rail and the ledger disagree on the amount (\(amounts))"
+        case .feeMismatch: return "the rail and the ledger disagree on the fee (\(amounts))"
+        case .duplicate: return "the rail lists the same reference more than once"
+        case .timing: return "not matched yet, still inside the rail's SLA: re-checked by the next run (\(amounts))"
+        case .unknownAsset: return "the rail lists an asset it is not configured for"
+        case .malformedRecord: return "the rail's record cannot be reconciled as given"
+        case .groupMismatch: return "a payout does not sum to what it settles (\(amounts))"
+        case .drift: return "the rail's balance differs from the ledger's at the cut-off (\(amounts))"
+        case .clearingNotZero: return "money older than the SLA is still in a clearing account (\(amounts))"
+        }
+    }
+
+    /// Polls `condition` until it gives a value, for at most ``patience``.
+    static func waitFor<T: Sendable>(_ what: String, _ condition: () async throws -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + patience
+        while ContinuousClock.now < deadline {
+            if let value = try await condition() { return value }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw StackError(.timedOut, "gave up waiting for \(what)")
+    }
+}
