@@ -44,15 +44,9 @@ extension DevChain {
         if !value.isZero && world.balance(of: sender) < value {
             throw DevChainError(.insufficientFunds, "insufficient funds for transfer: address \(sender)")
         }
-        var outcome = ExecutionOutcome.success(gas: 0)
-        if var token = world.tokens[to] {
-            outcome = token.execute(data, context: .init(sender: sender, timestamp: timestamp, value: value))
-        } else if world.escrows[to] != nil {
-            var scratch = world
-            outcome = Self.run(
-                TempoCall(to: to, value: value, input: data), in: &scratch,
-                context: .init(sender: sender, timestamp: timestamp, chainID: configuration.chainID))
-        }
+        var scratch = world
+        let outcome = scratch.call(
+            to, data, value: value, context: .init(sender: sender, timestamp: timestamp, chainID: configuration.chainID))
         let gasUsed = Gas.intrinsic(data) + outcome.gas
         if let gas, gasUsed > gas {
             throw DevChainError(.outOfGas, "out of gas: gas required exceeds allowance (\(gas))")

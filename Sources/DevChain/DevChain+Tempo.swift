@@ -205,16 +205,7 @@ extension DevChain {
     /// On revert `world` is unchanged.
     static func run(_ call: TempoCall, in world: inout WorldState, context: ChannelEscrowState.CallContext) -> ExecutionOutcome {
         guard let to = call.to else { return .success(gas: 0) }
-        if var token = world.tokens[to] {
-            let result = token.execute(call.input, context: .init(sender: context.sender, timestamp: context.timestamp, value: call.value))
-            if result.succeeded { world.tokens[to] = token }
-            return result
-        }
-        if world.escrows[to] != nil {
-            guard call.value.isZero else { return .revertEmpty(gas: Gas.revert) }
-            return world.executeEscrow(at: to, call.input, context: context)
-        }
-        return .success(gas: 0)
+        return world.call(to, call.input, value: call.value, context: context)
     }
 
     /// Runs a batch as `from` on a copy of the latest state, atomically, at the next block's timestamp.

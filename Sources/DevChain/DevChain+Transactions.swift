@@ -89,7 +89,8 @@ extension DevChain {
     func checkGas(tip: UInt256, feeCap: UInt256, gasLimit: UInt64, intrinsic: UInt64) throws(DevChainError) {
         guard tip <= feeCap else {
             throw DevChainError(
-                .tipAboveFeeCap, "max priority fee per gas higher than max fee per gas: maxPriorityFeePerGas: \(tip), maxFeePerGas: \(feeCap)")
+                .tipAboveFeeCap,
+                "max priority fee per gas higher than max fee per gas: maxPriorityFeePerGas: \(tip), maxFeePerGas: \(feeCap)")
         }
         guard gasLimit <= configuration.blockGasLimit else {
             throw DevChainError(.gasLimitExceeded, "exceeds block gas limit: gas \(gasLimit), limit \(configuration.blockGasLimit)")
@@ -241,14 +242,10 @@ extension DevChain {
         let to = tx.to!
         world.accounts[sender, default: AccountState()].nonce += 1
         let intrinsic = Gas.intrinsic(tx.data)
-        var outcome: ExecutionOutcome
         var after = world
-        if var token = after.tokens[to] {
-            outcome = token.execute(tx.data, context: .init(sender: sender, timestamp: timestamp, value: tx.value))
-            after.tokens[to] = token
-        } else {
-            outcome = .success(gas: 0)  // an account without code: a plain transfer.
-        }
+        // An account without code accepts a plain transfer.
+        var outcome = after.call(
+            to, tx.data, value: tx.value, context: .init(sender: sender, timestamp: timestamp, chainID: configuration.chainID))
         var gasUsed = intrinsic + outcome.gas
         if gasUsed > tx.gasLimit {
             outcome = .revertEmpty(gas: 0)  // out of gas: all of it is used.

@@ -40,6 +40,9 @@ public actor DevChain {
             world.tokens[token.address] = tokenState
         }
         for account in configuration.fundedAccounts { world.credit(account, configuration.initialEtherBalance) }
+        if configuration.network == .ethereum {
+            world.batchSettlement = BatchSettlementState(chainID: configuration.chainID)
+        }
         if configuration.network == .tempo {
             for (version, address) in configuration.sessionEscrows {
                 world.escrows[address] = ChannelEscrowState(version: version, address: address, chainID: configuration.chainID)
@@ -165,6 +168,10 @@ public actor DevChain {
 
     /// Whether a session escrow is deployed at the address (Tempo network).
     public func isEscrow(_ address: Address) -> Bool { state.world.escrows[address] != nil }
+
+    /// Whether a contract is deployed at the address: a token, an escrow, x402's batch settlement,
+    /// its ERC-3009 deposit collector or Multicall3.
+    public func hasCode(_ address: Address) -> Bool { state.world.hasCode(address) }
 
     /// A token balance in atomic units.
     ///

@@ -166,9 +166,7 @@ public struct DevChainRPC: Sendable {
         case "eth_getCode":
             let address = try p.address(0)
             _ = try await tag(try p.block(1))
-            let isToken = await chain.isToken(address)
-            let hasCode = isToken ? true : await chain.isEscrow(address)
-            return .data(hasCode ? DevChainServer.tokenCodeMarker : [])
+            return .data(await chain.hasCode(address) ? DevChainServer.tokenCodeMarker : [])
 
         // Fees.
         case "eth_gasPrice":

@@ -20,6 +20,9 @@ struct WorldState: Sendable, Hashable {
     var expiringNonces: [Hash32: UInt64] = [:]
     /// Tempo's MPP session escrows, by address.
     var escrows: [Address: ChannelEscrowState] = [:]
+    /// x402's batch-settlement contract (with its ERC-3009 deposit collector and Multicall3), on
+    /// Ethereum-like networks.
+    var batchSettlement: BatchSettlementState?
 
     struct NonceLane: Sendable, Hashable {
         var account: Address

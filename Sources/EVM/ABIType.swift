@@ -12,6 +12,10 @@ public enum ABIType: Sendable, Hashable, CustomStringConvertible {
     case bytes
     /// `string`: dynamic, UTF-8.
     case string
+    /// `(T1,T2,…)`: a struct; dynamic when one of its members is.
+    indirect case tuple([ABIType])
+    /// `T[]`: a dynamic-length array.
+    indirect case array(ABIType)
 
     /// `uint256`.
     public static let uint256 = ABIType.uint(bits: 256)
@@ -23,7 +27,8 @@ public enum ABIType: Sendable, Hashable, CustomStringConvertible {
     /// Whether the value lives in the tail (behind an offset) rather than in its head word.
     public var isDynamic: Bool {
         switch self {
-        case .bytes, .string: true
+        case .bytes, .string, .array: true
+        case .tuple(let members): members.contains { $0.isDynamic }
         default: false
         }
     }
@@ -37,6 +42,8 @@ public enum ABIType: Sendable, Hashable, CustomStringConvertible {
         case .fixedBytes(let count): "bytes\(count)"
         case .bytes: "bytes"
         case .string: "string"
+        case .tuple(let members): "(" + members.map(\.description).joined(separator: ",") + ")"
+        case .array(let element): element.description + "[]"
         }
     }
 }
@@ -51,6 +58,10 @@ public enum ABIValue: Sendable, Hashable {
     case fixedBytes([UInt8])
     case bytes([UInt8])
     case string(String)
+    /// A struct's members, in order.
+    indirect case tuple([ABIValue])
+    /// An array's elements.
+    indirect case array([ABIValue])
 
     /// A `bytes32` value.
     public static func bytes32(_ value: Hash32) -> ABIValue { .fixedBytes(value.bytes) }
@@ -72,4 +83,20 @@ public enum ABIValue: Sendable, Hashable {
     public var bytes32: Hash32? { if case .fixedBytes(let v) = self, v.count == 32 { try? Hash32(bytes: v) } else { nil } }
     /// The string, if this is one.
     public var string: String? { if case .string(let v) = self { v } else { nil } }
+    /// The members of a tuple or the elements of an array.
+    public var elements: [ABIValue]? {
+        switch self {
+        case .tuple(let v), .array(let v): v
+        default: nil
+        }
+    }
+
+    /// Whether the encoding lives in the tail (behind an offset).
+    var isDynamic: Bool {
+        switch self {
+        case .bytes, .string, .array: true
+        case .tuple(let members): members.contains { $0.isDynamic }
+        default: false
+        }
+    }
 }

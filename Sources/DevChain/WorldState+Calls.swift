@@ -1,0 +1,40 @@
+import EVM
+
+/// Message calls between the natively implemented contracts: one dispatch by address for
+/// transactions, `eth_call`, Tempo's batched calls and contract-to-contract calls.
+extension WorldState {
+    /// Who calls, when, on which chain (and Tempo's expiring-nonce hash).
+    typealias CallContext = ChannelEscrowState.CallContext
+
+    /// Whether an address holds a contract (what `eth_getCode` reports).
+    func hasCode(_ address: Address) -> Bool {
+        tokens[address] != nil || escrows[address] != nil || batchSettlement?.address == address
+            || (batchSettlement != nil && (address == BatchSettlement.erc3009DepositCollector || address == Multicall3.address))
+    }
+
+    /// Runs `data` against the contract at `to` as `context.sender`. On revert `self` is left
+    /// untouched; an address without code accepts the call and does nothing.
+    mutating func call(_ to: Address, _ data: [UInt8], value: UInt256 = .zero, context: CallContext) -> ExecutionOutcome {
+        if var token = tokens[to] {
+            let outcome = token.execute(data, context: .init(sender: context.sender, timestamp: context.timestamp, value: value))
+            if outcome.succeeded { tokens[to] = token }
+            return outcome
+        }
+        if escrows[to] != nil {
+            guard value.isZero else { return .revertEmpty(gas: Gas.revert) }
+            return executeEscrow(at: to, data, context: context)
+        }
+        if batchSettlement?.address == to {
+            guard value.isZero else { return .revertEmpty(gas: Gas.revert) }
+            return executeBatchSettlement(data, context: context)
+        }
+        if batchSettlement != nil && to == BatchSettlement.erc3009DepositCollector {
+            // `collect` is only for the settlement contract, which runs it natively (see `collect`).
+            return .customError(BatchSettlementState.Failure.onlyX402BatchSettlement, [], gas: Gas.revert)
+        }
+        if batchSettlement != nil && to == Multicall3.address {
+            return executeMulticall3(data, context: context)
+        }
+        return .success(gas: 0)
+    }
+}
