@@ -85,13 +85,16 @@ public struct SessionSettler: Service {
         let due: (settle: [SessionChannel], close: [SessionChannel])
         do {
             due = try await store.due(
-                amount: configuration.amount, age: configuration.age, count: configuration.count, idle: configuration.idle)
+                amount: configuration.amount, age: configuration.age, count: configuration.count, idle: configuration.idle,
+                chainID: method.configuration.chainID, payee: method.configuration.recipient)
         } catch {
             round.failures += 1
             logger.error("mpp settler cannot read channels", metadata: ["error": "\(error)"])
             return round
         }
         for channel in due.settle {
+            // A round never holds up a stop: what is left waits for the next start.
+            if Task.isShuttingDownGracefully || Task.isCancelled { return round }
             do {
                 _ = try await chain.settle(channel, cumulative: channel.accepted, signature: channel.signature)
                 try await store.settled(channel.id, settled: channel.accepted, vouchers: channel.vouchers)
@@ -102,7 +105,11 @@ public struct SessionSettler: Service {
             }
         }
         for channel in due.close where channel.closeRequestedAt == 0 {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return round }
             do {
+                // A channel the chain no longer has (finalized, or a dev chain that was reset) is
+                // recorded closed instead of being closed again and again.
+                guard !(try await method.refresh(channel)).closed else { continue }
                 _ = try await method.close(channel.id)
                 round.closed.append(channel.id)
             } catch {

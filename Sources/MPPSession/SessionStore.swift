@@ -185,7 +185,11 @@ public final class SessionStore: Service, Sendable {
     ///   - age: settle when vouchers have waited this long.
     ///   - count: settle after this many vouchers.
     ///   - idle: close channels without a voucher for this long.
-    public func due(amount: EVM.UInt256, age: Duration, count: Int64, idle: Duration) async throws -> (
+    ///   - chainID: the chain of the settler's escrows.
+    ///   - payee: the settler's payee: channels of other servers sharing the database are theirs.
+    public func due(
+        amount: EVM.UInt256, age: Duration, count: Int64, idle: Duration, chainID: UInt64, payee: Address
+    ) async throws -> (
         settle: [SessionChannel], close: [SessionChannel]
     ) {
         let rows = try await ledger.client.query(
@@ -195,7 +199,8 @@ public final class SessionStore: Service, Sendable {
                     or unsettled_since <= now() - make_interval(secs => \(Self.seconds(age)))
                     or vouchers - settled_vouchers >= \(count) or close_requested_at > 0) and accepted > settled as settle,
                 coalesce(last_voucher_at, opened_at) <= now() - make_interval(secs => \(Self.seconds(idle))) as idle
-            from settle.mpp_sessions where state = 'open'
+            from settle.mpp_sessions
+            where state = 'open' and chain_id = \(Int64(clamping: chainID)) and payee = \(payee.lowercased)
             """, logger: logger)
         var settle: [SessionChannel] = []
         var close: [SessionChannel] = []
