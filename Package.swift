@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "ERC20RailTests",
             dependencies: [
-                "ERC20Rail", "DevChain", "EVM", "Ledger", "RailKit", "SettleTesting",
+                "ERC20Rail", "DevChain", "EVM", "Ledger", "RailKit", "Reconciliation", "SettleTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -10,15 +10,24 @@ import RailKit
 /// shows the tokens arrived, so it returns to zero once both sides are booked.
 enum ERC20FundFlow {
     static let flow = FundFlow(
-        states: ["seen", "final", "reorged", "spent"],
+        states: ["open", "seen", "final", "reorged", "spent"],
         accounts: [
             .init("evm:{asset}:wallet:{address}", normalSide: .debit, summary: "the tokens the watched address holds on chain"),
             .init(
                 "evm:{asset}:incoming:{address}", normalSide: .debit, clearing: true,
                 summary: "tokens arrived at the address, until matched with the payment that sent them (x402 settlement)"),
+            .init(
+                "evm:{asset}:opening:{address}", normalSide: .credit,
+                summary: "what the watched address held before the rail's start block: where its wallet account starts from"),
             .init("evm:{asset}:gas", normalSide: .debit, summary: "gas paid by the watched payers, in the native asset"),
         ],
         transitions: [
+            .init(
+                "opening", from: [], to: "open",
+                postings: [
+                    .init(.debit, "evm:{asset}:wallet:{address}", "amount"), .init(.credit, "evm:{asset}:opening:{address}", "amount"),
+                ],
+                summary: "the address's token balance before the start block, booked once, on the rail's first page"),
             .init(
                 "seen", from: [], to: "seen", action: .hold(timeout: nil),
                 postings: [

@@ -98,7 +98,8 @@ public struct ERC20Rail: Rail {
             try ChainCursor(decoding: cursor) ?? ChainCursor(scanned: startBlock == 0 ? nil : startBlock - 1, pending: [], recent: [])
         let head = try await chain { try await rpc.blockNumber() }
         var blocks = BlockCache(rpc: rpc)
-        var events: [RailEvent] = []
+        // 0. Where the watched addresses stood before the start block, on the first page only.
+        var events: [RailEvent] = cursor == nil ? try await openings(head: head, blocks: &blocks) : []
 
         // 1. What was seen: still canonical and deep enough (final), or gone (reorged).
         var pending: [ChainCursor.Seen] = []
@@ -185,6 +186,58 @@ public struct ERC20Rail: Rail {
         }
         return StatementPage(records: records, nextCursor: last + 1 < end ? String(last + 1) : nil, hasMore: last + 1 < end)
     }
+
+    /// The opening balance of each watched address and token before `start_block`, so that the
+    /// wallet accounts mirror what the chain holds, not only what arrived since.
+    private func openings(head: UInt64, blocks: inout BlockCache) async throws(RailError) -> [RailEvent] {
+        let through = startBlock == 0 ? nil : startBlock - 1
+        guard (through ?? 0) <= head else { return [] }
+        let time = try await blocks.block(through ?? 0)?.timestamp ?? 0
+        let owners = addresses.sorted { $0.lowercased < $1.lowercased }
+        var events: [RailEvent] = []
+        for token in tokens {
+            let opening = try await history.balances(token: token.address, owners: owners, through: through, head: head)
+            for owner in owners {
+                guard let value = opening[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes), !amount.isZero else {
+                    continue
+                }
+                events.append(
+                    RailEvent(
+                        transition: "opening", reference: "\(network)/opening/\(token.address.lowercased)/\(owner.lowercased)",
+                        asset: token.asset, amounts: ["amount": amount], bindings: ["address": owner.lowercased],
+                        occurredAt: Date(timeIntervalSince1970: TimeInterval(time)),
+                        metadata: ["block": through.map { .number(String($0)) } ?? .string("genesis")]))
+            }
+        }
+        return events
+    }
+
+    // MARK: - Reconciliation
+
+    /// `balanceOf` each watched address held once the last block before `at` was applied, per
+    /// token: the chain's side of the reconciler's drift check against the wallet accounts.
+    public func balances(at: Date) async throws(RailError) -> [RailBalance] {
+        let head = try await chain { try await rpc.blockNumber() }
+        var blocks = BlockCache(rpc: rpc)
+        let first = try await firstBlock(atOrAfter: at, head: head, blocks: &blocks)
+        let through = first == 0 ? nil : min(first - 1, head)
+        let owners = addresses.sorted { $0.lowercased < $1.lowercased }
+        var result: [RailBalance] = []
+        for token in tokens {
+            let held = try await history.balances(token: token.address, owners: owners, through: through, head: head)
+            for owner in owners {
+                guard let value = held[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes) else { continue }
+                result.append(
+                    RailBalance(
+                        asset: token.asset, amount: SignedAmount(amount),
+                        source: "balanceOf at block \(through.map(String.init) ?? "genesis")",
+                        bindings: ["address": owner.lowercased]))
+            }
+        }
+        return result
+    }
+
+    private var history: TokenBalanceHistory { TokenBalanceHistory(rpc: rpc, network: network, maxBlockRange: maxBlockRange) }
 
     /// The first block whose timestamp is at or after `date` (head + 1 when none is).
     private func firstBlock(atOrAfter date: Date, head: UInt64, blocks: inout BlockCache) async throws(RailError) -> UInt64 {

@@ -14,11 +14,15 @@ public struct RailConfiguration: Sendable, Hashable, Codable {
     public var kind: String
     /// The rail's own settings; each factory documents and checks its keys.
     public var settings: Metadata
+    /// How the rail is reconciled, over its kind's standard profile (tolerances, SLAs, accounts);
+    /// read and checked by the reconciler, not by the rail.
+    public var reconciliation: Metadata?
 
-    public init(id: String, kind: String, settings: Metadata = [:]) {
+    public init(id: String, kind: String, settings: Metadata = [:], reconciliation: Metadata? = nil) {
         self.id = id
         self.kind = kind
         self.settings = settings
+        self.reconciliation = reconciliation
     }
 
     /// Reads a rails file.

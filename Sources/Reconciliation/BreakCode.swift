@@ -23,6 +23,11 @@ public enum BreakCode: String, Sendable, Hashable, Codable, CaseIterable {
     case drift
     /// A clearing account holds money older than the rail's SLA at the cut-off.
     case clearingNotZero = "clearing_not_zero"
+    /// Money this rail sent on to another rail (a payout to the bank) never arrived there within
+    /// the rule's SLA.
+    case counterpartMissing = "counterpart_missing"
+    /// It arrived there with another amount.
+    case counterpartMismatch = "counterpart_mismatch"
 
     /// Whether the break makes a run red; timing differences do not until their SLA passes.
     public var isError: Bool { self != .timing }

@@ -64,7 +64,8 @@ extension Reconciler {
                             select t.seq, t.id as transfer_id, split_part(t.rail_ref, ':', 1) as transition,
                                    substr(t.rail_ref, strpos(t.rail_ref, ':') + 1) as reference, t.effective_at,
                                    min(a.asset_id) as asset,
-                                   coalesce(sum(e.amount) filter (where e.is_debit and e.amount > 0), 0) as volume,
+                                   case when $6 then coalesce(max(e.amount) filter (where e.is_debit and e.amount > 0), 0)
+                                        else coalesce(sum(e.amount) filter (where e.is_debit and e.amount > 0), 0) end as volume,
                                    coalesce(sum(e.amount) filter (where e.is_debit and e.amount > 0 and a.id = any($5)), 0) as fee
                               from settle.transfers t
                               join settle.entries e on e.transfer_seq = t.seq
@@ -73,7 +74,8 @@ extension Reconciler {
                                and split_part(t.rail_ref, ':', 1) = any($4)
                                and not exists (select 1 from settle.transfers c where c.parent_seq = t.seq and c.kind in (3, 4, 5))
                              group by t.seq
-                            """, binds: try binds(rail, start, cutoff, transitions, feeAccounts)), logger: logger)
+                            """, binds: try binds(rail, start, cutoff, transitions, feeAccounts, profile.amountMeasure == .largestDebit)),
+                    logger: logger)
                 try await conn.query("create index on rs (reference)", logger: logger)
                 try await conn.query("create index on rl (reference)", logger: logger)
                 try await conn.query("analyze rs", logger: logger)
@@ -218,23 +220,33 @@ extension Reconciler {
                     """, logger: logger)
 
                 // Balance drift: the rail's own balance against the accounts that mirror it.
+                // A balance per watched address names its accounts through its bindings, and is
+                // referred to by the first of them.
+                let pending = profile.balanceIncludesPending
                 for balance in balances {
-                    let accounts = profile.balanceAccounts.map { $0.replacingOccurrences(of: "{asset}", with: balance.asset.rawValue) }
+                    let accounts = profile.balanceAccounts.compactMap { balance.account(from: $0) }
                     let amount = (balance.amount.isNegative ? "-" : "") + balance.amount.magnitude.description
                     let (asset, source) = (balance.asset.rawValue, balance.source)
+                    let reference = balance.bindings.isEmpty ? asset : accounts.first ?? asset
                     try await conn.query(
                         """
                         insert into found
-                        select 'drift', \(asset), \(asset), \(amount)::numeric, l.total, \(cutoff),
+                        select 'drift', \(reference), \(asset), \(amount)::numeric, l.total, \(cutoff),
                                jsonb_build_object('rail', jsonb_build_object('balance', \(amount), 'source', \(source)),
-                                 'ledger', jsonb_build_object('balance', l.total::text, 'accounts', to_jsonb(\(accounts)::text[])),
+                                 'ledger', jsonb_build_object('balance', l.total::text, 'accounts', to_jsonb(\(accounts)::text[]),
+                                   'includes_pending', \(pending)),
                                  'cutoff', \(cutoff))
-                          from (select coalesce(sum(case when a.normal = 'D' then b.debits_posted - b.credits_posted
-                                                         else b.credits_posted - b.debits_posted end), 0) as total
+                          from (select coalesce(sum(case when a.normal = 'D' then d - c else c - d end), 0) as total
                                   from settle.accounts a cross join lateral settle.balance_at(a.num, \(cutoff)) b
+                                  cross join lateral (select b.debits_posted + case when \(pending) then b.debits_pending else 0 end as d,
+                                                             b.credits_posted + case when \(pending) then b.credits_pending else 0 end as c) p
                                  where a.id = any(\(accounts))) l
                          where l.total <> \(amount)::numeric
                         """, logger: logger)
+                }
+
+                for rule in profile.counterparts {
+                    try await Self.checkCounterparts(rule, rail: rail, start: start, cutoff: cutoff, asOf: asOf, conn: conn, logger: logger)
                 }
 
                 try await conn.query(

@@ -194,7 +194,7 @@ public struct Reconciler: Sendable {
 
     private func finishIncomplete(_ state: RunState, error: String) async throws(ReconciliationError) -> ReconciliationRun {
         let id = state.id
-        try await database {
+        _ = try await database {
             try await client.query(
                 """
                 update settle.recon_runs set status = 'incomplete', finished_at = now(), error = \(error),

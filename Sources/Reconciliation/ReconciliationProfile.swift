@@ -32,10 +32,55 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
 
     /// The fund-flow transitions whose transfer is the ledger's side of one statement record.
     public var statementTransitions: [String]
+    /// A cross-rail check: every transfer of this rail's `transition` in the day must be met by a
+    /// transfer of another rail that names it (a card payout by the bank file's deposit), with the
+    /// same amount, within `slaSeconds`.
+    public struct CounterpartRule: Sendable, Hashable, Codable {
+        /// This rail's transition whose transfers are checked (`payout_arrived`).
+        public var transition: String
+        /// The other rail's id (`bank`) and its transition that meets them (`received`).
+        public var rail: String
+        public var counterpartTransition: String
+        /// The key of the counterpart transfer's metadata that carries this transfer's reference
+        /// (the bank line's `bank_reference`: the payout id the processor put on the transfer).
+        public var referenceKey: String
+        /// How long the money may take to get there.
+        public var slaSeconds: Int64
+
+        public init(transition: String, rail: String, counterpartTransition: String, referenceKey: String, slaSeconds: Int64) {
+            self.transition = transition
+            self.rail = rail
+            self.counterpartTransition = counterpartTransition
+            self.referenceKey = referenceKey
+            self.slaSeconds = slaSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case transition, rail
+            case counterpartTransition = "counterpart_transition"
+            case referenceKey = "reference_key"
+            case slaSeconds = "sla_seconds"
+        }
+    }
+
+    /// How a ledger transfer's amount, compared with a statement record's, is read from its entries.
+    public enum AmountMeasure: String, Sendable, Hashable, Codable {
+        /// The sum of its debits: a payment split into what the rail keeps (net) and its fee.
+        case debits
+        /// Its largest debit: a movement booked through several pairs of accounts for the same
+        /// amount (a channel settlement pays the merchant's wallet and draws down the payer's
+        /// escrow balance: two debits of the one amount the chain moved).
+        case largestDebit = "largest_debit"
+    }
+
     /// Account templates (`{asset}`) whose debits in a transfer are its fee.
     public var feeAccounts: [String]
-    /// Account templates whose summed balance is what the rail reports as its balance.
+    /// Account templates whose summed balance is what the rail reports as its balance; a
+    /// template's placeholders other than `{asset}` are filled by the rail balance's bindings.
     public var balanceAccounts: [String]
+    /// Whether the ledger's side of the drift check counts pending amounts too: a chain's balance
+    /// includes transfers the ledger still holds until they are final.
+    public var balanceIncludesPending: Bool
     /// Account templates of the fund flow's clearing roles.
     public var clearingAccounts: [String]
     /// How long an unmatched item may stay open before it is a break, in seconds.
@@ -52,15 +97,20 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
     /// `{asset}` template of the account automatic resolutions post against.
     public var suspenseAccount: String
     public var groups: [GroupRule]
+    public var counterparts: [CounterpartRule]
+    public var amountMeasure: AmountMeasure
 
     public init(
-        statementTransitions: [String], feeAccounts: [String] = [], balanceAccounts: [String] = [], clearingAccounts: [String] = [],
+        statementTransitions: [String], feeAccounts: [String] = [], balanceAccounts: [String] = [], balanceIncludesPending: Bool = false,
+        clearingAccounts: [String] = [],
         slaSeconds: Int64 = 86_400, clearingSLASeconds: Int64 = 86_400, amountTolerance: UInt256 = 0, timeToleranceSeconds: Int64 = 0,
-        feeAutoResolveTolerance: UInt256 = 0, suspenseAccount: String = "recon:{asset}:suspense", groups: [GroupRule] = []
+        feeAutoResolveTolerance: UInt256 = 0, suspenseAccount: String = "recon:{asset}:suspense", groups: [GroupRule] = [],
+        counterparts: [CounterpartRule] = [], amountMeasure: AmountMeasure = .debits
     ) {
         self.statementTransitions = statementTransitions
         self.feeAccounts = feeAccounts
         self.balanceAccounts = balanceAccounts
+        self.balanceIncludesPending = balanceIncludesPending
         self.clearingAccounts = clearingAccounts
         self.slaSeconds = slaSeconds
         self.clearingSLASeconds = clearingSLASeconds
@@ -69,13 +119,17 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
         self.feeAutoResolveTolerance = feeAutoResolveTolerance
         self.suspenseAccount = suspenseAccount
         self.groups = groups
+        self.counterparts = counterparts
+        self.amountMeasure = amountMeasure
     }
 
-    enum CodingKeys: String, CodingKey {
-        case groups
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case groups, counterparts
+        case amountMeasure = "amount_measure"
         case statementTransitions = "statement_transitions"
         case feeAccounts = "fee_accounts"
         case balanceAccounts = "balance_accounts"
+        case balanceIncludesPending = "balance_includes_pending"
         case clearingAccounts = "clearing_accounts"
         case slaSeconds = "sla_seconds"
         case clearingSLASeconds = "clearing_sla_seconds"
@@ -87,7 +141,9 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
 
     /// The profile Settle ships for the rail's kind. Card: the balance transactions' transitions,
     /// the processor balance as available + pending, payouts checked against what they settle.
-    /// ERC-20: the `seen` hold of each transfer log. Others: every transition that starts a payment.
+    /// ERC-20: the `seen` hold of each transfer log, each watched address's wallet account (held
+    /// transfers included) against its `balanceOf`. Tempo: every movement, a transfer's amount its
+    /// largest debit. Others: every transition that starts a payment.
     public static func standard(for descriptor: RailDescriptor) -> ReconciliationProfile {
         let clearing = descriptor.fundFlow.accounts.filter(\.clearing).map(\.template)
         switch descriptor.kind {
@@ -98,10 +154,27 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
                 clearingAccounts: clearing, slaSeconds: 86_400, clearingSLASeconds: 7 * 86_400, feeAutoResolveTolerance: 5,
                 groups: [.init(statementType: "payout", detail: "source", plus: ["available"], minus: ["available_negative"])])
         case "erc20":
-            return ReconciliationProfile(statementTransitions: ["seen"], clearingAccounts: clearing, slaSeconds: 3_600)
+            return ReconciliationProfile(
+                statementTransitions: ["seen"], balanceAccounts: ["evm:{asset}:wallet:{address}"], balanceIncludesPending: true,
+                clearingAccounts: clearing, slaSeconds: 3_600)
+        case "tempo":
+            // A settlement books the one amount the chain moved twice: to the merchant's wallet and
+            // out of the payer's escrow balance.
+            let starting = descriptor.fundFlow.transitions.filter { $0.from.isEmpty }.map(\.name)
+            return ReconciliationProfile(statementTransitions: starting, clearingAccounts: clearing, amountMeasure: .largestDebit)
         default:
             let starting = descriptor.fundFlow.transitions.filter { $0.from.isEmpty }.map(\.name)
             return ReconciliationProfile(statementTransitions: starting, clearingAccounts: clearing)
         }
+    }
+}
+
+extension RailBalance {
+    /// The account `template` names for this balance: `{asset}` and each binding filled in; nil
+    /// when a placeholder is left that the balance does not bind (the template is not its).
+    func account(from template: String) -> String? {
+        var id = template.replacingOccurrences(of: "{asset}", with: asset.rawValue)
+        for (key, value) in bindings { id = id.replacingOccurrences(of: "{\(key)}", with: value) }
+        return id.contains("{") ? nil : id
     }
 }

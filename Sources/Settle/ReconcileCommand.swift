@@ -38,8 +38,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         let made = try await ShippedRails.registry.make([configuration], logger: db.logger)
         let run: ReconciliationRun
         do {
+            let profile = try ReconciliationProfile.configured(for: made[0].descriptor, settings: configuration.reconciliation)
             run = try await db.withLedger(connections: 4) { ledger in
-                try await Reconciler(ledger: ledger, pageSize: pageSize).run(rail: made[0], day: day)
+                try await Reconciler(ledger: ledger, pageSize: pageSize).run(rail: made[0], day: day, profile: profile)
             }
         } catch {
             await made[0].shutdown()

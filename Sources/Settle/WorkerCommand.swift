@@ -8,6 +8,7 @@ import RailKit
 import Reconciliation
 import Scheduler
 import ServiceLifecycle
+import X402
 
 /// `settle worker`: the scheduled jobs (holds expiry, rail pulls, snapshots, the nightly
 /// reconciliation), run by any number of worker processes with one lease per job in PostgreSQL.
@@ -19,7 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
             holds-expire "* * * * *" (void holds whose timeout passed), rails-sync "*/5 * * * *" (pull each \
             configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
             midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day, for every configured rail with statements; only with a rails \
-            file). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            file), x402-pending "* * * * *" (x402 settlements broadcast but never resolved: receipt read, outcome booked; only with \
+            --x402-facilitator, the file settle serve uses). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
@@ -34,6 +36,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
         @Option(help: "A JSON configuration file (default: $SETTLE_CONFIG).") var config: String?
         @Option(help: "The rails file (default: $SETTLE_RAILS): the rails that rails-sync pulls.") var rails: String?
+        @Option(help: "The x402 facilitator file (default: $SETTLE_X402_FACILITATOR): its pending settlements are followed.")
+        var x402Facilitator: String?
         @Option(help: "This worker's id in leases and runs (default: $WORKER_ID, else <host>:<pid>).") var id: String?
         @Option(help: "The IANA time zone of every schedule (default: $WORKER_TIME_ZONE, else UTC).") var timeZone: String?
         @Option(
@@ -58,12 +62,13 @@ struct WorkerCommand: AsyncParsableCommand {
             for job in settings.schedules.keys { _ = try settings.schedule(job) }
             var logger = Logger(label: "settle")
             logger.logLevel = settings.logLevel
+            let facilitatorFile = x402Facilitator ?? ProcessInfo.processInfo.environment["SETTLE_X402_FACILITATOR"]
             try await CommandLifecycle.run(logger: logger) { [settings, rails, logger] in
-                try await Self.work(settings, railsFile: rails, logger: logger)
+                try await Self.work(settings, railsFile: rails, facilitatorFile: facilitatorFile, logger: logger)
             }
         }
 
-        static func work(_ settings: WorkerSettings, railsFile: String?, logger: Logger) async throws {
+        static func work(_ settings: WorkerSettings, railsFile: String?, facilitatorFile: String?, logger: Logger) async throws {
             let (url, embedded) = try await cancelWhenGracefulShutdown {
                 if let text = settings.databaseURL { return (try DatabaseURL(text), false) }
                 return (try DatabaseURL(try await LocalPostgres(logger: logger).start()), true)
@@ -71,11 +76,17 @@ struct WorkerCommand: AsyncParsableCommand {
             let client = PostgresClient(
                 configuration: try url.clientConfiguration(connections: settings.databaseConnections), backgroundLogger: logger)
             let ledger = PostgresLedger(client: client, logger: logger)
-            let rails = try await ShippedRails.registry.make(try ShippedRails.configurations(railsFile), logger: logger)
+            let configurations = try ShippedRails.configurations(railsFile)
+            let rails = try await ShippedRails.registry.make(configurations, logger: logger)
             let booker = RailBooker(ledger: ledger)
             let reconciler = Reconciler(ledger: ledger, actor: "settle worker")
             let zone = settings.timeZone
             let reconcilable = rails.filter { $0.descriptor.capabilities.contains(.statements) }
+            // Checked now: a typo in a rail's reconciliation settings stops the worker at start.
+            let profiles = Dictionary(
+                uniqueKeysWithValues: try zip(rails, configurations).map { rail, configuration in
+                    (rail.descriptor.id, try ReconciliationProfile.configured(for: rail.descriptor, settings: configuration.reconciliation))
+                })
             // Every rail with statements, the previous day: a run that could not finish (a rail down)
             // fails the job, which is retried and never reported green; breaks are the report's.
             let reconcile: @Sendable (DateComponents, JobContext) async throws -> Void = { day, _ in
@@ -83,7 +94,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let text = String(format: "%04d-%02d-%02d", year, month, date)
                 var incomplete: [String] = []
                 for rail in reconcilable {
-                    let run = try await reconciler.run(rail: rail, day: try ReconciliationDay(text, timeZone: zone))
+                    let run = try await reconciler.run(
+                        rail: rail, day: try ReconciliationDay(text, timeZone: zone), profile: profiles[rail.descriptor.id])
                     if run.status != .complete { incomplete.append(rail.descriptor.id) }
                     if !run.isClean {
                         logger.warning(
@@ -93,8 +105,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 if !incomplete.isEmpty { throw RailSyncFailure(description: "reconciliation of \(text) incomplete for \(incomplete)") }
             }
+            // The worker serves nothing: the file's `access` (who may call the routes) is not used.
+            let facilitators =
+                try facilitatorFile.flatMap { path in
+                    path.isEmpty
+                        ? nil : try X402FacilitatorFile.load(path).build(ledger: ledger, loopback: true, logger: logger).facilitators
+                } ?? []
             let jobs = try WorkerJobs(
-                settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: reconcilable.isEmpty ? nil : reconcile
+                settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: reconcilable.isEmpty ? nil : reconcile,
+                facilitators: facilitators
             ).build()
             let worker = try Worker(client: client, jobs: jobs, configuration: settings.worker, logger: logger)
             let service = ClosureService {

@@ -3,6 +3,7 @@ import Ledger
 import Logging
 import RailKit
 import Scheduler
+import X402
 
 /// The jobs `settle worker` runs, built from its settings and the parts they need.
 ///
@@ -17,6 +18,9 @@ struct WorkerJobs {
     var booker: RailBooker
     /// Reconciles one day (year, month, day in the worker's zone).
     var reconcile: (@Sendable (_ day: DateComponents, _ context: JobContext) async throws -> Void)?
+    /// The x402 facilitators of the facilitator file `settle serve` uses, whose broadcast
+    /// settlements nobody came back for are followed by `x402-pending`.
+    var facilitators: [X402Facilitator] = []
 
     /// How many missed days the date-parameterised jobs catch up.
     static let catchUpDays = 31
@@ -53,6 +57,21 @@ struct WorkerJobs {
                         }
                     }
                     if !failures.isEmpty { throw RailSyncFailure(description: failures.joined(separator: "; ")) }
+                })
+        }
+        if !facilitators.isEmpty, let schedule = try settings.schedule("x402-pending") {
+            let facilitators = facilitators
+            jobs.append(
+                try Job(name: "x402-pending", schedule: schedule) { context in
+                    // A request that timed out before its receipt left the settlement broadcast: its
+                    // receipt is read (the stored transaction re-sent if the node lost it) and the
+                    // outcome recorded and booked, so no payment stays unresolved.
+                    var resolved = 0
+                    for facilitator in facilitators {
+                        try Task.checkCancellation()
+                        resolved += try await facilitator.reconcile(olderThan: .seconds(30), limit: 500)
+                    }
+                    if resolved > 0 { context.logger.info("resolved pending x402 settlements", metadata: ["settlements": "\(resolved)"]) }
                 })
         }
         if let schedule = try settings.schedule("snapshots") {

@@ -19,6 +19,7 @@ import SystemPackage
 /// | `worker.rails_sync.schedule` | `WORKER_RAILS_SYNC_SCHEDULE` | `*/5 * * * *` |
 /// | `worker.snapshots.schedule` | `WORKER_SNAPSHOTS_SCHEDULE` | `10 0 * * *` |
 /// | `worker.reconcile.schedule` | `WORKER_RECONCILE_SCHEDULE` | `30 2 * * *` |
+/// | `worker.x402_pending.schedule` | `WORKER_X402_PENDING_SCHEDULE` | `* * * * *` |
 /// | `worker.metrics_host` | `WORKER_METRICS_HOST` | `127.0.0.1` |
 /// | `worker.metrics_port` | `WORKER_METRICS_PORT` | none: no metrics endpoint |
 /// | `database.url` | `DATABASE_URL` | the embedded database |
@@ -40,6 +41,7 @@ struct WorkerSettings: Sendable {
     /// The jobs `settle worker` knows, by name, with their default schedules.
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
+        "x402-pending": "* * * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.

@@ -17,9 +17,12 @@ struct ERC20RailTests {
     static let usdc = TokenConfiguration.usdc.address
     static let payer = TestAccounts.privateKeys[1]
 
-    /// Runs `body` with a dev chain (automine: each transaction is its own block) on a free port.
-    static func withChain<T: Sendable>(_ body: @Sendable (DevChain, String) async throws -> T) async throws -> T {
-        let chain = try DevChain(configuration: DevChainConfiguration(port: 0, blockTime: .zero, automine: true))
+    /// Runs `body` with a dev chain (default: automine, each transaction is its own block) on a free port.
+    static func withChain<T: Sendable>(
+        _ configuration: DevChainConfiguration = DevChainConfiguration(port: 0, blockTime: .zero, automine: true),
+        _ body: @Sendable (DevChain, String) async throws -> T
+    ) async throws -> T {
+        let chain = try DevChain(configuration: configuration)
         var logger = Logger(label: "devchain")
         logger.logLevel = .warning
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
@@ -45,24 +48,28 @@ struct ERC20RailTests {
         }
     }
 
-    static func rail(url: String, merchant: EVM.Address, tag: String) throws -> ERC20Rail {
+    /// The rail on `chainID`'s network: a test sharing the database with this suite uses a chain id
+    /// of its own, since an asset is unique per (network, token).
+    static func rail(url: String, merchant: EVM.Address, tag: String, chainID: UInt64 = 31337) throws -> ERC20Rail {
         try ERC20Rail(
             configuration: RailConfiguration(
                 id: "erc20-\(tag)", kind: "erc20",
                 settings: [
-                    "rpc_url": .string(url), "network": .string("eip155:31337"),
+                    "rpc_url": .string(url), "network": .string("eip155:\(chainID)"),
                     "tokens": .array([.string("usdc-\(tag)=\(usdc.checksummed)=USDC=6")]),
                     "addresses": .array([.string(merchant.checksummed)]), "confirmations": .number("5"),
                     "payers": .array([.string(payer.address.checksummed)]), "native_asset": .string("eth-\(tag)=ETH=18"),
                 ]), logger: TestDatabase.logger)
     }
 
-    /// Sends `amount` USDC from the payer to `to`; mined at once (automine).
+    /// Sends `amount` USDC from `from` (default: the payer) to `to`; mined at once (automine).
     @discardableResult
-    static func pay(_ chain: DevChain, to: EVM.Address, _ amount: UInt64) async throws -> Hash32 {
+    static func pay(
+        _ chain: DevChain, from payer: EVM.PrivateKey = payer, to: EVM.Address, _ amount: UInt64, chainID: UInt64 = 31337
+    ) async throws -> Hash32 {
         let nonce = try await chain.transactionCount(of: payer.address, at: .pending)
         let transaction = EIP1559Transaction(
-            chainID: 31337, nonce: nonce, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 3_000_000_000, gasLimit: 100_000, to: usdc,
+            chainID: chainID, nonce: nonce, maxPriorityFeePerGas: 1_000_000_000, maxFeePerGas: 3_000_000_000, gasLimit: 100_000, to: usdc,
             value: .zero, data: ABI.encodeCall("transfer(address,uint256)", [.address(to), .uint(EVM.UInt256(amount))]))
         return try await chain.sendRawTransaction(transaction.signed(with: payer).rawBytes)
     }

@@ -297,5 +297,65 @@ extension BinaryTests {
                 #expect(try await Self.holder(client) == nil)
             }
         }
+
+        /// The nightly job as a process: every rail of the rails file reconciled for the previous
+        /// day with that rail's `reconciliation` settings, and a typo in them stops the worker
+        /// before it runs anything.
+        @Test func theReconcileJobUsesEachRailsSettingsAndATypoStopsTheWorker() async throws {
+            let (url, text) = try await Self.database()
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("settle-worker-\(UUID().uuidString)")
+            let statements = scratch.appendingPathComponent("statements")
+            try FileManager.default.createDirectory(at: statements, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            func railsFile(_ reconciliation: [String: Any]) throws -> String {
+                let rail: [String: Any] = [
+                    "id": "bank-w", "kind": "process", "reconciliation": reconciliation,
+                    "settings": [
+                        "command": [
+                            InteropPython.interpreter ?? "python3",
+                            InteropPython.repositoryRoot.appendingPathComponent("Plugins/BankFileRail/bank_file_rail.py").path,
+                        ],
+                        "directory": statements.path, "asset": "usd-bank-w", "currency": "USD", "scale": 2,
+                        "merchant_account": "merchant:w",
+                    ],
+                ]
+                let path = scratch.appendingPathComponent("rails-\(UUID().uuidString).json").path
+                try JSONSerialization.data(withJSONObject: ["rails": [rail]]).write(to: URL(fileURLWithPath: path))
+                return path
+            }
+            let reconcileEverySecond = ["WORKER_HOLDS_EXPIRE_SCHEDULE": "off", "WORKER_RECONCILE_SCHEDULE": "* * * * * *"]
+
+            guard
+                let typo = try Self.start(
+                    text, id: "t", environment: reconcileEverySecond.merging(["SETTLE_RAILS": try railsFile(["sla": 60])]) { $1 })
+            else { return }
+            defer { typo.stop() }
+            #expect(try await typo.exitStatus() != 0)
+            #expect(typo.stderr.contains("reconciliation.sla is not a setting"), "\(typo.stderr)")
+
+            let good = try railsFile(["sla_seconds": 60, "amount_tolerance": "2"])
+            guard let worker = try Self.start(text, id: "r", environment: reconcileEverySecond.merging(["SETTLE_RAILS": good]) { $1 })
+            else { return }
+            defer { worker.stop() }
+            try await url.withClient(connections: 2, logger: Self.logger) { client in
+                func profile() async throws -> (String, String)? {
+                    for try await row in try await client.query(
+                        """
+                        select inputs -> 'profile' ->> 'sla_seconds', inputs -> 'profile' ->> 'amount_tolerance' from settle.recon_runs
+                         where rail = 'bank-w' and status = 'complete' and day = (now() at time zone 'UTC')::date - 1
+                        """, logger: Self.logger
+                    ).decode((String, String).self) {
+                        return row
+                    }
+                    return nil
+                }
+                try await Self.eventually("yesterday reconciled") { try await profile() != nil }
+                let settings = try await profile()
+                #expect(settings?.0 == "60" && settings?.1 == "2", "\(String(describing: settings))")
+                worker.signal(SIGTERM)
+                #expect(try await worker.exitStatus() == 0, "\(worker.stderr)")
+            }
+            try await TestDatabase.dropIsolated(url)
+        }
     }
 }

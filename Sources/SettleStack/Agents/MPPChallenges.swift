@@ -17,9 +17,11 @@ extension PaidRouteAnswer {
 }
 
 extension PaymentCredential {
-    /// Pays `url` with this credential: the `Payment-Receipt`'s reference and the paid body.
-    func pay(_ url: String, scheme: String) async throws -> (reference: String, body: String) {
-        let answer = try await PaidRoute.paid(url, headers: [("Authorization", try authorization())], scheme: scheme)
+    /// Pays `url` with this credential: the `Payment-Receipt`'s reference and the paid body. A
+    /// management action (a session's open or close) is answered 204 with the receipt only.
+    func pay(_ url: String, scheme: String, management: Bool = false) async throws -> (reference: String, body: String) {
+        let answer = try await PaidRoute.paid(
+            url, headers: [("Authorization", try authorization())], scheme: scheme, expected: management ? 204 : 200)
         let receipt = try answer.headers.first(name: "Payment-Receipt").map { try PaymentReceipt.parse($0) }
         return (receipt?.reference ?? "", answer.body)
     }

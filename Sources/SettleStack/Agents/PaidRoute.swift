@@ -26,10 +26,11 @@ enum PaidRoute {
         return answer
     }
 
-    /// The paid answer, or an error saying what the route answered instead.
-    static func paid(_ url: String, headers: [(String, String)], scheme: String) async throws -> PaidRouteAnswer {
+    /// The paid answer (`expected`: 200 for content, 204 for an MPP management action), or an
+    /// error saying what the route answered instead.
+    static func paid(_ url: String, headers: [(String, String)], scheme: String, expected: Int = 200) async throws -> PaidRouteAnswer {
         let answer = try await get(url, headers: headers)
-        guard answer.status == 200 else { throw StackError(.refused, "\(scheme): \(answer.status) \(answer.body.prefix(300))") }
+        guard answer.status == expected else { throw StackError(.refused, "\(scheme): \(answer.status) \(answer.body.prefix(300))") }
         return answer
     }
 }

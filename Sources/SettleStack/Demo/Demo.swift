@@ -10,8 +10,9 @@ import TempoRail
 import X402
 
 /// The full demo on a running ``Stack``: simulated agents pay the paid route over x402 exact, MPP
-/// tempo/charge and MPP stripe/charge (cards); faults are injected behind the ledger's back (a reorg
-/// past finality, a lost webhook, a late payout); then each rail is reconciled for the day, as the
+/// tempo/charge, MPP tempo/session (vouchers on a channel, closed at the end) and MPP
+/// stripe/charge (cards); faults are injected behind the ledger's back (a reorg
+/// past finality, which the chain's balance shows too, a lost webhook, a late payout); then each rail is reconciled for the day, as the
 /// nightly run would after every SLA has passed, and the report is written.
 ///
 /// The stack must not watch its rails (``StackConfiguration/watchesRails`` false): the demo pulls
@@ -97,9 +98,12 @@ public struct Demo: Sendable {
     func payEveryRail() async throws -> Paid {
         let (url, network, perAgent) = (stack.paidURL, stack.token.network, paymentsPerAgent)
         let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
-        let labels = (x402: "x402 exact", tempo: "mpp tempo/charge", card: "mpp stripe/charge")
+        let labels = (x402: "x402 exact", tempo: "mpp tempo/charge", session: "mpp tempo/session", card: "mpp stripe/charge")
+        // Session agents pay many calls each, on one channel: the case sessions exist for.
+        let (sessions, callsPerSession) = (max(1, agents / 2), 10 * perAgent)
         progress.expect(labels.x402, total: agents * perAgent)
         progress.expect(labels.tempo, total: agents * perAgent)
+        progress.expect(labels.session, total: sessions * callsPerSession)
         progress.expect(labels.card, total: agents)
         let progress = progress
         let visa = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -119,6 +123,12 @@ public struct Demo: Sendable {
                     }
                     return nil
                 }
+                if k < sessions {
+                    group.addTask {
+                        _ = try await TempoSessionAgent(key: key).pay(url, calls: callsPerSession) { progress.advance(labels.session) }
+                        return nil
+                    }
+                }
                 group.addTask {
                     let method = k % 2 == 0 ? "pm_card_visa" : "pm_card_bypassPending"
                     let (intent, _) = try await CardAgent(processor: processor, paymentMethod: method).pay(url)
@@ -132,7 +142,10 @@ public struct Demo: Sendable {
         }
         guard let visa else { throw StackError(.refused, "no card payment was made with pm_card_visa") }
         return Paid(
-            counts: [(labels.x402, agents * perAgent), (labels.tempo, agents * perAgent), (labels.card, agents)], visaPayment: visa)
+            counts: [
+                (labels.x402, agents * perAgent), (labels.tempo, agents * perAgent), (labels.session, sessions * callsPerSession),
+                (labels.card, agents),
+            ], visaPayment: visa)
     }
 
     /// One more x402 payment, left to become final in the ledger, then a reorganisation of the
@@ -155,7 +168,11 @@ public struct Demo: Sendable {
                 name: "reorg", rail: stack.chainRail.descriptor.id, code: .missingInRail, reference: hash.hex,
                 explanation:
                     "the chain dropped \(reorg.removedBlocks.count) blocks from \(receipt.blockNumber) after the payment \(hash.hex.prefix(12))… was final at \(confirmations) confirmations: the ledger has it, the chain no longer does"
-            )
+            ),
+            InjectedFault(
+                name: "wallet drift", rail: stack.chainRail.descriptor.id, code: .drift,
+                reference: "\(stack.token.assetID.rawValue):wallet:",
+                explanation: "the merchant's balanceOf on chain is short of its wallet account by the payment the reorg dropped"),
         ]
     }
 
@@ -204,6 +221,8 @@ public struct Demo: Sendable {
         case .groupMismatch: return "a payout does not sum to what it settles (\(amounts))"
         case .drift: return "the rail's balance differs from the ledger's at the cut-off (\(amounts))"
         case .clearingNotZero: return "money older than the SLA is still in a clearing account (\(amounts))"
+        case .counterpartMissing: return "sent on to another rail, it never arrived there within the SLA (\(amounts))"
+        case .counterpartMismatch: return "it arrived on the other rail with another amount (\(amounts))"
         }
     }
 

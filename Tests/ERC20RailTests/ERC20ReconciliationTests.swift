@@ -1,0 +1,80 @@
+import DevChain
+import ERC20Rail
+import EVM
+import Foundation
+import Ledger
+import RailKit
+import Reconciliation
+import SettleTesting
+import Testing
+
+/// The ERC-20 rail's side of the drift check: what a watched address held before the rail started
+/// is booked once as its opening balance, the chain's balance at any past cut-off is read from the
+/// head's `balanceOf` and the logs since (no archive state), and money that leaves the address
+/// behind the ledger's back is a `drift` break naming the wallet account.
+@Suite("ERC-20 reconciliation", .timeLimit(.minutes(2)))
+struct ERC20ReconciliationTests {
+    /// 2026-06-01T12:00:00Z: the chain's genesis, so that the whole test falls inside one day.
+    static let noon: UInt64 = 1_780_315_200
+    /// Not ERC-20 rail tests' 31337: the token's asset is unique per network in the shared database.
+    static let chainID: UInt64 = 31_401
+
+    @Test func walletAccountsAgreeWithBalanceOfUntilTokensLeaveBehindTheLedgersBack() async throws {
+        // Two blocks of state history: a read of an older block's state would fail.
+        let configuration = DevChainConfiguration(
+            port: 0, chainID: Self.chainID, blockTime: .zero, automine: true, genesisTimestamp: Self.noon, stateHistory: 2)
+        try await ERC20RailTests.withChain(configuration) { chain, url in
+            _ = await chain.increaseTime(by: Int64(Self.noon) - Int64(Date().timeIntervalSince1970))
+            let ledger = try await TestDatabase.ledger()
+            let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            // Funded at genesis: the rail must book that as the opening balance.
+            let merchantKey = TestAccounts.privateKeys[7]
+            let merchant = merchantKey.address
+            let initial = TokenConfiguration.usdc.initialBalance
+            let rail = try ERC20RailTests.rail(url: url, merchant: merchant, tag: tag, chainID: Self.chainID)
+            let booker = RailBooker(ledger: ledger)
+            try await booker.install(rail.descriptor)
+            let wallet = "evm:usdc-\(tag):wallet:\(merchant.lowercased)"
+
+            let first = try await ERC20RailTests.pay(chain, to: merchant, 1_000, chainID: Self.chainID)
+            let firstBlock = try #require(await chain.receipt(first)).blockNumber
+            let firstTime = try #require(await chain.block(number: firstBlock)).timestamp
+            try await ERC20RailTests.pay(chain, to: merchant, 2_000, chainID: Self.chainID)
+            _ = try await chain.mine(blocks: 6)
+            let report = try await booker.sync(rail)
+            #expect(report.rejected.isEmpty, "\(report)")
+            // Opening + two payments, all posted.
+            #expect(try await ERC20RailTests.balance(ledger, wallet).posted.description == (initial + 3_000).description)
+            let opening = try await ERC20RailTests.balance(ledger, "evm:usdc-\(tag):opening:\(merchant.lowercased)")
+            #expect(opening.creditsPosted.description == initial.description)
+            #expect(try await booker.sync(rail).created == 0)
+
+            // The chain's balance at a past time, long after that block's state was dropped.
+            let asset = try AssetID("usdc-\(tag)")
+            let before = try await rail.balances(at: Date(timeIntervalSince1970: TimeInterval(firstTime)))
+            #expect(before.map(\.amount.description) == [initial.description] && before.first?.asset == asset)
+            #expect(before.first?.bindings == ["address": merchant.lowercased])
+            let between = try await rail.balances(at: Date(timeIntervalSince1970: TimeInterval(firstTime + 1)))
+            #expect(between.map(\.amount.description) == [(initial + 1_000).description])
+
+            let day = try ReconciliationDay("2026-06-01")
+            let reconciler = Reconciler(ledger: ledger)
+            let store = ReconciliationStore(ledger: ledger)
+            let asOf = day.cutoff.addingTimeInterval(2 * 86_400)
+            let agreed = try await reconciler.run(rail: rail, day: day, asOf: asOf)
+            #expect(agreed.counts["drift_checks"] == 1, "\(agreed.counts)")  // one token at one address
+            #expect(try await store.breaks(run: agreed.id).filter { $0.code == .drift }.isEmpty)
+
+            // The merchant moves 500 out; the rail only books what arrives: the wallet account
+            // now says more than the chain holds.
+            try await ERC20RailTests.pay(chain, from: merchantKey, to: ERC20RailTests.payer.address, 500, chainID: Self.chainID)
+            _ = try await chain.mine(blocks: 6)
+            _ = try await booker.sync(rail)
+            let rerun = try await reconciler.run(rail: rail, day: day, asOf: asOf)
+            let drift = try await store.breaks(run: rerun.id).filter { $0.code == .drift }
+            #expect(drift.map(\.reference) == [wallet], "\(drift)")
+            #expect(drift.first?.railAmount == (initial + 2_500).description)
+            #expect(drift.first?.ledgerAmount == (initial + 3_000).description)
+        }
+    }
+}
