@@ -66,12 +66,17 @@ struct WorkerJobs {
                     // A request that timed out before its receipt left the settlement broadcast: its
                     // receipt is read (the stored transaction re-sent if the node lost it) and the
                     // outcome recorded and booked, so no payment stays unresolved.
-                    var resolved = 0
+                    // Then what was settled is followed until final: a reorganization that drops a
+                    // settlement sends it again, or reverses its revenue when it can no longer be paid.
                     for facilitator in facilitators {
                         try Task.checkCancellation()
-                        resolved += try await facilitator.reconcile(olderThan: .seconds(30), limit: 500)
+                        let resolved = try await facilitator.reconcile(olderThan: .seconds(30), limit: 500)
+                        let followed = try await facilitator.follow(limit: 500)
+                        if resolved > 0 || followed != .init() {
+                            context.logger.info(
+                                "x402 settlements", metadata: ["resolved": "\(resolved)", "followed": "\(followed)"])
+                        }
                     }
-                    if resolved > 0 { context.logger.info("resolved pending x402 settlements", metadata: ["settlements": "\(resolved)"]) }
                 })
         }
         if let schedule = try settings.schedule("snapshots") {

@@ -8,6 +8,8 @@ import RailKit
 /// - `settled`: the transfer's receipt was seen with status 1 and a matching `Transfer` log:
 ///   the hold is posted.
 /// - `settlement_failed`: the transaction reverted or never could be mined: the hold is voided.
+/// - `reversed`: the settled transaction left the chain in a reorganization before it was final
+///   and could not be paid again: the posted revenue goes back to the incoming account.
 ///
 /// The incoming account is a clearing account: the ERC-20 chain rail credits the same
 /// `evm:{asset}:incoming:{to}` when it sees the transfer final on chain (against the merchant's
@@ -22,7 +24,7 @@ public enum X402FundFlow {
     /// accepted plus 60).
     public static func flow(holdTimeout: Int64) -> FundFlow {
         FundFlow(
-            states: ["verified", "settled", "failed"],
+            states: ["verified", "settled", "failed", "reversed"],
             accounts: [
                 .init(
                     incoming, normalSide: .debit, clearing: true,
@@ -40,6 +42,12 @@ public enum X402FundFlow {
                 .init(
                     "settlement_failed", from: ["verified"], to: "failed", action: .voidHold(of: "verified"), postings: [],
                     summary: "the settlement transaction reverted or can never be mined"),
+                .init(
+                    "reversed", from: ["settled"], to: "reversed",
+                    postings: [.init(.debit, merchant, "amount"), .init(.credit, incoming, "amount")],
+                    summary:
+                        "a reorganization dropped the settlement before it was final and it can no longer be paid (its authorization expired or the transfer reverted): the revenue is taken back"
+                ),
             ])
     }
 

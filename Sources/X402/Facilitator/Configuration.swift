@@ -62,6 +62,9 @@ public struct X402FacilitatorConfiguration: Sendable {
     public var validityMargin: UInt64
     /// Requirements asking for a longer window are refused; holds last this plus 60 s.
     public var maxTimeoutSeconds: Int
+    /// Blocks deep a settlement's receipt must be before the facilitator stops following it
+    /// (``X402Facilitator/follow(limit:)``): until then a reorganization that drops it is repaired.
+    public var finality: UInt64
     /// How long `settle` waits for a receipt before answering `settlement_pending`.
     public var receiptTimeout: Duration
     public var receiptPollInterval: Duration
@@ -87,7 +90,7 @@ public struct X402FacilitatorConfiguration: Sendable {
         receiptTimeout: Duration = .seconds(10), receiptPollInterval: Duration = .milliseconds(20),
         reservationLease: Duration = .seconds(30), gasLimit: UInt64 = 150_000, estimateGas: Bool = true,
         maxPriorityFeePerGas: EVM.UInt256 = 1_000_000_000, maxFeePerGas: EVM.UInt256? = nil, merchantAccounts: [String: AccountID] = [:],
-        railID: String = "x402",
+        railID: String = "x402", finality: UInt64 = 12,
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
     ) {
         self.tokens = tokens
@@ -104,6 +107,7 @@ public struct X402FacilitatorConfiguration: Sendable {
         self.maxFeePerGas = maxFeePerGas
         self.merchantAccounts = merchantAccounts
         self.railID = railID
+        self.finality = max(1, finality)
         self.clock = clock
     }
 

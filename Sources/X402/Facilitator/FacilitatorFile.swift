@@ -24,10 +24,13 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         public var network: String
         public var rpcURL: String
         public var tokens: [Token]
+        /// Blocks deep a settlement must be before it is no longer followed (default 12).
+        public var finalityBlocks: Int?
 
         enum CodingKeys: String, CodingKey {
             case network, tokens
             case rpcURL = "rpc_url"
+            case finalityBlocks = "finality_blocks"
         }
     }
 
@@ -142,10 +145,14 @@ public struct X402FacilitatorFile: Sendable, Decodable {
             guard !tokens.isEmpty else {
                 throw X402FacilitatorFileError(.invalid, "\(network.network): tokens must name at least one token")
             }
+            let finality = network.finalityBlocks ?? 12
+            guard (1...10_000).contains(finality) else {
+                throw X402FacilitatorFileError(.invalid, "\(network.network): finality_blocks must be 1-10000")
+            }
             let facilitator = X402Facilitator(
                 configuration: X402FacilitatorConfiguration(
                     tokens: tokens, signer: signer, receiptTimeout: .seconds(receiptTimeout), merchantAccounts: accounts,
-                    railID: "x402-" + network.network.replacingOccurrences(of: ":", with: "-")),
+                    railID: "x402-" + network.network.replacingOccurrences(of: ":", with: "-"), finality: UInt64(finality)),
                 rpc: EthereumRPC(url: network.rpcURL, logger: logger), store: X402SettlementStore(client: ledger.client, logger: logger),
                 booker: RailBooker(ledger: ledger), logger: logger)
             byNetwork[network.network] = facilitator

@@ -30,6 +30,9 @@ public struct SettlementRecord: Sendable, Hashable {
         case broadcast
         case settled
         case failed
+        /// Settled, then dropped from the chain by a reorganization when it could no longer be
+        /// paid: its booking is reversed.
+        case reversed
     }
 
     public var key: PaymentKey
@@ -77,16 +80,23 @@ public struct X402SettlementStore: Sendable {
         return nil
     }
 
-    /// Rows with a transaction but no outcome yet, idle for `olderThan` seconds, oldest first.
-    public func unresolved(olderThan: Double, limit: Int) async throws -> [SettlementRecord] {
-        let rows = try await client.query(
+    /// Rows of `networks` with a transaction but no outcome yet, idle for `olderThan` seconds,
+    /// oldest first.
+    public func unresolved(networks: [String], olderThan: Double, limit: Int) async throws -> [SettlementRecord] {
+        try await records(
             """
             select network, asset, payer, nonce from settle.x402_settlements
-            where state = 'broadcast' and updated_at < now() - make_interval(secs => \(olderThan))
+            where state = 'broadcast' and network = any(\(networks)) and updated_at < now() - make_interval(secs => \(olderThan))
             order by updated_at limit \(limit)
-            """, logger: logger)
+            """)
+    }
+
+    /// The rows whose keys `query` selects (network, asset, payer, nonce), in its order.
+    func records(_ query: PostgresQuery) async throws -> [SettlementRecord] {
         var keys: [PaymentKey] = []
-        for try await (network, asset, payer, nonce) in rows.decode((String, String, String, String).self) {
+        for try await (network, asset, payer, nonce) in try await client.query(query, logger: logger).decode(
+            (String, String, String, String).self)
+        {
             keys.append(PaymentKey(network: network, asset: asset, payer: payer, nonce: nonce))
         }
         var records: [SettlementRecord] = []

@@ -96,6 +96,7 @@ public final class X402Facilitator: Facilitator {
                 return VerifyResponse(isValid: true, payer: payment.payer)
             case .settled: return payment.invalid(.nonceAlreadyUsed, "the authorization is already settled")
             case .failed where record.txHash != nil: return payment.invalid(.nonceAlreadyUsed, "the authorization's settlement failed")
+            case .reversed: return payment.invalid(.nonceAlreadyUsed, "the authorization's settlement was reversed")
             case .failed: break
             }
         }
@@ -142,6 +143,10 @@ public final class X402Facilitator: Facilitator {
                         return result
                     }
                     return payment.failure(.unexpectedSettleError, "the settlement has no stored result")
+                case .reversed:
+                    return payment.failure(
+                        .transactionFailed, "the settlement left the chain in a reorganization and could no longer be paid",
+                        transaction: record.txHash ?? "")
                 case .broadcast:
                     return try await resume(payment.at(record.createdAt), record: record, deadline: deadline)
                 case .reserved:
@@ -188,21 +193,8 @@ public final class X402Facilitator: Facilitator {
     @discardableResult
     public func reconcile(olderThan: Duration = .seconds(5), limit: Int = 100) async throws -> Int {
         var resolved = 0
-        for record in try await store.unresolved(olderThan: Double(olderThan.components.seconds), limit: limit) {
-            guard let payload = try? JSONDecoder().decode(PaymentPayload.self, from: Data(record.payload.utf8)),
-                let (token, _) = tokenDomain(network: record.key.network, asset: record.key.asset)
-            else {
-                logger.error("x402 settlement row cannot be read back", metadata: ["key": "\(record.key)"])
-                continue
-            }
-            // The stored payload passed the binding checks against the resource's requirements,
-            // whose terms its accepted copy repeats; the domain is the configured token's.
-            var requirements = payload.accepted
-            requirements.extra = ["name": .string(token.name), "version": .string(token.version)]
-            guard case .success(let payment) = parse(payload, requirements), payment.requestHash == record.requestHash else {
-                logger.error("x402 settlement row does not parse back to itself", metadata: ["key": "\(record.key)"])
-                continue
-            }
+        for record in try await store.unresolved(networks: networks, olderThan: Double(olderThan.components.seconds), limit: limit) {
+            guard let payment = payment(of: record) else { continue }
             do {
                 let answer = try await resume(payment.at(record.createdAt), record: record, deadline: .now)
                 if !answer.isPending { resolved += 1 }
@@ -211,6 +203,30 @@ public final class X402Facilitator: Facilitator {
             }
         }
         return resolved
+    }
+
+    /// The networks of its tokens: the rows it resolves and follows (a database may hold other
+    /// networks' rows, each followed by its own facilitator).
+    var networks: [String] { Array(Set(configuration.tokens.map(\.network))).sorted() }
+
+    /// The payment a stored row was made for, checked again; nil (logged) when it does not read
+    /// back to itself.
+    func payment(of record: SettlementRecord) -> CheckedPayment? {
+        guard let payload = try? JSONDecoder().decode(PaymentPayload.self, from: Data(record.payload.utf8)),
+            let (token, _) = tokenDomain(network: record.key.network, asset: record.key.asset)
+        else {
+            logger.error("x402 settlement row cannot be read back", metadata: ["key": "\(record.key)"])
+            return nil
+        }
+        // The stored payload passed the binding checks against the resource's requirements,
+        // whose terms its accepted copy repeats; the domain is the configured token's.
+        var requirements = payload.accepted
+        requirements.extra = ["name": .string(token.name), "version": .string(token.version)]
+        guard case .success(let payment) = parse(payload, requirements), payment.requestHash == record.requestHash else {
+            logger.error("x402 settlement row does not parse back to itself", metadata: ["key": "\(record.key)"])
+            return nil
+        }
+        return payment
     }
 
     /// Everything `verify` checks, plus the chain: the authorization is unused, the balance covers
@@ -402,8 +418,8 @@ public final class X402Facilitator: Facilitator {
         }
     }
 
-    /// Books `settled` or `settlement_failed` (idempotent: a repeat answers `exists`).
-    private func book(_ payment: CheckedPayment, transition: String, result: SettleResponse) async {
+    /// Books `settled`, `settlement_failed` or `reversed` (idempotent: a repeat answers `exists`).
+    func book(_ payment: CheckedPayment, transition: String, result: SettleResponse) async {
         guard let booker, let merchant = configuration.merchant(for: payment.authorization.to) else { return }
         do {
             try await install(booker)
