@@ -65,6 +65,7 @@ struct CardMockRoutes: Sendable {
         route(mock, .post, "/payment_intents/{id}/authenticate") { .authenticate($0) }
         route(mock, .get, "/fee_schedule") { _ in .readFeeSchedule }
         route(mock, .post, "/fee_schedule") { _ in .setFeeSchedule }
+        route(mock, .post, "/balance_transactions/{id}/fee") { .adjustFee($0) }
         route(mock, .post, "/shared_payment_tokens") { _ in .createSharedPaymentToken }
         route(mock, .get, "/shared_payment_tokens/{id}") { .retrieveSharedPaymentToken($0) }
         route(mock, .post, "/shared_payment_tokens/{id}/deactivate") { .deactivateSharedPaymentToken($0) }

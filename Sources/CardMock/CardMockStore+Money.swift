@@ -369,6 +369,21 @@ extension CardMockStore {
         return fees.json
     }
 
+    /// `POST /_mock/balance_transactions/{id}/fee fee=…`: the processor charges another fee on a
+    /// balance transaction it already reported, without an event (a fee correction the merchant's
+    /// books never heard of: what reconciliation's fee check is for). Its net moves with it.
+    func adjustFee(_ id: String, _ p: inout Params) throws(StripeError) -> JSON {
+        guard var transaction = state.balanceTransactions[id] else { throw StripeError.noSuch("balance_transaction", id) }
+        guard let fee = try p.int("fee"), fee >= 0, fee <= abs(transaction.amount) else {
+            throw StripeError.invalidRequest(
+                "fee must be a non-negative integer no larger than the amount", code: "parameter_invalid", param: "fee")
+        }
+        try p.finish()
+        transaction.fee = fee
+        put(.balanceTransaction(transaction))
+        return transaction.json
+    }
+
     /// Issues a Shared Payment Token: `payment_method` (default `pm_card_visa`),
     /// `usage_limits[currency]`, `usage_limits[max_amount]`, `usage_limits[expires_at]` (default in one hour),
     /// `seller_details[network_id]`.

@@ -46,6 +46,7 @@ enum Operation: Sendable, Hashable {
     case authenticate(String)
     case readFeeSchedule
     case setFeeSchedule
+    case adjustFee(String)
     case listDeliveries
 }
 
@@ -107,6 +108,7 @@ extension CardMockStore {
             try p.finish()
             return state.fees.json
         case .setFeeSchedule: return try setFeeSchedule(&p)
+        case .adjustFee(let id): return try adjustFee(id, &p)
         case .listDeliveries: return try listDeliveries(&p)
         }
     }

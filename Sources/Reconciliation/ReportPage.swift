@@ -24,6 +24,7 @@ public enum ReportPage {
             th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #e6e9ef; vertical-align: top; }
             th { background: #f3f5f8; font-weight: 600; } td.since { white-space: nowrap; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
             .code { font-family: ui-monospace, Menlo, monospace; font-size: 13px; }
+            td.ref, td.num { overflow-wrap: anywhere; }
             .tag { display: inline-block; padding: 0 .45rem; border-radius: 4px; font-size: 12px; font-weight: 600; }
             .tag.timing { background: #fff4d6; color: #7a5600; } .tag.error { background: #fde8e8; color: #9b1c1c; } .tag.resolved { background: #e3f5e8; color: #17603a; }
             details pre { white-space: pre-wrap; word-break: break-all; background: #f6f8fa; padding: .5rem; border-radius: 4px; font-size: 12px; max-height: 18rem; overflow: auto; }
@@ -73,7 +74,11 @@ public enum ReportPage {
     /// A horizontal stacked bar per rail. Widths are proportional, but a non-zero part is never
     /// narrower than a few pixels, so one break among a million matches stays visible.
     static func chart(_ rails: [ReconciliationReport.RailSummary]) -> String {
-        let (labelWidth, barWidth, row) = (150.0, 760.0, 34.0)
+        // The label column fits the longest rail id (about 7.5 px a character at 13 px), the bars
+        // take the rest of the page's width.
+        let longest = Double(rails.map(\.rail.count).max() ?? 0)
+        let labelWidth = min(320, max(150, longest * 7.5 + 12))
+        let (barWidth, row) = (910 - labelWidth, 34.0)
         let height = Double(max(1, rails.count)) * row + 10
         var svg = "<svg id=\"chart\" role=\"img\" aria-label=\"matched, timing and breaks per rail\" xmlns=\"http://www.w3.org/2000/svg\" "
         svg +=
@@ -121,7 +126,7 @@ public enum ReportPage {
             }
             out += """
                 <tr class="break" data-code="\(escape(b.code.rawValue))"><td>\(b.id)</td><td class="code">\(escape(b.rail))</td>\
-                <td class="code">\(escape(b.code.rawValue))</td><td class="code">\(escape(b.reference ?? "—"))</td><td class="code">\(escape(b.asset ?? "—"))</td>\
+                <td class="code">\(escape(b.code.rawValue))</td><td class="code ref">\(escape(b.reference ?? "—"))</td><td class="code ref">\(escape(b.asset ?? "—"))</td>\
                 <td class="num">\(escape(b.railAmount ?? "—"))</td><td class="num">\(escape(b.ledgerAmount ?? "—"))</td>\
                 <td class="since">\(escape(b.firstSeen)) · \(b.ageDays) d</td><td>\(state)</td>\
                 <td><details><summary>rows</summary><pre>\(escape(evidenceText(b.evidence)))</pre></details></td></tr>

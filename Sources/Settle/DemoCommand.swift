@@ -15,8 +15,9 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo", abstract: "Agents pay over every rail, faults are injected, the reconciliation finds and explains them.",
         discussion: """
             Starts the dev chains, the card processor mock, the ledger API and the merchant server (as `settle sandbox`), \
-            has simulated agents pay its route over x402 exact, MPP tempo/charge and MPP stripe/charge, injects a reorg past \
-            finality, a lost webhook and a late payout, reconciles every rail for the day, and prints the balances, each \
+            has simulated agents pay its route over x402 exact, MPP tempo/charge, MPP tempo/session and MPP stripe/charge, \
+            injects a reorg past finality, a fee correction without an event, a lost webhook and a late payout, reconciles \
+            every rail for the day, and prints the balances, each \
             break with its explanation, the invariant check and the path of the HTML report. Exit status 0 when exactly the \
             injected faults were found, \(ExitStatus.unexpected) when a break is missing or unexpected, 1 on any other error. \
             With --ledger-only: the ledger alone, a burst of micropayments with holds and captures, then the invariant check.

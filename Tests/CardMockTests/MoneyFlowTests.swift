@@ -167,4 +167,23 @@ import Testing
             #expect(pi.json[path: "latest_charge.balance_transaction.fee_details.0.amount"] == 30)
         }
     }
+
+    @Test func aFeeCorrectionChangesTheBalanceTransactionAndTheBalanceWithoutAnEvent() async throws {
+        try await MockServer.with { client in
+            let pi = try await client.payment(2_000, extra: [("expand[0]", "latest_charge.balance_transaction")])
+            let id = try #require(pi.json[path: "latest_charge.balance_transaction.id"]?.string)
+            let fee = try #require(pi.json[path: "latest_charge.balance_transaction.fee"]?.int)
+            let before = try #require(try await client.get("/v1/balance").json[path: "pending.0.amount"]?.int)
+            let events = try await client.get("/v1/events")["data"]?.count
+            let adjusted = try await client.post("/_mock/balance_transactions/\(id)/fee", ["fee": String(fee + 3)])
+            #expect(adjusted.status == 200 && adjusted.json[path: "fee"]?.int == fee + 3)
+            #expect(adjusted.json[path: "net"]?.int == 2_000 - fee - 3)
+            #expect(try await client.get("/v1/balance_transactions/\(id)").json[path: "fee"]?.int == fee + 3)
+            #expect(try await client.get("/v1/balance").json[path: "pending.0.amount"]?.int == before - 3)
+            #expect(try await client.get("/v1/events")["data"]?.count == events)
+            let tooBig = try await client.post("/_mock/balance_transactions/\(id)/fee", ["fee": "2001"])
+            #expect(tooBig.status == 400 && tooBig.error?[path: "param"]?.string == "fee", "\(tooBig)")
+            #expect(try await client.post("/_mock/balance_transactions/txn_nope/fee", ["fee": "1"]).status == 404)
+        }
+    }
 }

@@ -8,7 +8,7 @@ extension BinaryTests {
     /// report it wrote, rendered by headless Chromium.
     @Suite("settle demo", .timeLimit(.minutes(5)))
     struct DemoTests {
-        static let faults: Set<String> = ["reorg", "wallet drift", "lost webhook", "late payout", "drift"]
+        static let faults: Set<String> = ["reorg", "wallet drift", "fee difference", "lost webhook", "late payout", "drift"]
 
         @Test func theDemoFindsExactlyTheInjectedBreaksAndWritesItsReport() async throws {
             guard let settle = SettleProcess.binary else {

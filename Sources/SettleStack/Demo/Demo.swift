@@ -176,16 +176,22 @@ public struct Demo: Sendable {
         ]
     }
 
-    /// The processor refunds a card payment and pays out, and the ledger is not told: the refund's
-    /// event is lost (a lost webhook), the payout is late; the processor's balance drifts from the
-    /// ledger's by both.
+    /// The processor corrects a card payment's fee, refunds part of it and pays out, and the ledger
+    /// is not told: the fee correction has no event, the refund's event is lost (a lost webhook), the
+    /// payout is late; the processor's balance drifts from the ledger's by all three.
     func actBehindTheLedger(visaPayment: String) async throws -> [InjectedFault] {
         let rail = stack.cardRail.descriptor.id
         let asset = stack.cardRail.descriptor.assets[0].id.rawValue
         // Everything the agents paid reaches the ledger first.
         _ = try await stack.booker.sync(stack.cardRail)
         let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
-        let (refunded, paidOut) = (10, 15)
+        let (refunded, paidOut, extraFee) = (10, 15, 3)
+        // A fee correction the processor never sends an event for, on the payment it refunds below.
+        guard let charge = try await processor.get("/v1/payment_intents/\(visaPayment)")["latest_charge"],
+            let captured = try await processor.get("/v1/charges/\(charge)")["balance_transaction"],
+            let fee = try await processor.get("/v1/balance_transactions/\(captured)")["fee"].flatMap({ Int($0) })
+        else { throw StackError(.processor, "the card payment \(visaPayment) has no balance transaction with a fee") }
+        try await processor.post("/_mock/balance_transactions/\(captured)/fee", ["fee": String(fee + extraFee)])
         // The payout first: it needs available funds, which the refund takes from.
         let payout = try await processor.post("/v1/payouts", ["amount": String(paidOut), "currency": "usd"])
         let refund = try await processor.post("/v1/refunds", ["payment_intent": visaPayment, "amount": String(refunded)])
@@ -200,9 +206,15 @@ public struct Demo: Sendable {
                 name: "late payout", rail: rail, code: .missingInLedger, reference: payoutTxn,
                 explanation: "the processor paid out \(paidOut)¢ (\(payoutID), \(payoutTxn)) after the ledger's last pull"),
             InjectedFault(
+                name: "fee difference", rail: rail, code: .feeMismatch, reference: captured,
+                explanation:
+                    "the processor corrected the fee of \(captured) from \(fee)¢ to \(fee + extraFee)¢ without an event: within the card profile's 5¢ tolerance, booked to the suspense account by an audited transfer"
+            ),
+            InjectedFault(
                 name: "drift", rail: rail, code: .drift, reference: asset,
                 explanation:
-                    "the processor's balance is \(refunded + paidOut)¢ below the ledger's: the refund and the payout it has not booked"),
+                    "the processor's balance is \(refunded + paidOut + extraFee)¢ below the ledger's: the refund, the payout and the fee correction it has not booked"
+            ),
         ]
     }
 
