@@ -75,15 +75,28 @@ extension CardRail {
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { parameters.append(("metadata[\(key)]", value)) }
         switch try await processor.postAnswer("/v1/payment_intents", parameters, idempotencyKey: idempotencyKey, as: ProcessorObject.self) {
         case .refused(let refusal): return .refused(refusal)
-        case .answered(let object):
-            let state = IntentState(
-                id: object.id, status: object.status ?? "", amount: object.amount ?? 0, amountCapturable: object.amountCapturable ?? 0,
-                amountReceived: object.amountReceived ?? 0)
-            switch state.status {
-            case "succeeded": return .succeeded(state)
-            case "requires_action": return .requiresAction(state)
-            default: return .undecided(state)
-            }
+        case .answered(let object): return Self.outcome(object)
+        }
+    }
+
+    /// Where a shared-token PaymentIntent stands now: after the buyer's action (3-D Secure), the
+    /// intent a `requiresAction` answer named has succeeded, failed or still waits.
+    /// - Throws: ``RailError`` when the processor cannot be asked.
+    public func sharedTokenCharge(paymentIntent id: String) async throws(RailError) -> SharedTokenCharge {
+        switch try await processor.getAnswer("/v1/payment_intents/\(id)", as: ProcessorObject.self) {
+        case .refused(let refusal): return .refused(refusal)
+        case .answered(let object): return Self.outcome(object)
+        }
+    }
+
+    private static func outcome(_ object: ProcessorObject) -> SharedTokenCharge {
+        let state = IntentState(
+            id: object.id, status: object.status ?? "", amount: object.amount ?? 0, amountCapturable: object.amountCapturable ?? 0,
+            amountReceived: object.amountReceived ?? 0)
+        switch state.status {
+        case "succeeded": return .succeeded(state)
+        case "requires_action": return .requiresAction(state)
+        default: return .undecided(state)
         }
     }
 }

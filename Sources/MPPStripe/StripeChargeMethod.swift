@@ -19,7 +19,8 @@ import RailKit
 ///    `seller_details.network_id` is not ``networkID``), is refused before any charge;
 /// 3. creates the PaymentIntent with `confirm=true`, the token, and the idempotency key
 ///    `mpp_{challengeId}_{spt}`, so a retried call can never charge twice;
-/// 4. serves only when the intent `succeeded`; `requires_action` is `payment-action-required`;
+/// 4. serves only when the intent `succeeded`; `requires_action` is `payment-action-required`,
+///    and the same credential sent again once the buyer acted completes that intent (no new charge);
 ///    the processor's refusals (a declined card, a token over its limit or in another currency)
 ///    are `verification-failed`, and give the reservation back since nothing moved.
 ///
@@ -88,7 +89,13 @@ public struct StripeChargeMethod: MPPMethod {
             throw PaymentProblem(.invalidChallenge, detail: "The credential's externalId does not match the challenge's.")
         }
         let proof = "stripe:spt:" + spt
-        try await payment.proofs.reserve(proof: proof, challengeID: challengeID, method: method, intent: intent)
+        do {
+            try await payment.proofs.reserve(proof: proof, challengeID: challengeID, method: method, intent: intent)
+        } catch  where error.code == .credentialReplayed {
+            // The same credential again after the buyer's action (3-D Secure): complete that intent.
+            guard let waiting = await payment.proofs.awaitingAction(proof: proof), waiting.challengeID == challengeID else { throw error }
+            return try await afterAction(intent: waiting.reference, proof: proof, terms: terms, payment: payment)
+        }
 
         // The token must be this seller's and usable: refused before a PaymentIntent exists.
         let read: Result<CardRail.SharedPaymentToken, ProcessorRefusal>
@@ -129,25 +136,70 @@ public struct StripeChargeMethod: MPPMethod {
         }
         switch outcome {
         case .succeeded(let intent):
-            do {
-                try await payment.proofs.settled(proof: proof, reference: intent.id)
-            } catch {
-                // The money moved and the reservation still blocks a replay: serve.
-                logger.warning("mpp proof not marked settled", metadata: ["intent": "\(intent.id)", "error": "\(error)"])
-            }
-            let receipt = PaymentReceipt(
-                method: method, timestamp: ChallengeExpiry.format(Date()), reference: intent.id, externalId: terms.externalId)
-            return .serve(receipt)
+            return await served(intent, proof: proof, terms: terms, payment: payment)
         case .requiresAction(let intent):
-            // The buyer may still complete it: the token stays spent and the reservation kept.
+            // The buyer may still complete it: the token stays spent and the reservation kept, with
+            // the intent to ask about when the same credential comes back.
+            do {
+                try await payment.proofs.awaitAction(proof: proof, reference: intent.id)
+            } catch {
+                logger.warning("mpp proof not marked awaiting action", metadata: ["intent": "\(intent.id)", "error": "\(error)"])
+            }
             throw PaymentProblem(
-                .paymentActionRequired, detail: "The card requires the buyer's action (PaymentIntent \(intent.id)).")
+                .paymentActionRequired,
+                detail: "The card requires the buyer's action (PaymentIntent \(intent.id)); send the same credential again once done.")
         case .undecided(let intent):
             throw PaymentProblem(
                 .internalPaymentError, detail: "The PaymentIntent \(intent.id) is \(intent.status); its outcome is not known yet.")
         case .refused(let refusal):
             await payment.proofs.release(proof: proof)
             throw PaymentProblem(.verificationFailed, detail: "The card processor refused the payment: \(refusal).")
+        }
+    }
+
+    /// The intent succeeded: the proof is settled and the resource served with its receipt.
+    private func served(
+        _ intent: CardRail.IntentState, proof: String, terms: StripeChargeTerms, payment: MPPPayment
+    ) async -> MPPPaid {
+        do {
+            try await payment.proofs.settled(proof: proof, reference: intent.id)
+        } catch {
+            // The money moved and the reservation still blocks a replay: serve.
+            logger.warning("mpp proof not marked settled", metadata: ["intent": "\(intent.id)", "error": "\(error)"])
+        }
+        let receipt = PaymentReceipt(
+            method: method, timestamp: ChallengeExpiry.format(Date()), reference: intent.id, externalId: terms.externalId)
+        return .serve(receipt)
+    }
+
+    /// A credential sent again after the buyer's action: the intent it created decides, no new
+    /// charge is made. Succeeded: served; still waiting: the same problem; failed or canceled:
+    /// refused, and the reservation given back since nothing was captured.
+    private func afterAction(
+        intent id: String, proof: String, terms: StripeChargeTerms, payment: MPPPayment
+    ) async throws(PaymentProblem) -> MPPPaid {
+        let outcome: CardRail.SharedTokenCharge
+        do {
+            outcome = try await rail.sharedTokenCharge(paymentIntent: id)
+        } catch {
+            logger.error("payment intent not read after the buyer's action", metadata: ["intent": "\(id)", "error": "\(error)"])
+            throw PaymentProblem(.internalPaymentError, detail: "The card processor could not be reached; send the credential again.")
+        }
+        switch outcome {
+        case .succeeded(let intent):
+            return await served(intent, proof: proof, terms: terms, payment: payment)
+        case .requiresAction(let intent):
+            throw PaymentProblem(.paymentActionRequired, detail: "The card still requires the buyer's action (PaymentIntent \(intent.id)).")
+        case .undecided(let intent) where ["canceled", "requires_payment_method"].contains(intent.status):
+            await payment.proofs.release(proof: proof)
+            throw PaymentProblem(
+                .verificationFailed,
+                detail: "The buyer's action did not complete the payment (PaymentIntent \(intent.id) is \(intent.status)).")
+        case .undecided(let intent):
+            throw PaymentProblem(
+                .internalPaymentError, detail: "The PaymentIntent \(intent.id) is \(intent.status); its outcome is not known yet.")
+        case .refused(let refusal):
+            throw PaymentProblem(.internalPaymentError, detail: "The card processor does not answer for the PaymentIntent: \(refusal).")
         }
     }
 

@@ -62,6 +62,42 @@ struct StripeChargeRefusalTests {
         }
     }
 
+    @Test(arguments: ["succeed", "fail"])
+    func theSameCredentialAfterTheBuyersActionCompletesThatIntent(outcome: String) async throws {
+        try await StripeChargeHarness.with { h in
+            let spt = try await h.mintToken(paymentMethod: "pm_card_threeDSecure2Required")
+            let challenge = try await h.app.challenge()
+            let first = try await h.app.pay(challenge, ["spt": .string(spt)])
+            #expect(first.status == 402 && first.problemSlug == "payment-action-required", "\(first.body)")
+            // Before the buyer acts, the same credential is the same answer, not a replay.
+            let early = try await h.app.pay(challenge, ["spt": .string(spt)])
+            #expect(early.status == 402 && early.problemSlug == "payment-action-required", "\(early.body)")
+            let intents = try await h.paymentIntents().filter { ($0["status"] as? String) == "requires_action" }
+            #expect(intents.count == 1)
+            let intent = try #require(intents.first?["id"] as? String)
+            _ = try await h.mockPost("/_mock/payment_intents/\(intent)/authenticate", ["outcome": outcome])
+
+            let after = try await h.app.pay(challenge, ["spt": .string(spt)])
+            if outcome == "succeed" {
+                #expect(after.status == 200 && after.body == "paid content", "\(after.body)")
+                #expect(after.receipt?.reference == intent)
+                #expect(h.app.servedCount == 1)
+                let again = try await h.app.pay(challenge, ["spt": .string(spt)])
+                #expect(again.status == 403, "settled: now a replay")
+            } else {
+                #expect(after.status == 402 && after.problemSlug == "verification-failed", "\(after.body)")
+                #expect(h.app.servedCount == 0)
+            }
+            // One intent for the credential, however often it came.
+            #expect(try await h.paymentIntents().count == 1)
+            // Another challenge's credential with the same token is a replay, whatever the outcome.
+            if outcome == "succeed" {
+                let other = try await h.app.pay(try await h.app.challenge(), ["spt": .string(spt)])
+                #expect(other.status == 403)
+            }
+        }
+    }
+
     @Test func aRefusedTokenLeavesTheChallengePayableWithAnotherToken() async throws {
         try await StripeChargeHarness.with { h in
             let declined = try await h.mintToken(paymentMethod: "pm_card_visa_chargeDeclined")

@@ -41,6 +41,30 @@ public struct MPPProofStore: Sendable {
             """, logger: logger)
     }
 
+    /// Keeps a reservation whose payment waits for the buyer (a card's 3-D Secure) with the
+    /// reference to ask about, so that the same credential, sent again once the buyer acted,
+    /// completes it (``awaitingAction(proof:)``) instead of being a replay.
+    public func awaitAction(proof: String, reference: String) async throws {
+        try await client.query(
+            "update settle.mpp_proofs set reference = \(reference) where proof = \(proof) and state = 'reserved'", logger: logger)
+    }
+
+    /// The challenge and reference of a reservation kept by ``awaitAction(proof:reference:)``; nil
+    /// for any other row, or when the database cannot say (the caller then treats it as a replay).
+    public func awaitingAction(proof: String) async -> (challengeID: String, reference: String)? {
+        do {
+            let rows = try await client.query(
+                """
+                select challenge_id, reference from settle.mpp_proofs
+                where proof = \(proof) and state = 'reserved' and reference is not null
+                """, logger: logger)
+            for try await row in rows.decode((String, String).self) { return (row.0, row.1) }
+        } catch {
+            logger.warning("mpp proof not read", metadata: ["proof": "\(proof)", "error": "\(error)"])
+        }
+        return nil
+    }
+
     /// Gives a reservation back when the payment certainly did not happen (the proof was refused
     /// before anything was broadcast or confirmed), so an honest client can pay the route again.
     public func release(proof: String) async {
