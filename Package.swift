@@ -300,6 +300,7 @@ let package = Package(
             dependencies: [
                 "Ledger", "LocalPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SettleTesting",

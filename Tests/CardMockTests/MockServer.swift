@@ -1,3 +1,4 @@
+import SettleTesting
 import AsyncHTTPClient
 import CardMock
 import Foundation
@@ -109,7 +110,7 @@ struct MockClient {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let bytes = try await response.body.collect(upTo: 16 << 20)
         let json = (try? JSONDecoder().decode(JSON.self, from: Data(bytes.readableBytesView))) ?? .null
         var fields: [String: String] = [:]

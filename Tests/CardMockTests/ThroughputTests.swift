@@ -3,6 +3,7 @@ import CardMock
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SettleTesting
 import Testing
 
 @Suite struct ThroughputTests {
@@ -67,7 +68,7 @@ import Testing
                 string:
                     "amount=\(amount)&currency=usd&payment_method=pm_card_visa&payment_method_types[0]=card&confirm=true&capture_method=automatic"
             ))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         guard response.status.code == 200, let start = body.range(of: "\"id\" : \"") else {
             throw TestFailure("payment \(key): \(response.status.code) \(body)")

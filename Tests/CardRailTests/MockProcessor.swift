@@ -1,3 +1,4 @@
+import SettleTesting
 import AsyncHTTPClient
 import CardMock
 import Foundation
@@ -64,7 +65,7 @@ struct MockProcessor: Sendable {
     }
 
     private func send(_ request: HTTPClientRequest) async throws -> [String: Any] {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 16 << 20)
         guard (200..<300).contains(response.status.code) else {
             throw MockFailure("\(request.method) \(request.url): \(response.status.code) \(String(buffer: body))")

@@ -8,6 +8,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
+import SettleTesting
 import Testing
 
 /// A dev chain served in-process on 127.0.0.1, on a free port.
@@ -37,7 +38,7 @@ struct DevChainHarness {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw HarnessFailure("the dev chain did not start") }
         let url = "http://127.0.0.1:\(port)"
-        let rpc = EthereumRPC(url: url, configuration: .init(timeout: .seconds(10), maxAttempts: 1))
+        let rpc = EthereumRPC(url: url, configuration: .init(timeout: HangGuard.duration, maxAttempts: 1))
         return DevChainHarness(chain: chain, url: url, rpc: rpc, group: group, task: task)
     }
 
@@ -69,7 +70,7 @@ struct DevChainHarness {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let bytes = try await response.body.collect(upTo: 16 << 20)
         let json = bytes.readableBytes == 0 ? RPCValue.null : try JSONDecoder().decode(RPCValue.self, from: Data(buffer: bytes))
         return (Int(response.status.code), json)
@@ -80,7 +81,7 @@ struct DevChainHarness {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         return String(buffer: try await response.body.collect(upTo: 16 << 20))
     }
 

@@ -54,7 +54,7 @@ struct EVMChargeHarness: Sendable {
         do {
             var chainIterator = chainPorts.makeAsyncIterator()
             guard let chainPort = await chainIterator.next(), chainPort > 0 else { throw MPPTestFailure("the dev chain did not start") }
-            let rpc = EthereumRPC(url: "http://127.0.0.1:\(chainPort)", configuration: .init(timeout: .seconds(10), maxAttempts: 1))
+            let rpc = EthereumRPC(url: "http://127.0.0.1:\(chainPort)", configuration: .init(timeout: HangGuard.duration, maxAttempts: 1))
             let ledger = try await TestDatabase.ledger()
             let tag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
             let merchant = try AccountID("merchant:mpp-evm:\(tag)")

@@ -1,3 +1,4 @@
+import SettleTesting
 import AsyncHTTPClient
 import EVM
 import Foundation
@@ -178,7 +179,7 @@ struct SessionClient: Sendable {
     static func send(_ url: String, authorization: String?) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 1 << 20)
         var headers: [String: String] = [:]
         for header in response.headers {

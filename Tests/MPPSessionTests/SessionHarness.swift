@@ -98,7 +98,7 @@ final class SessionHarness: Sendable {
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
         let url = "http://127.0.0.1:\(port)"
-        let rpc = EthereumRPC(url: url, configuration: .init(timeout: .seconds(30), maxAttempts: 1))
+        let rpc = EthereumRPC(url: url, configuration: .init(timeout: HangGuard.duration, maxAttempts: 1))
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let payee = PrivateKey.random()
         let _: RPCValue = try await rpc.request("tempo_fundAddress", [.string(payee.address.lowercased)])
@@ -202,7 +202,7 @@ final class SessionHarness: Sendable {
     }
 
     /// Waits for `condition` with a deadline (no sleeps-and-hope).
-    static func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    static func eventually(_ what: String, timeout: Duration = HangGuard.duration, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }

@@ -111,7 +111,7 @@ struct StripeChargeHarness: Sendable {
     }
 
     private static func json(_ request: HTTPClientRequest) async throws -> [String: Any] {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 16 << 20)
         guard (200..<300).contains(response.status.code) else {
             throw MPPTestFailure("\(request.method) \(request.url): \(response.status.code) \(String(buffer: body))")

@@ -28,7 +28,7 @@ extension TempoChargeHarness {
     func send(_ path: String, authorization: String? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: url + path)
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let buffer = try await response.body.collect(upTo: 1 << 20)
         return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }

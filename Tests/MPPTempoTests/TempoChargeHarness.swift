@@ -102,7 +102,7 @@ final class TempoChargeHarness: Sendable {
         let network = "eip155:\(chainID)"
         let (chainPort, chainService) = try await run(chainApp, ports: chainPorts)
         let chainURL = "http://127.0.0.1:\(chainPort)"
-        let rpc = EthereumRPC(url: chainURL, configuration: .init(timeout: .seconds(20), maxAttempts: 1))
+        let rpc = EthereumRPC(url: chainURL, configuration: .init(timeout: HangGuard.duration, maxAttempts: 1))
         _ = try await rpc.request("tempo_fundAddress", [.string(feePayer.address.lowercased)], as: RPCValue.self)
 
         let method = TempoChargeMethod(

@@ -1,3 +1,4 @@
+import SettleTesting
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -69,7 +70,7 @@ public final class MPPTestApp: Sendable {
     public func get(authorization: String? = nil) async throws -> MPPTestAnswer {
         var request = HTTPClientRequest(url: url)
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 1 << 20)
         return MPPTestAnswer(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
     }

@@ -1,3 +1,4 @@
+import SettleTesting
 import AsyncHTTPClient
 import CardMock
 import Foundation
@@ -50,7 +51,7 @@ struct CardProcessor: Sendable {
             let form = parameters.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.value)" }
             request.body = .bytes(ByteBuffer(string: form.joined(separator: "&")))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 16 << 20)
         guard (200..<300).contains(response.status.code) else {
             throw ProcessorFailure("\(method) \(path): \(response.status.code) \(String(buffer: body))")

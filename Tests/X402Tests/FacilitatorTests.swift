@@ -169,7 +169,7 @@ struct FacilitatorTests {
             var request = HTTPClientRequest(url: url + "/facilitator/verify")
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: #"{"x402Version":2}"#))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
             #expect(response.status == .badRequest)
             await #expect(throws: X402FacilitatorError.self) {
                 try await X402FacilitatorClient(url: url + "/nowhere").supported()
@@ -218,7 +218,7 @@ struct FacilitatorTests {
             }
             var request = HTTPClientRequest(url: url + "/facilitator/supported")
             request.method = .GET
-            let refused = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let refused = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
             #expect(refused.status == .unauthorized)
             #expect(refused.headers.first(name: "WWW-Authenticate") == "Bearer")
             #expect(try await h.facilitatorTransactions() == 0)

@@ -63,7 +63,7 @@ final class X402Harness: Sendable {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw Failure("the dev chain did not start") }
         let url = "http://127.0.0.1:\(port)"
-        let rpc = EthereumRPC(url: url, configuration: .init(timeout: .seconds(10), maxAttempts: 1))
+        let rpc = EthereumRPC(url: url, configuration: .init(timeout: HangGuard.duration, maxAttempts: 1))
         let ledger = if let ledger { ledger } else { try await TestDatabase.ledger() }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let merchant = try AccountID("merchant:x402:\(id)")
@@ -269,7 +269,7 @@ final class X402Harness: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: HangGuard.timeAmount)
         let body = try await response.body.collect(upTo: 1 << 20)
         return HTTPAnswer(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
     }
