@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Schema/v11_mpp.sql"),
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
                 .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
+                .embedInCode("Schema/v17_x402_batch.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -443,6 +444,7 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
