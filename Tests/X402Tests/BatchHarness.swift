@@ -138,6 +138,17 @@ struct BatchHarness {
         try await server.store.channel(id)
     }
 
+    /// How many transfers have ids starting with `prefix` and name `channel` (or `receiver`) in their metadata.
+    func transfers(prefix: String, mentioning value: String) async throws -> Int {
+        let rows = try await h.ledger.client.query(
+            """
+            select count(*)::int from settle.transfers
+            where id like \(prefix + "%") and (metadata->>'channel' = \(value) or metadata->>'receiver' = \(value))
+            """, logger: X402Harness.logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
     /// The sum of the charges booked on a channel (its transfers to the merchant).
     func chargesBooked(_ id: Hash32) async throws -> Ledger.UInt256 {
         let escrow = try BatchBookings.escrow(X402Harness.token.assetID, id)

@@ -34,6 +34,9 @@ struct BatchSettlementClientTests {
             _ = await settling.result
             let output = try JSONDecoder().decode(JSONValue.self, from: data)
 
+            if case .number(let seconds)? = output["elapsedSeconds"] {
+                print("x402 batch-settlement: \(calls) calls paid by the official client in \(seconds) s")
+            }
             #expect(output["unpaidStatus"]?.int == 402)
             #expect(output["offer"]?["scheme"]?.stringValue == "batch-settlement")
             #expect(
@@ -82,6 +85,10 @@ struct BatchSettlementClientTests {
             let claimed = try await batch.balance(try BatchBookings.claimed(asset, h.payTo))
             #expect(claimed.debits == ledgerCharged && claimed.credits == ledgerCharged)
             #expect(try await batch.balance(try BatchBookings.incoming(asset, h.payTo)).debits == ledgerCharged)
+            // The settler claimed and swept while the vouchers came, not only the refund at the end.
+            #expect(try await batch.transfers(prefix: "x402:batch:claim:", mentioning: id.hex) >= 2)
+            #expect(try await batch.transfers(prefix: "x402:batch:settle:", mentioning: h.payTo.lowercased) >= 2)
+            #expect(try await batch.transfers(prefix: "x402:batch:deposit:", mentioning: id.hex) == 2)
 
             // A refund at a nonce already used is refused by the contract's simulation.
             let stale = PaymentPayload(

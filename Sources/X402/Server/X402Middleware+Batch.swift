@@ -113,13 +113,7 @@ extension X402Middleware {
         switch parsed {
         case .deposit(_, _, let deposit):
             let settled = try await facilitator.settleDeposit(config, voucher, deposit, requirements)
-            guard settled.success else {
-                var refusal = paymentRequired(
-                    route, resource, error: settled.errorMessage ?? "the deposit failed",
-                    reason: settled.errorReason ?? .batchDepositTransactionFailed)
-                refusal.headers[.paymentResponse] = configuration.codec.encode(settled)
-                return refusal
-            }
+            guard settled.success else { return failed(settled, route, resource, fallback: .batchDepositTransactionFailed) }
             let after = BatchChannelState(channelState: settled.extra?["channelState"]) ?? verdict.state!
             let updated = BatchChannelRecord(
                 id: id, config: config, chain: after, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature,
@@ -203,13 +197,7 @@ extension X402Middleware {
         }
         let order = BatchPayload.RefundOrder(amount: amount, nonce: record.chain.refundNonce, claims: claims)
         var settled = try await batch.facilitator.refund(record.config, voucher, order)
-        guard settled.success else {
-            var refusal = paymentRequired(
-                route, resource, error: settled.errorMessage ?? "the refund failed",
-                reason: settled.errorReason ?? .batchRefundTransactionFailed)
-            refusal.headers[.paymentResponse] = configuration.codec.encode(settled)
-            return refusal
-        }
+        guard settled.success else { return failed(settled, route, resource, fallback: .batchRefundTransactionFailed) }
         let after = BatchChannelState(channelState: settled.extra?["channelState"]) ?? record.chain
         let refunded = settled.amount.flatMap { try? EVM.UInt256(decimal: $0) } ?? amount
         try await batch.store.recordRefund(record, after: after, refunded: refunded, transaction: settled.transaction)
@@ -224,6 +212,14 @@ extension X402Middleware {
                 .accessControlExposeHeaders: "PAYMENT-RESPONSE, X-PAYMENT-RESPONSE",
             ],
             body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// A 402 for a deposit or refund the chain did not take, with the facilitator's answer.
+    func failed(_ settled: SettleResponse, _ route: X402Route, _ resource: ResourceInfo, fallback: X402Reason) -> Response {
+        let reason = settled.errorReason ?? fallback
+        var refusal = paymentRequired(route, resource, error: settled.errorMessage ?? reason.rawValue, reason: reason)
+        refusal.headers[.paymentResponse] = configuration.codec.encode(settled)
+        return refusal
     }
 
     /// The corrective 402 of a voucher off the cumulative rule: the route's offer with the
