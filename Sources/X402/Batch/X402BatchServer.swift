@@ -77,6 +77,17 @@ public final class X402BatchServer: Sendable {
         return (due.count, response)
     }
 
+    /// Reads again the chain state of `receiver`'s channels with unclaimed charges that was last
+    /// read `age` ago or more, so that a payer's `initiateWithdraw` is seen while its vouchers can
+    /// still be claimed.
+    public func refreshUnclaimed(receiver: Address, olderThan age: Duration) async throws {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        for record in try await store.unclaimed(receiver: receiver, limit: 1_000)
+        where record.syncedAt.map({ Date().timeIntervalSince($0) >= seconds }) ?? true {
+            try await store.refresh(record.id, try await facilitator.chain.state(record.id))
+        }
+    }
+
     /// Sweeps what is claimed for `receiver` to it (`settle`) and books the sweep.
     /// - Returns: the sweep's answer; `invalid_batch_settlement_evm_nothing_to_settle` when nothing is claimed.
     @discardableResult

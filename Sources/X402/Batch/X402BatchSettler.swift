@@ -14,14 +14,19 @@ public struct X402BatchSettler: Service {
         /// Claim once a charge has waited this long.
         public var age: Duration
         public var maxClaimsPerBatch: Int
+        /// The chain state of channels with unclaimed charges is read again once it is this old,
+        /// to see withdrawals: keep it well under the channels' withdrawal delay.
+        public var refreshAge: Duration
 
         public init(
-            interval: Duration = .seconds(60), amount: EVM.UInt256 = 1_000_000, age: Duration = .seconds(120), maxClaimsPerBatch: Int = 100
+            interval: Duration = .seconds(60), amount: EVM.UInt256 = 1_000_000, age: Duration = .seconds(120), maxClaimsPerBatch: Int = 100,
+            refreshAge: Duration = .seconds(120)
         ) {
             self.interval = interval
             self.amount = amount
             self.age = age
             self.maxClaimsPerBatch = maxClaimsPerBatch
+            self.refreshAge = refreshAge
         }
     }
 
@@ -55,6 +60,7 @@ public struct X402BatchSettler: Service {
         var total = 0
         for receiver in server.configuration.merchantAccounts.keys.sorted() {
             let address = try Address(receiver)
+            try await server.refreshUnclaimed(receiver: address, olderThan: configuration.refreshAge)
             if !force, !(try await server.store.claimDue(receiver: address, amount: configuration.amount, age: configuration.age)) {
                 continue
             }
