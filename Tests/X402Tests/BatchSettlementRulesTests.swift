@@ -1,6 +1,7 @@
 import DevChain
 import EVM
 import Foundation
+import Hummingbird
 import Ledger
 import Testing
 
@@ -30,6 +31,35 @@ struct BatchSettlementRulesTests {
             #expect(supported.signers["eip155:*"] == [BatchHarness.signer.address.checksummed])
             #expect(b.requirements.extra?["withdrawDelay"] == .number("900"))
             #expect(b.requirements.extra?["minDeposit"] == .string("10000"))
+        }
+    }
+
+    @Test func oneFacilitatorAPIServesExactAndBatchSettlement() async throws {
+        try await X402Harness.with { h in
+            let b = try await BatchHarness(h)
+            let router = Router(context: BasicRequestContext.self)
+            let facilitator = SchemeFacilitators(["exact": h.facilitator, "batch-settlement": b.server.facilitator])
+            X402FacilitatorRoutes.add(to: router.group("facilitator"), facilitator: facilitator, access: .open)
+            let client = X402FacilitatorClient(url: try await h.serve(router) + "/facilitator")
+            let supported = try await client.supported()
+            #expect(supported.kinds.map(\.scheme) == ["batch-settlement", "exact"])
+            #expect(
+                supported.kinds.first?.extra?["receiverAuthorizer"] == .string(b.configuration.receiverAuthorizer.address.checksummed))
+            #expect(
+                Set(supported.signers["eip155:*"] ?? []) == [
+                    X402Harness.facilitatorKey.address.checksummed, BatchHarness.signer.address.checksummed,
+                ])
+            // A sweep with nothing claimed, through the API.
+            let sweep = PaymentPayload(
+                accepted: b.requirements,
+                payload: .object([
+                    "type": .string("settle"), "receiver": .string(h.payTo.checksummed), "token": .string(b.requirements.asset),
+                ]))
+            let answer = try await client.settle(sweep, requirements: b.requirements)
+            #expect(!answer.success && answer.errorReason == .batchNothingToSettle)
+            var other = b.requirements
+            other.scheme = "upto"
+            #expect(try await client.verify(sweep, requirements: other).invalidReason == .unsupportedScheme)
         }
     }
 
