@@ -1,81 +1,71 @@
 /// Several facilitators behind one `/verify`, `/settle` and `/supported`: each payment goes to the
 /// facilitator of its requirements' network, and `/supported` lists them all.
-public struct NetworkFacilitators: Facilitator {
-    public let byNetwork: [String: any Facilitator]
-
-    public init(_ byNetwork: [String: any Facilitator]) {
-        self.byNetwork = byNetwork
-    }
-
-    public func verify(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> VerifyResponse {
-        guard let facilitator = byNetwork[requirements.network] else {
-            return VerifyResponse(
-                isValid: false, invalidReason: .invalidNetwork, invalidMessage: "network \(requirements.network) is not settled here")
-        }
-        return try await facilitator.verify(payload, requirements: requirements)
-    }
-
-    public func settle(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> SettleResponse {
-        guard let facilitator = byNetwork[requirements.network] else {
-            return SettleResponse(
-                success: false, errorReason: .invalidNetwork, errorMessage: "network \(requirements.network) is not settled here",
-                transaction: "", network: requirements.network)
-        }
-        return try await facilitator.settle(payload, requirements: requirements)
-    }
-
-    public func supported() async throws -> SupportedResponse {
-        var answers: [SupportedResponse] = []
-        for network in byNetwork.keys.sorted() { answers.append(try await byNetwork[network]!.supported()) }
-        return SupportedResponse(merging: answers)
-    }
-}
+public typealias NetworkFacilitators = RoutedFacilitators<ByNetwork>
 
 /// Several facilitators behind one `/verify`, `/settle` and `/supported`, one per scheme (`exact`,
 /// `batch-settlement`): each payment goes to the facilitator of its requirements' scheme, and
 /// `/supported` lists them all.
-public struct SchemeFacilitators: Facilitator {
-    public let byScheme: [String: any Facilitator]
+public typealias SchemeFacilitators = RoutedFacilitators<ByScheme>
 
-    public init(_ byScheme: [String: any Facilitator]) {
-        self.byScheme = byScheme
+/// Which field of the requirements picks the facilitator of a payment.
+public protocol FacilitatorRoute: Sendable {
+    static var key: KeyPath<PaymentRequirements, String> & Sendable { get }
+    /// The field, in messages.
+    static var name: String { get }
+    /// The reason a payment that no facilitator takes is refused with.
+    static var refusal: X402Reason { get }
+}
+
+public enum ByNetwork: FacilitatorRoute {
+    public static let key: KeyPath<PaymentRequirements, String> & Sendable = \.network
+    public static let name = "network"
+    public static let refusal = X402Reason.invalidNetwork
+}
+
+public enum ByScheme: FacilitatorRoute {
+    public static let key: KeyPath<PaymentRequirements, String> & Sendable = \.scheme
+    public static let name = "scheme"
+    public static let refusal = X402Reason.unsupportedScheme
+}
+
+/// Sends each payment to the facilitator its requirements name (``FacilitatorRoute``), refuses the
+/// others, and merges the facilitators' `/supported`.
+public struct RoutedFacilitators<Route: FacilitatorRoute>: Facilitator {
+    public let routes: [String: any Facilitator]
+
+    public init(_ routes: [String: any Facilitator]) {
+        self.routes = routes
     }
 
     public func verify(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> VerifyResponse {
-        guard let facilitator = byScheme[requirements.scheme] else {
-            return .invalid(.unsupportedScheme, "scheme \(requirements.scheme) is not settled here")
-        }
+        let value = requirements[keyPath: Route.key]
+        guard let facilitator = routes[value] else { return .invalid(Route.refusal, "\(Route.name) \(value) is not settled here") }
         return try await facilitator.verify(payload, requirements: requirements)
     }
 
     public func settle(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> SettleResponse {
-        guard let facilitator = byScheme[requirements.scheme] else {
+        let value = requirements[keyPath: Route.key]
+        guard let facilitator = routes[value] else {
             return SettleResponse(
-                success: false, errorReason: .unsupportedScheme, errorMessage: "scheme \(requirements.scheme) is not settled here",
-                transaction: "", network: requirements.network)
+                success: false, errorReason: Route.refusal, errorMessage: "\(Route.name) \(value) is not settled here", transaction: "",
+                network: requirements.network)
         }
         return try await facilitator.settle(payload, requirements: requirements)
     }
 
+    /// Every kind, and the extensions and signers once each.
     public func supported() async throws -> SupportedResponse {
-        var answers: [SupportedResponse] = []
-        for scheme in byScheme.keys.sorted() { answers.append(try await byScheme[scheme]!.supported()) }
-        return SupportedResponse(merging: answers)
-    }
-}
-
-extension SupportedResponse {
-    /// Every kind of `answers`, their extensions and signers once each.
-    init(merging answers: [SupportedResponse]) {
-        self.init(kinds: [])
-        for answer in answers {
-            kinds += answer.kinds
-            for extensionName in answer.extensions where !extensions.contains(extensionName) {
-                extensions.append(extensionName)
+        var merged = SupportedResponse(kinds: [])
+        for value in routes.keys.sorted() {
+            let answer = try await routes[value]!.supported()
+            merged.kinds += answer.kinds
+            for extensionName in answer.extensions where !merged.extensions.contains(extensionName) {
+                merged.extensions.append(extensionName)
             }
-            for (family, addresses) in answer.signers {
-                signers[family, default: []] += addresses.filter { !(signers[family] ?? []).contains($0) }
+            for (family, signers) in answer.signers {
+                merged.signers[family, default: []] += signers.filter { !(merged.signers[family] ?? []).contains($0) }
             }
         }
+        return merged
     }
 }
