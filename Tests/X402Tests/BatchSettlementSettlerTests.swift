@@ -93,4 +93,35 @@ struct BatchSettlementSettlerTests {
             #expect(try await b.chargesBooked(id) == Ledger.UInt256(2000))
         }
     }
+
+    @Test func aChannelFundedWithoutThisServerIsBookedFromItsBalanceWhenItsFirstVoucherComes() async throws {
+        try await X402Harness.with { h in
+            let b = try await BatchHarness(h)
+            let url = try await b.start() + "/metered"
+            let payer = try await h.fundedPayer()
+            let config = b.config(payer: payer)
+            let id = config.channelID(in: b.domain)
+            // Deposited through the facilitator alone: on chain, unknown to the server.
+            let deposited = try await b.server.facilitator.settle(
+                b.deposit(config, amount: 10_000, key: payer), requirements: b.requirements)
+            #expect(deposited.success, "\(deposited)")
+            #expect(try await b.channelRow(id) == nil)
+
+            #expect(try await X402Harness.pay(url, b.voucher(config, 1000, key: payer)).status == 200)
+            #expect(try await X402Harness.pay(url, b.voucher(config, 2000, key: payer)).status == 200)
+            let row = try #require(try await b.channelRow(id))
+            #expect(row.charged == 2000 && row.chain.balance == 10_000)
+            let asset = X402Harness.token.assetID
+            #expect(try await b.transfers(prefix: "x402:batch:opening:", mentioning: id.hex) == 1)
+            #expect(try await b.chargesBooked(id) == Ledger.UInt256(2000))
+
+            let settler = X402BatchSettler(server: b.server, logger: X402Harness.logger)
+            #expect(try await settler.round(force: true) == 1)
+            #expect(try await h.tokenBalance(h.payTo) == 2000)
+            let clearing = try await b.balance(try BatchBookings.clearing(asset, id))
+            #expect(clearing.debits == Ledger.UInt256(10_000) && clearing.credits == Ledger.UInt256(2000))
+            let escrow = try await b.balance(try BatchBookings.escrow(asset, id))
+            #expect(escrow.credits == Ledger.UInt256(10_000) && escrow.debits == Ledger.UInt256(2000))
+        }
+    }
 }

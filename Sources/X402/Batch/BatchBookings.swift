@@ -47,11 +47,25 @@ enum BatchBookings {
     static func deposit(_ asset: AssetID, channel: Hash32, nonce: Hash32, amount: EVM.UInt256, transaction: String) throws(LedgerError)
         -> NewTransfer
     {
+        try funding(
+            asset, id: "x402:batch:deposit:\(nonce.hex)", channel: channel, amount: amount,
+            metadata: ["channel": .string(channel.hex), "tx_hash": .string(transaction)])
+    }
+
+    /// What a channel this server first sees already holds for its payer (funded on chain through
+    /// another server, or before this one lost its records): booked as one deposit.
+    static func opening(_ asset: AssetID, channel: Hash32, amount: EVM.UInt256) throws(LedgerError) -> NewTransfer {
+        try funding(
+            asset, id: "x402:batch:opening:\(channel.hex)", channel: channel, amount: amount, metadata: ["channel": .string(channel.hex)])
+    }
+
+    private static func funding(_ asset: AssetID, id: String, channel: Hash32, amount: EVM.UInt256, metadata: Metadata) throws(LedgerError)
+        -> NewTransfer
+    {
         let value = try ledgerAmount(amount)
         return NewTransfer(
-            id: try TransferID("x402:batch:deposit:\(nonce.hex)"),
-            .post([.debit(try clearing(asset, channel), value), .credit(try escrow(asset, channel), value)]),
-            metadata: ["channel": .string(channel.hex), "tx_hash": .string(transaction)])
+            id: try TransferID(id), .post([.debit(try clearing(asset, channel), value), .credit(try escrow(asset, channel), value)]),
+            metadata: metadata)
     }
 
     /// A charge of `amount`, bringing the channel's charged cumulative to `cumulative`.

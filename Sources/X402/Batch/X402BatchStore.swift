@@ -77,13 +77,14 @@ public struct X402BatchStore: Sendable {
                 """
                 insert into settle.x402_batch_channels as x (channel_id, chain_id, payer, payer_authorizer, receiver, receiver_authorizer,
                     token, withdraw_delay, salt, asset, merchant_account, balance, total_claimed, withdraw_requested_at, refund_nonce,
-                    synced_at, charged, signed_max, signature, vouchers, unclaimed_since, last_voucher_at)
+                    synced_at, charged, signed_max, signature, claimed, vouchers, unclaimed_since, last_voucher_at)
                 values (\(record.id.hex), \(chainID), \(c.payer.lowercased), \(c.payerAuthorizer.lowercased), \(c.receiver.lowercased),
                     \(c.receiverAuthorizer.lowercased), \(c.token.lowercased), \(Int64(clamping: c.withdrawDelay)), \(c.salt.hex),
                     \(self.assetID.rawValue), \(record.merchantAccount), \(record.chain.balance.description)::numeric,
                     \(record.chain.totalClaimed.description)::numeric, \(Int64(clamping: record.chain.withdrawRequestedAt)),
                     \(record.chain.refundNonce.description)::numeric, now(), \(record.charged.description)::numeric,
-                    \(record.signedMax.description)::numeric, \(Hex.encode(record.signature)), 1, now(), now())
+                    \(record.signedMax.description)::numeric, \(Hex.encode(record.signature)), \(record.claimed.description)::numeric, 1,
+                    now(), now())
                 on conflict (channel_id) do update set balance = excluded.balance, total_claimed = excluded.total_claimed,
                     withdraw_requested_at = excluded.withdraw_requested_at, refund_nonce = excluded.refund_nonce, synced_at = now(),
                     charged = excluded.charged, signed_max = excluded.signed_max, signature = excluded.signature,
@@ -118,7 +119,7 @@ public struct X402BatchStore: Sendable {
         let rows = try await ledger.client.query(
             """
             select \(unescaped: Self.columns) from settle.x402_batch_channels
-            where receiver = \(receiver.lowercased) and charged > claimed
+            where receiver = \(receiver.lowercased) and charged > claimed and signature <> '0x'
             order by withdraw_requested_at = 0, unclaimed_since limit \(limit)
             """, logger: logger)
         var records: [BatchChannelRecord] = []
@@ -232,7 +233,7 @@ extension X402BatchStore {
             """
             select coalesce(sum(charged - claimed), 0) >= \(amount.description)::numeric
                 or coalesce(bool_or(withdraw_requested_at > 0 or unclaimed_since <= now() - make_interval(secs => \(seconds))), false)
-            from settle.x402_batch_channels where receiver = \(receiver.lowercased) and charged > claimed
+            from settle.x402_batch_channels where receiver = \(receiver.lowercased) and charged > claimed and signature <> '0x'
             """, logger: logger)
         for try await due in rows.decode(Bool.self) { return due }
         return false

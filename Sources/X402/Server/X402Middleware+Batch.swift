@@ -133,13 +133,24 @@ extension X402Middleware {
             settlement = Self.charged(settled, after, charged: charged, price: requirements.amount, channel: id)
         default:
             if record == nil {
-                // A channel funded on chain that this server never saw: registered as it stands.
+                // A channel funded on chain that this server never saw: registered as it stands,
+                // what it holds unclaimed booked as its deposit and what its voucher says was
+                // charged before as one charge, so that its accounts still come to zero.
                 let state = verdict.state!
+                let claimed = min(state.totalClaimed, base)
                 let registered = BatchChannelRecord(
-                    id: id, config: config, chain: state, charged: base, signedMax: base, signature: [],
-                    claimed: min(state.totalClaimed, base),
+                    id: id, config: config, chain: state, charged: base, signedMax: base, signature: [], claimed: claimed,
                     merchantAccount: merchant.rawValue)
-                _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: [])
+                let asset = batch.store.assetID
+                var transfers: [NewTransfer] = []
+                if state.balance > claimed {
+                    transfers.append(try BatchBookings.opening(asset, channel: id, amount: state.balance - claimed))
+                }
+                if base > claimed {
+                    transfers.append(
+                        try BatchBookings.charge(asset, channel: id, merchant: merchant.rawValue, amount: base - claimed, cumulative: base))
+                }
+                _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: transfers)
             }
             let committed = try await batch.store.commitVoucher(
                 BatchVoucherGuard(
