@@ -124,4 +124,27 @@ struct BatchSettlementSettlerTests {
             #expect(escrow.credits == Ledger.UInt256(10_000) && escrow.debits == Ledger.UInt256(2000))
         }
     }
+
+    @Test func aDepositOnAChannelFundedWithoutThisServerBooksWhatItHeldFirst() async throws {
+        try await X402Harness.with { h in
+            let b = try await BatchHarness(h)
+            let url = try await b.start() + "/metered"
+            let payer = try await h.fundedPayer()
+            let config = b.config(payer: payer)
+            let id = config.channelID(in: b.domain)
+            // A deposit mined whose answer the server never recorded (its settle timed out, say).
+            #expect(
+                try await b.server.facilitator.settle(b.deposit(config, amount: 10_000, key: payer), requirements: b.requirements).success)
+            let topUp = try await X402Harness.pay(url, b.deposit(config, amount: 5000, key: payer))
+            #expect(topUp.status == 200, "\(topUp.body)")
+            #expect(topUp.paymentResponse?.extra?["channelState"]?["balance"]?.stringValue == "15000")
+            let asset = X402Harness.token.assetID
+            let clearing = try await b.balance(try BatchBookings.clearing(asset, id))
+            #expect(clearing.debits == Ledger.UInt256(15_000))
+            let escrow = try await b.balance(try BatchBookings.escrow(asset, id))
+            #expect(escrow.credits == Ledger.UInt256(15_000) && escrow.debits == Ledger.UInt256(1000))
+            #expect(try await b.transfers(prefix: "x402:batch:opening:", mentioning: id.hex) == 1)
+            #expect(try await b.transfers(prefix: "x402:batch:deposit:", mentioning: id.hex) == 1)
+        }
+    }
 }

@@ -115,17 +115,21 @@ extension X402Middleware {
             let settled = try await facilitator.settleDeposit(config, voucher, deposit, requirements)
             guard settled.success else { return failed(settled, route, resource, fallback: .batchDepositTransactionFailed) }
             let after = BatchChannelState(channelState: settled.extra?["channelState"]) ?? verdict.state!
+            // A channel this server has no record of may hold funds already (a deposit whose
+            // answer was lost, another server's): booked first, from the state before this deposit.
+            let opening = record == nil ? try Self.opening(verdict.state!, base: base, channel: id, merchant: merchant, batch: batch) : nil
             let updated = BatchChannelRecord(
                 id: id, config: config, chain: after, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature,
-                claimed: record?.claimed ?? .zero, merchantAccount: merchant.rawValue)
+                claimed: record?.claimed ?? opening?.claimed ?? .zero, merchantAccount: merchant.rawValue)
             let asset = batch.store.assetID
-            let transfers = [
-                try BatchBookings.deposit(
-                    asset, channel: id, nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: deposit.salt),
-                    amount: deposit.amount,
-                    transaction: settled.transaction),
-                try BatchBookings.charge(asset, channel: id, merchant: merchant.rawValue, amount: price, cumulative: charged),
-            ]
+            let transfers =
+                (opening?.transfers ?? []) + [
+                    try BatchBookings.deposit(
+                        asset, channel: id, nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: deposit.salt),
+                        amount: deposit.amount,
+                        transaction: settled.transaction),
+                    try BatchBookings.charge(asset, channel: id, merchant: merchant.rawValue, amount: price, cumulative: charged),
+                ]
             guard try await batch.store.recordDeposit(updated, oldCharged: record?.charged, transfers: transfers) else {
                 context.logger.error("x402 batch deposit mined but its channel changed meanwhile", metadata: ["channel": "\(id.hex)"])
                 return paymentRequired(route, resource, error: "the channel changed while the deposit was mined", reason: .batchChannelBusy)
@@ -133,24 +137,12 @@ extension X402Middleware {
             settlement = Self.charged(settled, after, charged: charged, price: requirements.amount, channel: id)
         default:
             if record == nil {
-                // A channel funded on chain that this server never saw: registered as it stands,
-                // what it holds unclaimed booked as its deposit and what its voucher says was
-                // charged before as one charge, so that its accounts still come to zero.
-                let state = verdict.state!
-                let claimed = min(state.totalClaimed, base)
+                // A channel funded on chain that this server never saw: registered as it stands.
+                let opening = try Self.opening(verdict.state!, base: base, channel: id, merchant: merchant, batch: batch)
                 let registered = BatchChannelRecord(
-                    id: id, config: config, chain: state, charged: base, signedMax: base, signature: [], claimed: claimed,
+                    id: id, config: config, chain: verdict.state!, charged: base, signedMax: base, signature: [], claimed: opening.claimed,
                     merchantAccount: merchant.rawValue)
-                let asset = batch.store.assetID
-                var transfers: [NewTransfer] = []
-                if state.balance > claimed {
-                    transfers.append(try BatchBookings.opening(asset, channel: id, amount: state.balance - claimed))
-                }
-                if base > claimed {
-                    transfers.append(
-                        try BatchBookings.charge(asset, channel: id, merchant: merchant.rawValue, amount: base - claimed, cumulative: base))
-                }
-                _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: transfers)
+                _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: opening.transfers)
             }
             let committed = try await batch.store.commitVoucher(
                 BatchVoucherGuard(
@@ -170,6 +162,23 @@ extension X402Middleware {
         response.headers[.contentLength] = String(body.readableBytes)
         response.body = ResponseBody(byteBuffer: body)
         return response
+    }
+
+    /// The bookings of a channel this server first sees, in chain state `state`: what it holds
+    /// unclaimed as an opening deposit, and what the voucher's `base` says was charged before as
+    /// one charge, so that its accounts still come to zero. `claimed`: what counts as claimed.
+    static func opening(_ state: BatchChannelState, base: EVM.UInt256, channel: Hash32, merchant: AccountID, batch: X402BatchServer)
+        throws(LedgerError) -> (claimed: EVM.UInt256, transfers: [NewTransfer])
+    {
+        let claimed = min(state.totalClaimed, base)
+        let asset = batch.store.assetID
+        var transfers: [NewTransfer] = []
+        if state.balance > claimed { transfers.append(try BatchBookings.opening(asset, channel: channel, amount: state.balance - claimed)) }
+        if base > claimed {
+            transfers.append(
+                try BatchBookings.charge(asset, channel: channel, merchant: merchant.rawValue, amount: base - claimed, cumulative: base))
+        }
+        return (claimed, transfers)
     }
 
     /// The settle answer of a charge: `chargedAmount` and the channel's state with the new
