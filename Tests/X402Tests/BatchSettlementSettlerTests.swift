@@ -9,6 +9,18 @@ import Testing
 /// The settler's thresholds and a payer's withdrawal, and refunds through the route, with
 /// payloads signed in Swift.
 struct BatchSettlementSettlerTests {
+    /// A batch route (`url` is its `/metered`) and the channel config of a funded payer to it.
+    static func withChannel(
+        _ body: (X402Harness, BatchHarness, _ url: String, _ payer: PrivateKey, BatchChannelConfig) async throws -> Void
+    ) async throws {
+        try await X402Harness.with { h in
+            let b = try await BatchHarness(h)
+            let url = try await b.start() + "/metered"
+            let payer = try await h.fundedPayer()
+            try await body(h, b, url, payer, b.config(payer: payer))
+        }
+    }
+
     @Test func aPayersWithdrawalGetsTheChannelClaimedBeforeAnyThreshold() async throws {
         try await X402Harness.with { h in
             let b = try await BatchHarness(h)
@@ -49,12 +61,8 @@ struct BatchSettlementSettlerTests {
     }
 
     @Test func aRefundThroughTheRouteReturnsTheRestAndClearsTheChannel() async throws {
-        try await X402Harness.with { h in
-            let b = try await BatchHarness(h)
-            let url = try await b.start() + "/metered"
-            let payer = try await h.fundedPayer()
+        try await Self.withChannel { h, b, url, payer, config in
             let before = try await h.tokenBalance(payer.address)
-            let config = b.config(payer: payer)
             let id = config.channelID(in: b.domain)
             let opening = b.deposit(config, amount: 10_000, key: payer)
             #expect(try await X402Harness.pay(url, opening).status == 200)
@@ -95,11 +103,7 @@ struct BatchSettlementSettlerTests {
     }
 
     @Test func aChannelFundedWithoutThisServerIsBookedFromItsBalanceWhenItsFirstVoucherComes() async throws {
-        try await X402Harness.with { h in
-            let b = try await BatchHarness(h)
-            let url = try await b.start() + "/metered"
-            let payer = try await h.fundedPayer()
-            let config = b.config(payer: payer)
+        try await Self.withChannel { h, b, url, payer, config in
             let id = config.channelID(in: b.domain)
             // Deposited through the facilitator alone: on chain, unknown to the server.
             let deposited = try await b.server.facilitator.settle(
@@ -126,11 +130,7 @@ struct BatchSettlementSettlerTests {
     }
 
     @Test func aDepositOnAChannelFundedWithoutThisServerBooksWhatItHeldFirst() async throws {
-        try await X402Harness.with { h in
-            let b = try await BatchHarness(h)
-            let url = try await b.start() + "/metered"
-            let payer = try await h.fundedPayer()
-            let config = b.config(payer: payer)
+        try await Self.withChannel { h, b, url, payer, config in
             let id = config.channelID(in: b.domain)
             // A deposit mined whose answer the server never recorded (its settle timed out, say).
             #expect(
