@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Schema/v11_mpp.sql"),
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
                 .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
+                .embedInCode("Schema/v17_x402_batch.sql"),
                 .embedInCode("Schema/v20_x402_follow.sql"),
             ],
             swiftSettings: swiftSettings
@@ -445,6 +446,7 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -72,9 +72,10 @@ public enum X402Server {
     /// ```
     public static func routes<Context: RequestContext>(
         on router: some RouterMethods<Context>, configuration: X402ServerConfiguration, facilitator: any Facilitator,
-        store: X402ResponseStore
+        store: X402ResponseStore, batch: X402BatchServer? = nil
     ) -> RouterGroup<Context> {
-        router.group().add(middleware: X402Middleware<Context>(configuration: configuration, facilitator: facilitator, store: store))
+        router.group().add(
+            middleware: X402Middleware<Context>(configuration: configuration, facilitator: facilitator, store: store, batch: batch))
     }
 }
 
@@ -96,12 +97,17 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
     public let configuration: X402ServerConfiguration
     public let facilitator: any Facilitator
     public let store: X402ResponseStore
+    /// Serves the routes' `batch-settlement` offers; nil: that scheme is refused.
+    public let batch: X402BatchServer?
     let routes: PricedRoutes<X402Route>
 
-    public init(configuration: X402ServerConfiguration, facilitator: any Facilitator, store: X402ResponseStore) {
+    public init(
+        configuration: X402ServerConfiguration, facilitator: any Facilitator, store: X402ResponseStore, batch: X402BatchServer? = nil
+    ) {
         self.configuration = configuration
         self.facilitator = facilitator
         self.store = store
+        self.batch = batch
         routes = PricedRoutes(configuration.routes.map { PricedRoute(path: $0.path, methods: $0.methods, terms: $0) })
     }
 
@@ -150,6 +156,10 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
             }
         } catch {
             return invalid(route, resource, reason: .invalidPayload, message: "\(error)")
+        }
+        if !v1, payload.accepted.scheme == X402BatchFacilitator.scheme {
+            return try await handleBatch(
+                payload, requirements: requirements, route: route, resource: resource, request: request, context: context, next: next)
         }
         let paymentID = payload.paymentIdentifier
         if let paymentID, !Self.isValidPaymentID(paymentID) {
@@ -254,7 +264,10 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
 
     // MARK: Answers
 
-    func paymentRequired(_ route: X402Route, _ resource: ResourceInfo, error: String, reason: X402Reason? = nil) -> Response {
+    /// - Parameter accepts: the offers to send; nil: the route's (a corrective 402 adds channel state to them).
+    func paymentRequired(
+        _ route: X402Route, _ resource: ResourceInfo, error: String, reason: X402Reason? = nil, accepts: [PaymentRequirements]? = nil
+    ) -> Response {
         let message = reason.map(\.rawValue) ?? error
         var extensions: [String: JSONValue] = [
             "payment-identifier": .object([
@@ -273,7 +286,7 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
             ])
         ]
         if route.accepts.isEmpty { extensions = [:] }
-        let required = PaymentRequired(error: message, resource: resource, accepts: route.accepts, extensions: extensions)
+        let required = PaymentRequired(error: message, resource: resource, accepts: accepts ?? route.accepts, extensions: extensions)
         let v1Accepts = route.accepts.compactMap { configuration.v1.v1($0, resource: resource) }
         let body = X402HeaderCodec.json(PaymentRequiredV1(error: message, accepts: v1Accepts))
         return Response(

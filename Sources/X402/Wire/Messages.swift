@@ -140,12 +140,19 @@ public struct VerifyResponse: Sendable, Hashable, Codable {
     public var invalidReason: X402Reason?
     public var invalidMessage: String?
     public var payer: String?
+    /// Scheme data: batch-settlement's channel snapshot (`channelId`, `balance`, `totalClaimed`,
+    /// `withdrawRequestedAt`, `refundNonce`).
+    public var extra: [String: JSONValue]?
 
-    public init(isValid: Bool, invalidReason: X402Reason? = nil, invalidMessage: String? = nil, payer: String? = nil) {
+    public init(
+        isValid: Bool, invalidReason: X402Reason? = nil, invalidMessage: String? = nil, payer: String? = nil,
+        extra: [String: JSONValue]? = nil
+    ) {
         self.isValid = isValid
         self.invalidReason = invalidReason
         self.invalidMessage = invalidMessage
         self.payer = payer
+        self.extra = extra
     }
 
     public static func invalid(_ reason: X402Reason, _ message: String? = nil, payer: String? = nil) -> VerifyResponse {
@@ -164,10 +171,12 @@ public struct SettleResponse: Sendable, Hashable, Codable {
     public var transaction: String
     public var network: String
     public var amount: String?
+    /// Scheme data: batch-settlement's `chargedAmount` and `channelState`.
+    public var extra: [String: JSONValue]?
 
     public init(
         success: Bool, errorReason: X402Reason? = nil, errorMessage: String? = nil, payer: String? = nil, transaction: String,
-        network: String, amount: String? = nil
+        network: String, amount: String? = nil, extra: [String: JSONValue]? = nil
     ) {
         self.success = success
         self.errorReason = errorReason
@@ -176,6 +185,7 @@ public struct SettleResponse: Sendable, Hashable, Codable {
         self.transaction = transaction
         self.network = network
         self.amount = amount
+        self.extra = extra
     }
 
     /// Broadcast, but its receipt was not seen yet: ask again with the same payload.

@@ -1,0 +1,237 @@
+import EVM
+import Foundation
+import Ledger
+import Logging
+
+/// x402's `batch-settlement` facilitator on EVM (ERC-3009 deposits), with the rules of x402 2.25's
+/// own: it checks deposits, vouchers and refunds against the chain, and submits deposits
+/// (`deposit` through the ERC-3009 collector), claims (`claimWithSignature`, signed by the
+/// receiver authorizer it holds), sweeps (`settle`) and cooperative refunds
+/// (`refundWithSignature`, batched with the channel's claim in one `multicall`).
+///
+/// It books nothing: the resource server (``X402BatchServer``) books what it charges and what
+/// the chain did, because only it knows the charges. Vouchers are never settled here one by one:
+/// the server commits them and claims them in batches.
+public final class X402BatchFacilitator: Facilitator {
+    public static let scheme = "batch-settlement"
+
+    public let configuration: X402BatchConfiguration
+    public let logger: Logger
+    let chain: BatchChain
+
+    public init(configuration: X402BatchConfiguration, rpc: EthereumRPC, logger: Logger = Logger(label: "settle.x402.batch")) {
+        self.configuration = configuration
+        self.logger = logger
+        chain = BatchChain(configuration: configuration, rpc: rpc, sender: SerialSender())
+    }
+
+    var domain: TokenDomain { configuration.domain }
+    var network: String { configuration.token.network }
+
+    public func supported() async throws -> SupportedResponse {
+        SupportedResponse(
+            kinds: [
+                .init(
+                    x402Version: 2, scheme: Self.scheme, network: network,
+                    extra: ["receiverAuthorizer": .string(configuration.receiverAuthorizer.address.checksummed)])
+            ],
+            signers: ["eip155:*": [configuration.signer.address.checksummed]])
+    }
+
+    // MARK: Verify
+
+    public func verify(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> VerifyResponse {
+        let parsed: BatchPayload
+        switch admit(payload, requirements) {
+        case .failure(let refusal): return .invalid(refusal.reason, refusal.message)
+        case .success(let value): parsed = value
+        }
+        switch parsed {
+        case .deposit(let config, let voucher, let deposit):
+            return try await verifyDeposit(config, voucher, deposit, requirements).response
+        case .voucher(let config, let voucher):
+            return try await verifyVoucher(config, voucher, requirements, refund: false).response
+        case .refund(let config, let voucher, _, _):
+            return try await verifyVoucher(config, voucher, requirements, refund: true).response
+        case .claim, .settle:
+            return .invalid(.batchPayloadType, "claim and settle payloads are settled, not verified")
+        }
+    }
+
+    /// A verification: the chain's channel state when valid.
+    struct Verdict {
+        var payer: Address
+        var state: BatchChannelState?
+        var channelID: Hash32
+        var refusal: (reason: X402Reason, message: String?)?
+
+        var response: VerifyResponse {
+            if let refusal { return .invalid(refusal.reason, refusal.message, payer: payer.checksummed) }
+            return VerifyResponse(isValid: true, payer: payer.checksummed, extra: state?.json(channelID: channelID))
+        }
+    }
+
+    func verifyVoucher(_ config: BatchChannelConfig, _ voucher: BatchPayload.Voucher, _ requirements: PaymentRequirements, refund: Bool)
+        async throws -> Verdict
+    {
+        var verdict = Verdict(payer: config.payer, channelID: voucher.channelID)
+        if let reason = checkConfig(config, voucher.channelID, requirements) ?? checkVoucherSignature(config, voucher) {
+            verdict.refusal = (reason, nil)
+            return verdict
+        }
+        let state: BatchChannelState
+        do {
+            state = try await chain.state(voucher.channelID)
+        } catch {
+            verdict.refusal = (.batchChannelNotFound, "\(error)")
+            return verdict
+        }
+        verdict.state = state
+        verdict.refusal = Self.cumulativeRefusal(voucher.maxClaimable, state: state, refund: refund)
+        return verdict
+    }
+
+    /// The voucher against the channel's chain state: funded, within the balance, above what is
+    /// claimed (a refund's zero-charge voucher may equal it).
+    static func cumulativeRefusal(_ maxClaimable: EVM.UInt256, state: BatchChannelState, refund: Bool) -> (
+        reason: X402Reason, message: String?
+    )? {
+        if state.balance == .zero { return (.batchChannelNotFound, "the channel has no balance") }
+        if maxClaimable > state.balance {
+            return (.batchCumulativeExceedsBalance, "the voucher exceeds the channel's balance \(state.balance)")
+        }
+        if refund ? maxClaimable < state.totalClaimed : maxClaimable <= state.totalClaimed {
+            return (.batchCumulativeBelowClaimed, "the voucher is not above what is claimed (\(state.totalClaimed))")
+        }
+        return nil
+    }
+
+    func verifyDeposit(
+        _ config: BatchChannelConfig, _ voucher: BatchPayload.Voucher, _ deposit: BatchPayload.Deposit, _ requirements: PaymentRequirements
+    ) async throws -> Verdict {
+        var verdict = Verdict(payer: config.payer, channelID: voucher.channelID)
+        func refuse(_ reason: X402Reason, _ message: String? = nil) -> Verdict {
+            verdict.refusal = (reason, message)
+            return verdict
+        }
+        if let reason = checkConfig(config, voucher.channelID, requirements) { return refuse(reason) }
+        guard requirements.extra?["name"]?.stringValue != nil, requirements.extra?["version"]?.stringValue != nil else {
+            return refuse(.batchMissingEIP712Domain)
+        }
+        let now = EVM.UInt256(configuration.clock())
+        if deposit.validBefore < now + 6 { return refuse(.batchValidBefore, "validBefore is less than 6 seconds away") }
+        if deposit.validAfter > now { return refuse(.batchValidAfter, "validAfter is in the future") }
+        // The collector is fixed by the scheme: an authorization to any other address (or of other
+        // terms) recovers to someone else than the payer.
+        let authorization = ReceiveWithAuthorization(
+            from: config.payer, to: BatchSettlement.erc3009DepositCollector, value: deposit.amount, validAfter: deposit.validAfter,
+            validBefore: deposit.validBefore, nonce: BatchSettlement.erc3009DepositNonce(channelID: voucher.channelID, salt: deposit.salt))
+        guard let signature = try? Signature(bytes: deposit.signature),
+            (try? authorization.recoverSigner(signature, in: configuration.token.domain)) == config.payer
+        else {
+            return refuse(.batchReceiveAuthorizationSignature, "the ERC-3009 authorization is not the payer's to the deposit collector")
+        }
+        if let reason = checkVoucherSignature(config, voucher) { return refuse(reason) }
+        let state: BatchChannelState
+        let payerBalance: EVM.UInt256
+        do {
+            state = try await chain.state(voucher.channelID)
+            payerBalance = try await chain.tokenBalance(config.payer)
+        } catch {
+            return refuse(.batchRPCReadFailed, "\(error)")
+        }
+        verdict.state = state
+        if payerBalance < deposit.amount { return refuse(.batchInsufficientBalance, "the payer holds \(payerBalance)") }
+        if voucher.maxClaimable > state.balance + deposit.amount {
+            return refuse(.batchCumulativeExceedsBalance, "the voucher exceeds the balance after the deposit")
+        }
+        if voucher.maxClaimable <= state.totalClaimed { return refuse(.batchCumulativeBelowClaimed) }
+        do {
+            _ = try await chain.simulate(Self.depositCall(config, deposit))
+        } catch {
+            return refuse(.batchDepositSimulationFailed, "\(error)")
+        }
+        return verdict
+    }
+
+    /// The channel names this route's terms and Settle's authorizer, and its hash is its id.
+    func checkConfig(_ config: BatchChannelConfig, _ channelID: Hash32, _ requirements: PaymentRequirements) -> X402Reason? {
+        if config.channelID(in: domain) != channelID { return .batchChannelIDMismatch }
+        guard let payTo = try? Address(requirements.payTo), config.receiver == payTo,
+            configuration.merchantAccounts[payTo.lowercased] != nil
+        else { return .batchReceiverMismatch }
+        guard let announced = requirements.extra?["receiverAuthorizer"]?.stringValue.flatMap({ try? Address($0) }), announced != .zero,
+            config.receiverAuthorizer == announced, announced == configuration.receiverAuthorizer.address
+        else { return .batchReceiverAuthorizerMismatch }
+        guard (try? Address(requirements.asset)) == config.token, config.token == configuration.token.address else {
+            return .batchTokenMismatch
+        }
+        if let delay = requirements.extra?["withdrawDelay"], (try? BatchPayload.uint(delay))?.uint64 != config.withdrawDelay {
+            return .batchWithdrawDelayMismatch
+        }
+        if !BatchSettlement.withdrawDelayRange.contains(config.withdrawDelay) { return .batchWithdrawDelayOutOfRange }
+        return nil
+    }
+
+    /// ECDSA by the payer's authorizer, or by the payer itself when there is none (EIP-1271
+    /// wallets cannot exist on the chains Settle runs this on yet).
+    func checkVoucherSignature(_ config: BatchChannelConfig, _ voucher: BatchPayload.Voucher) -> X402Reason? {
+        let digest = BatchSettlement.voucherDigest(channelID: voucher.channelID, maxClaimableAmount: voucher.maxClaimable, domain: domain)
+        let expected = config.payerAuthorizer == .zero ? config.payer : config.payerAuthorizer
+        guard let signature = try? Signature(bytes: voucher.signature), (try? signature.recoverAddress(from: digest)) == expected else {
+            return .batchVoucherSignature
+        }
+        return nil
+    }
+
+    // MARK: Admission
+
+    struct Refusal: Error {
+        var reason: X402Reason
+        var message: String?
+    }
+
+    /// The scheme, network and token are this facilitator's, and the payload parses.
+    func admit(_ payload: PaymentPayload, _ requirements: PaymentRequirements) -> Result<BatchPayload, Refusal> {
+        guard payload.accepted.scheme == Self.scheme, requirements.scheme == Self.scheme else {
+            return .failure(Refusal(reason: .batchInvalidScheme))
+        }
+        guard payload.accepted.network == requirements.network, requirements.network == network else {
+            return .failure(Refusal(reason: .batchNetworkMismatch))
+        }
+        do {
+            return .success(try BatchPayload.parse(payload.payload))
+        } catch {
+            return .failure(Refusal(reason: error.reason, message: error.message))
+        }
+    }
+
+    // MARK: Calls
+
+    static func depositCall(_ config: BatchChannelConfig, _ deposit: BatchPayload.Deposit) -> [UInt8] {
+        let collectorData = ABI.encode([
+            .uint(deposit.validAfter), .uint(deposit.validBefore), .uint(deposit.salt), .bytes(deposit.signature),
+        ])
+        return ABI.encodeCall(
+            "deposit(\(BatchChannelConfig.abiType),uint128,address,bytes)",
+            [config.abiValue, .uint(deposit.amount), .address(BatchSettlement.erc3009DepositCollector), .bytes(collectorData)])
+    }
+
+    static let claimsType = "((\(BatchChannelConfig.abiType),uint128),bytes,uint128)[]"
+
+    func claimCall(_ claims: [BatchPayload.Claim], signature: [UInt8]) -> [UInt8] {
+        let rows: [ABIValue] = claims.map {
+            .tuple([.tuple([$0.config.abiValue, .uint($0.maxClaimable)]), .bytes($0.signature), .uint($0.totalClaimed)])
+        }
+        return ABI.encodeCall("claimWithSignature(\(Self.claimsType),bytes)", [.array(rows), .bytes(signature)])
+    }
+
+    /// The receiver authorizer's signature of a claim batch.
+    func signClaims(_ claims: [BatchPayload.Claim]) -> [UInt8] {
+        let entries = claims.map {
+            BatchSettlement.ClaimEntry(
+                channelID: $0.config.channelID(in: domain), maxClaimableAmount: $0.maxClaimable, totalClaimed: $0.totalClaimed)
+        }
+        return configuration.receiverAuthorizer.sign(digest: BatchSettlement.claimBatchDigest(entries, domain: domain)).bytes
+    }
+}

@@ -1,0 +1,101 @@
+import EVM
+import Foundation
+import Ledger
+import Logging
+import Synchronization
+
+/// The resource server's side of batch-settlement: its channels (``X402BatchStore``), their
+/// serialization, and the claims and sweeps of what they were charged. ``X402Middleware`` hands
+/// it the requests paid with the scheme; ``X402BatchSettler`` runs its claims on a schedule.
+///
+/// One request at a time per channel, within the process: another request on a channel whose
+/// voucher is being served is refused with `invalid_batch_settlement_evm_channel_busy`, as x402's
+/// own server does. Across processes the charged cumulative is a conditional write, so two
+/// replicas can never both charge the same voucher.
+public final class X402BatchServer: Sendable {
+    public let facilitator: X402BatchFacilitator
+    public let store: X402BatchStore
+    let logger: Logger
+    private let busy = Mutex<[Hash32: ContinuousClock.Instant]>([:])
+    private let accounted = Mutex<Set<Hash32>>([])
+
+    public init(facilitator: X402BatchFacilitator, store: X402BatchStore, logger: Logger = Logger(label: "settle.x402.batch")) {
+        self.facilitator = facilitator
+        self.store = store
+        self.logger = logger
+    }
+
+    var configuration: X402BatchConfiguration { facilitator.configuration }
+
+    // MARK: Serialization
+
+    /// Takes the channel for one request; false while another holds it. A holder that never
+    /// released (its task died) loses the channel after `seconds`.
+    func reserve(_ id: Hash32, seconds: Int) -> Bool {
+        let now = ContinuousClock.now
+        return busy.withLock { held in
+            if let until = held[id], until > now { return false }
+            held[id] = now + .seconds(min(max(seconds, 30), 300))
+            return true
+        }
+    }
+
+    func release(_ id: Hash32) {
+        _ = busy.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Creates a channel's ledger accounts once per process.
+    func createAccounts(_ id: Hash32, config: BatchChannelConfig, merchant: String) async throws {
+        if accounted.withLock({ $0.contains(id) }) { return }
+        try await store.createAccounts(channel: id, receiver: config.receiver, merchant: merchant)
+        _ = accounted.withLock { $0.insert(id) }
+    }
+
+    func merchant(for config: BatchChannelConfig) -> AccountID? {
+        configuration.merchantAccounts[config.receiver.lowercased]
+    }
+
+    // MARK: Claims and sweeps
+
+    /// Claims what the channels of `receiver` were charged and not yet claimed, at most `limit`
+    /// channels in one `claimWithSignature` (the reference server's batches hold 100), and books
+    /// the claims once mined.
+    /// - Returns: the channels claimed, and the claim's answer (nil when nothing was due).
+    @discardableResult
+    public func claim(receiver: Address, limit: Int = 100) async throws -> (channels: Int, response: SettleResponse?) {
+        let due = try await store.unclaimed(receiver: receiver, limit: limit)
+        guard !due.isEmpty else { return (0, nil) }
+        let claims = due.map {
+            BatchPayload.Claim(config: $0.config, maxClaimable: $0.signedMax, signature: $0.signature, totalClaimed: $0.charged)
+        }
+        let response = try await facilitator.claim(claims, signature: nil)
+        guard response.success else {
+            logger.warning("x402 batch claim failed", metadata: ["reason": "\(response.errorReason?.rawValue ?? "")"])
+            return (0, response)
+        }
+        try await store.recordClaims(due, transaction: response.transaction)
+        return (due.count, response)
+    }
+
+    /// Reads again the chain state of `receiver`'s channels with unclaimed charges that was last
+    /// read `age` ago or more, so that a payer's `initiateWithdraw` is seen while its vouchers can
+    /// still be claimed.
+    public func refreshUnclaimed(receiver: Address, olderThan age: Duration) async throws {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        for record in try await store.unclaimed(receiver: receiver, limit: 1_000)
+        where record.syncedAt.map({ Date().timeIntervalSince($0) >= seconds }) ?? true {
+            try await store.refresh(record.id, try await facilitator.chain.state(record.id))
+        }
+    }
+
+    /// Sweeps what is claimed for `receiver` to it (`settle`) and books the sweep.
+    /// - Returns: the sweep's answer; `invalid_batch_settlement_evm_nothing_to_settle` when nothing is claimed.
+    @discardableResult
+    public func sweep(receiver: Address) async throws -> SettleResponse {
+        let response = try await facilitator.sweep(receiver: receiver, token: configuration.token.address)
+        if response.success, let amount = response.amount.flatMap({ try? EVM.UInt256(decimal: $0) }), amount > .zero {
+            try await store.recordSweep(receiver: receiver, amount: amount, transaction: try Hash32(hex: response.transaction))
+        }
+        return response
+    }
+}

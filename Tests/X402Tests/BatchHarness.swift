@@ -1,0 +1,170 @@
+import DevChain
+import EVM
+import Foundation
+import Hummingbird
+import Ledger
+import Paywall
+import PostgresNIO
+
+@testable import X402
+
+/// A batch-settlement route on ``X402Harness``'s chain and database: `/metered` at `price`, paid
+/// with `batch-settlement` through Settle's own facilitator, plus `/metered-fails` (500 after
+/// payment), and payloads signed in Swift to make bad ones.
+struct BatchHarness {
+    static let signer = TestAccounts.privateKeys[8]
+
+    let h: X402Harness
+    let configuration: X402BatchConfiguration
+    let server: X402BatchServer
+    let price: EVM.UInt256
+    let minDeposit: EVM.UInt256
+
+    init(_ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000) async throws {
+        self.h = h
+        self.price = price
+        self.minDeposit = minDeposit
+        configuration = X402BatchConfiguration(
+            token: X402Harness.token, signer: Self.signer, receiverAuthorizer: PrivateKey.random(),
+            merchantAccounts: [h.payTo.lowercased: h.merchant])
+        let facilitator = X402BatchFacilitator(configuration: configuration, rpc: h.rpc, logger: X402Harness.logger)
+        let store = X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger)
+        try await store.prepare()
+        server = X402BatchServer(facilitator: facilitator, store: store, logger: X402Harness.logger)
+    }
+
+    var requirements: PaymentRequirements {
+        configuration.requirements(amount: price.description, payTo: h.payTo, minDeposit: minDeposit.description)
+    }
+
+    var domain: TokenDomain { configuration.domain }
+
+    /// Serves `/metered` and `/metered-fails`; returns the base URL.
+    func start() async throws -> String {
+        let router = Router(context: BasicRequestContext.self)
+        let routes = [
+            X402Route(path: "/metered", methods: [.get], accepts: [requirements]),
+            X402Route(path: "/metered-fails", methods: [.get], accepts: [requirements]),
+        ]
+        let paid = X402Server.routes(
+            on: router, configuration: X402ServerConfiguration(routes: routes), facilitator: h.facilitator,
+            store: X402ResponseStore(client: h.ledger.client, logger: X402Harness.logger), batch: server)
+        paid.get("/metered") { _, _ in "metered content" }
+        paid.get("/metered-fails") { _, _ -> Response in throw HTTPError(.internalServerError) }
+        return try await h.serve(router)
+    }
+
+    // MARK: Payloads
+
+    /// The channel of `payer` to the route's receiver, or with fields replaced to make a bad one.
+    func config(
+        payer: PrivateKey, receiver: Address? = nil, receiverAuthorizer: Address? = nil, token: Address? = nil, withdrawDelay: UInt64? = nil
+    ) -> BatchChannelConfig {
+        BatchChannelConfig(
+            payer: payer.address, payerAuthorizer: payer.address, receiver: receiver ?? h.payTo,
+            receiverAuthorizer: receiverAuthorizer ?? configuration.receiverAuthorizer.address, token: token ?? X402Harness.tokenAddress,
+            withdrawDelay: withdrawDelay ?? configuration.withdrawDelay, salt: .zero)
+    }
+
+    func voucherJSON(_ config: BatchChannelConfig, _ maxClaimable: EVM.UInt256, key: PrivateKey, channelID: Hash32? = nil) -> JSONValue {
+        let id = channelID ?? config.channelID(in: domain)
+        let signature = key.sign(digest: BatchSettlement.voucherDigest(channelID: id, maxClaimableAmount: maxClaimable, domain: domain))
+        return .object([
+            "channelId": .string(id.hex), "maxClaimableAmount": .string(maxClaimable.description), "signature": .string(signature.hex),
+        ])
+    }
+
+    static func configJSON(_ config: BatchChannelConfig) -> JSONValue {
+        .object([
+            "payer": .string(config.payer.checksummed), "payerAuthorizer": .string(config.payerAuthorizer.checksummed),
+            "receiver": .string(config.receiver.checksummed), "receiverAuthorizer": .string(config.receiverAuthorizer.checksummed),
+            "token": .string(config.token.checksummed), "withdrawDelay": .number(String(config.withdrawDelay)),
+            "salt": .string(config.salt.hex),
+        ])
+    }
+
+    /// A voucher payload for `maxClaimable`.
+    func voucher(_ config: BatchChannelConfig, _ maxClaimable: EVM.UInt256, key: PrivateKey, channelID: Hash32? = nil) -> PaymentPayload {
+        PaymentPayload(
+            accepted: requirements,
+            payload: .object([
+                "type": .string("voucher"), "channelConfig": Self.configJSON(config),
+                "voucher": voucherJSON(config, maxClaimable, key: key, channelID: channelID),
+            ]))
+    }
+
+    /// A deposit of `amount` through the ERC-3009 collector (or `collector`, to make a bad one),
+    /// signed by `signer` (the payer by default), with the first voucher.
+    func deposit(
+        _ config: BatchChannelConfig, amount: EVM.UInt256, key: PrivateKey, maxClaimable: EVM.UInt256? = nil,
+        collector: Address = BatchSettlement.erc3009DepositCollector, signer: PrivateKey? = nil, channelID: Hash32? = nil
+    ) -> PaymentPayload {
+        let id = channelID ?? config.channelID(in: domain)
+        let salt = EVM.UInt256(UInt64.random(in: 1...UInt64.max))
+        let validBefore = EVM.UInt256(UInt64(Date().timeIntervalSince1970) + 120)
+        let authorization = ReceiveWithAuthorization(
+            from: config.payer, to: collector, value: amount, validAfter: .zero, validBefore: validBefore,
+            nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: salt))
+        let signature = authorization.sign(with: signer ?? key, in: X402Harness.token.domain)
+        return PaymentPayload(
+            accepted: requirements,
+            payload: .object([
+                "type": .string("deposit"), "channelConfig": Self.configJSON(config),
+                "voucher": voucherJSON(config, maxClaimable ?? price, key: key, channelID: id),
+                "deposit": .object([
+                    "amount": .string(amount.description),
+                    "authorization": .object([
+                        "erc3009Authorization": .object([
+                            "validAfter": .string("0"), "validBefore": .string(validBefore.description), "salt": .string(salt.description),
+                            "signature": .string(signature.hex),
+                        ])
+                    ]),
+                ]),
+            ]))
+    }
+
+    // MARK: Ledger
+
+    func balance(_ account: AccountID) async throws -> (debits: Ledger.UInt256, credits: Ledger.UInt256) {
+        do {
+            let b = try await h.ledger.balance(of: account)
+            return (b.debitsPosted, b.creditsPosted)
+        } catch  where error.code == .accountNotFound {
+            return (.zero, .zero)
+        }
+    }
+
+    func channelRow(_ id: Hash32) async throws -> BatchChannelRecord? {
+        try await server.store.channel(id)
+    }
+
+    /// How many transfers have ids starting with `prefix` and name `channel` (or `receiver`) in their metadata.
+    func transfers(prefix: String, mentioning value: String) async throws -> Int {
+        let rows = try await h.ledger.client.query(
+            """
+            select count(*)::int from settle.transfers
+            where id like \(prefix + "%") and (metadata->>'channel' = \(value) or metadata->>'receiver' = \(value))
+            """, logger: X402Harness.logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    /// The sum of the charges booked on a channel (its transfers to the merchant).
+    func chargesBooked(_ id: Hash32) async throws -> Ledger.UInt256 {
+        let escrow = try BatchBookings.escrow(X402Harness.token.assetID, id)
+        let rows = try await h.ledger.client.query(
+            """
+            select coalesce(sum(e.amount), 0)::text from settle.entries e
+                join settle.accounts a on a.num = e.account_num join settle.transfers t on t.seq = e.transfer_seq
+            where a.id = \(escrow.rawValue) and e.is_debit and t.id like 'x402:batch:0x%'
+            """, logger: X402Harness.logger)
+        for try await text in rows.decode(String.self) { return Ledger.UInt256(decimal: text) ?? .zero }
+        return .zero
+    }
+}
+
+extension JSONValue {
+    var int: Int? { if case .number(let n) = self { Int(n) } else { nil } }
+    var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+}
