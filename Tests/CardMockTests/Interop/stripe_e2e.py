@@ -43,7 +43,7 @@ def check(name):
 def helper(path, **params):
     """POSTs a form to a mock helper (/_mock/...), which needs no key."""
     body = urllib.parse.urlencode(params).encode()
-    with urllib.request.urlopen(urllib.request.Request(BASE + path, data=body, method="POST"), timeout=10) as response:
+    with urllib.request.urlopen(urllib.request.Request(BASE + path, data=body, method="POST"), timeout=300) as response:
         return json.loads(response.read())
 
 

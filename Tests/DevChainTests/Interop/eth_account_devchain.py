@@ -29,7 +29,7 @@ def rpc(url, method, params):
     _next_id += 1
     body = json.dumps({"jsonrpc": "2.0", "id": _next_id, "method": method, "params": params}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=300) as response:
         answer = json.loads(response.read())
     if "error" in answer:
         raise RuntimeError(f"{method}: {answer['error']}")
@@ -111,7 +111,7 @@ def main():
     tx_hash = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex().removeprefix("0x")])
     expected_hash = "0x" + signed.hash.hex().removeprefix("0x")
     receipt = None
-    deadline = time.time() + 20
+    deadline = time.time() + 300
     while receipt is None and time.time() < deadline:
         receipt = rpc(url, "eth_getTransactionReceipt", [tx_hash])
         if receipt is None:

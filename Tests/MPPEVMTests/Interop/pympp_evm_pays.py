@@ -39,7 +39,7 @@ async def main() -> None:
     replay_body = None
     replay_challenges = None
     if credentials:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=300) as http:
             replay = await http.get(config["url"], headers={"Authorization": credentials[0].to_authorization()})
             replay_status = replay.status_code
             replay_body = replay.json()

@@ -23,7 +23,7 @@ async def main() -> None:
     credentials: list[str] = []
 
     async def create_token(params: stripe.OnChallengeParameters) -> str:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=300) as http:
             answer = await http.post(
                 config["mock"] + "/v1/test_helpers/shared_payment/granted_tokens",
                 headers={"Authorization": "Bearer " + config["apiKey"]},
@@ -50,7 +50,7 @@ async def main() -> None:
     replay_status = None
     replay_body = None
     if credentials:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=300) as http:
             replay = await http.get(config["url"], headers={"Authorization": credentials[0]})
             replay_status = replay.status_code
             replay_body = replay.json() if replay.headers.get("content-type", "").startswith("application/") else replay.text

@@ -46,7 +46,7 @@ with socket.socket() as probe:
     port = probe.getsockname()[1]
 uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
 threading.Thread(target=uvicorn_server.run, daemon=True).start()
-deadline = time.time() + 30
+deadline = time.time() + 300
 while not uvicorn_server.started and time.time() < deadline:
     time.sleep(0.05)
 
@@ -55,10 +55,10 @@ client = x402ClientSync()
 register_exact_evm_client(client, Account.from_key(payer_key), networks=network)
 client.set_spend_controls(False)
 session = wrapRequestsWithPayment(requests.Session(), client)
-unpaid = requests.get(base + "/weather", timeout=10)
-paid = session.get(base + "/weather", timeout=60)
+unpaid = requests.get(base + "/weather", timeout=300)
+paid = session.get(base + "/weather", timeout=300)
 # Settle refuses callers without the token: the facilitator is not open to anyone.
-anonymous = requests.get(facilitator_url + "/supported", timeout=10)
+anonymous = requests.get(facilitator_url + "/supported", timeout=300)
 print(json.dumps({
     "unpaid_status": unpaid.status_code,
     "paid_status": paid.status_code,

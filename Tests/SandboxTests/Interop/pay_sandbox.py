@@ -26,7 +26,7 @@ client.set_spend_controls({"allowed_assets": [{"network": info["networks"][0]["c
 session = wrapRequestsWithPayment(requests.Session(), client)
 
 def balance(account):
-    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/balance", headers=headers, timeout=10)
+    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/balance", headers=headers, timeout=300)
     return answer.json() if answer.status_code == 200 else {"posted": "0", "debits_posted": "0"}
 
 
@@ -38,10 +38,10 @@ incoming_before = int(balance(incoming)["debits_posted"])
 # in the clearing account, so it must come back to where it was, not to zero.
 clearing_before = balance(incoming).get("posted", "0")
 
-unpaid = requests.get(info["paidURL"], timeout=10)
-paid = session.get(info["paidURL"], timeout=30)
+unpaid = requests.get(info["paidURL"], timeout=300)
+paid = session.get(info["paidURL"], timeout=300)
 # The chain rail books the payment final after its confirmations; the sandbox mines a block a second.
-deadline = time.time() + 20
+deadline = time.time() + 300
 while time.time() < deadline:
     clearing = balance(incoming)
     if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == clearing_before:
@@ -65,7 +65,7 @@ rpc = info["networks"][0]["rpcURL"]
 
 
 def call(method, params):
-    answer = requests.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10).json()
+    answer = requests.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=300).json()
     if "error" in answer:
         raise RuntimeError(f"{method}: {answer['error']}")
     return answer["result"]
@@ -75,17 +75,17 @@ wallet = "evm:usdc-31337:wallet:" + info["payTo"].lower()
 
 
 def entries(account):
-    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/entries?limit=1000", headers=headers, timeout=10)
+    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/entries?limit=1000", headers=headers, timeout=300)
     return answer.json().get("items", []) if answer.status_code == 200 else []
 
 
 entries_before = len(entries(wallet))
 wallet_pending_before = int(balance(wallet).get("debits_pending", "0"))
 incoming_before = int(balance(incoming)["debits_posted"])
-again = session.get(info["paidURL"], timeout=30)
+again = session.get(info["paidURL"], timeout=300)
 settled = json.loads(base64.b64decode(again.headers.get("PAYMENT-RESPONSE", "e30=")))
 tx = settled.get("transaction", "")
-deadline = time.time() + 10
+deadline = time.time() + 300
 while time.time() < deadline and int(balance(wallet).get("debits_pending", "0")) <= wallet_pending_before:
     time.sleep(0.1)
 seen_before_reorg = int(balance(wallet).get("debits_pending", "0")) - wallet_pending_before
@@ -93,7 +93,7 @@ receipt = call("eth_getTransactionReceipt", [tx])
 # By block number, not depth: the chain mines every second, and a depth computed from a head read
 # a moment earlier could miss the payment's block.
 call("devchain_reorg", [{"fromBlock": receipt["blockNumber"], "requeue": True}])
-deadline = time.time() + 30
+deadline = time.time() + 300
 while time.time() < deadline:
     clearing = balance(incoming)
     if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == clearing_before and int(balance(wallet).get("debits_pending", "0")) == wallet_pending_before:

@@ -25,7 +25,7 @@ incoming = "tempo:" + asset + ":incoming:" + info["payTo"].lower()
 
 
 def balance(account):
-    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/balance", headers=headers, timeout=10)
+    answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/balance", headers=headers, timeout=300)
     return answer.json() if answer.status_code == 200 else {"posted": "0", "debits_posted": "0"}
 
 
@@ -33,7 +33,7 @@ async def main():
     merchant_before = int(balance(offer["merchantAccount"])["posted"])
     incoming_before = int(balance(incoming)["debits_posted"])
     clearing_before = balance(incoming).get("posted", "0")
-    unpaid = requests.get(info["paidURL"], timeout=10)
+    unpaid = requests.get(info["paidURL"], timeout=300)
     account = TempoAccount.from_key(info["testKeys"][2])
     method = tempo_client.charge(account=account, chain_id=tempo["chainId"], rpc_url=tempo["rpcURL"])
     async with Mpp(methods=[method]) as client:
@@ -46,7 +46,7 @@ async def main():
     if credentials:
         async with httpx.AsyncClient() as plain:
             replay = await plain.get(info["paidURL"], headers={"Authorization": credentials[-1].to_authorization()})
-    deadline = time.time() + 20
+    deadline = time.time() + 300
     while time.time() < deadline:
         clearing = balance(incoming)
         if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == clearing_before:

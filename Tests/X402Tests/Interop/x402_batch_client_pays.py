@@ -39,7 +39,7 @@ def main():
     calls = int(calls)
     account = Account.from_key(key)
 
-    unpaid = requests.get(url, timeout=30)
+    unpaid = requests.get(url, timeout=300)
     required = decode_payment_required_header(unpaid.headers["PAYMENT-REQUIRED"])
     network = required.accepts[0].network
 
@@ -50,7 +50,7 @@ def main():
     failures = []
     started = time.monotonic()
     for _ in range(calls):
-        paid = session.get(url, timeout=60)
+        paid = session.get(url, timeout=300)
         statuses[paid.status_code] = statuses.get(paid.status_code, 0) + 1
         header = paid.headers.get("PAYMENT-RESPONSE")
         settle = dump(decode_payment_response_header(header)) if header else None
@@ -67,7 +67,7 @@ def main():
 
     # A second client of the same payer without the first one's state resyncs from the server.
     fresh = session_for(BatchSettlementEvmScheme(EthAccountSignerWithRPC(account, rpc_url)), network)
-    resynced = fresh.get(url, timeout=60)
+    resynced = fresh.get(url, timeout=300)
     resynced_header = resynced.headers.get("PAYMENT-RESPONSE")
 
     refund = scheme.refund(url)

@@ -19,7 +19,7 @@ from x402.mechanisms.evm.exact import register_exact_evm_client
 def main() -> None:
     url, key, network, asset, max_amount = sys.argv[1:6]
 
-    unpaid = requests.get(url, timeout=30)
+    unpaid = requests.get(url, timeout=300)
     required = unpaid.headers.get("PAYMENT-REQUIRED")
     required_json = decode_payment_required_header(required).model_dump(by_alias=True, exclude_none=True) if required else None
 
@@ -32,7 +32,7 @@ def main() -> None:
         {"allowed_assets": [{"network": network, "asset": asset, "max_amount_per_payment": max_amount}]}
     )
     session = wrapRequestsWithPayment(requests.Session(), client)
-    paid = session.get(url, timeout=60)
+    paid = session.get(url, timeout=300)
     response_header = paid.headers.get("PAYMENT-RESPONSE")
     settle = decode_payment_response_header(response_header).model_dump(by_alias=True, exclude_none=True) if response_header else None
 
