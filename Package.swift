@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Schema/v11_mpp.sql"),
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
                 .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
+                .embedInCode("Schema/v18_conditional_transfers.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -29,6 +29,9 @@ struct Migration: Sendable {
         Migration(version: 12, name: "mpp_sessions", sql: String(decoding: PackageResources.v12_mpp_sessions_sql, as: UTF8.self)),
         Migration(
             version: 16, name: "mpp_voucher_commit", sql: String(decoding: PackageResources.v16_mpp_voucher_commit_sql, as: UTF8.self)),
+        Migration(
+            version: 18, name: "conditional_transfers",
+            sql: String(decoding: PackageResources.v18_conditional_transfers_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).
