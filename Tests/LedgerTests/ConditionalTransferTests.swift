@@ -122,6 +122,26 @@ struct ConditionalTransferTests {
         #expect(try await b.ledger.post(void).code == .invalidCondition)
     }
 
+    /// A key limited to an account prefix learns nothing from a condition on another tenant's
+    /// account: its authority is checked before the condition, in the same call.
+    @Test func aConditionTellsAKeyNothingOutsideItsPrefix() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "tenant:wallet", "other:wallet")
+        _ = try await b.post("fund", [.debit(b.id("@world"), 100), .credit(b.id("other:wallet"), 100)])
+        let key = PostingAuthority.apiKey(accountPrefix: "\(b.prefix):tenant:")
+        for version: Int64 in [0, 1] {
+            let probe = NewTransfer(
+                id: b.tid("probe\(version)"), .post([.debit(b.id("other:wallet"), 1), .credit(b.id("tenant:wallet"), 1)]),
+                conditions: [.init(account: b.id("other:wallet"), version: version)])
+            #expect(try await b.ledger.post(probe, authority: key).code == .forbiddenAccount)
+            let sweep = NewTransfer(
+                id: b.tid("sweep\(version)"), .balancing(from: b.id("other:wallet"), to: b.id("tenant:wallet"), upTo: nil),
+                conditions: [.init(account: b.id("other:wallet"), version: version)])
+            #expect(try await b.ledger.post(sweep, authority: key).code == .forbiddenAccount)
+        }
+        #expect(try await b.balance("other:wallet").version == 1)
+    }
+
     @Test func balancingMovesEverythingAvailableOrUpToAnAmount() async throws {
         let b = try await Books.make()
         try await b.accounts("@world", "agent!", "merchant")
