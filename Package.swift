@@ -57,6 +57,7 @@ let package = Package(
                 .embedInCode("Schema/v12_mpp_sessions.sql"),
                 .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
                 .embedInCode("Schema/v17_x402_batch.sql"),
+                .embedInCode("Schema/v18_conditional_transfers.sql"),
                 .embedInCode("Schema/v20_x402_follow.sql"),
             ],
             swiftSettings: swiftSettings

@@ -77,6 +77,17 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         /// not hold; nothing was written.
         public static let guardFailed: Code = "guard_failed"
 
+        // Conditional and balancing transfers (decision 0030).
+        /// A condition names an account the transfer does not post to, names one twice, compares
+        /// nothing, or is on a transfer without postings of its own.
+        public static let invalidCondition: Code = "invalid_condition"
+        /// An account's version was not the one the transfer's condition requires.
+        public static let versionMismatch: Code = "version_mismatch"
+        /// An account's available balance was not the one the transfer's condition requires.
+        public static let balanceMismatch: Code = "balance_mismatch"
+        /// A balancing transfer's source account had nothing available to move.
+        public static let nothingAvailable: Code = "nothing_available"
+
         // Operational.
         public static let database: Code = "database_error"
         public static let invalidDatabaseURL: Code = "invalid_database_url"
@@ -138,6 +149,10 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         "atomic_batch_failed": "another transfer of the atomic batch was rejected; nothing was written",
         "invalid_kind": "unknown transfer kind",
         "forbidden_account": "a posting names an account outside the key's account prefix",
+        "invalid_condition": "a condition must name an account the transfer posts to, once, with a version or an available amount",
+        "version_mismatch": "an account's version is not the one the transfer's condition requires; nothing was written",
+        "balance_mismatch": "an account's available balance is not the one the transfer's condition requires; nothing was written",
+        "nothing_available": "the balancing transfer's source account has nothing available to move",
         "reserved_namespace":
             "transfer ids <rail>:... and rail references of a registered rail are reserved for that rail's own bookings",
     ]

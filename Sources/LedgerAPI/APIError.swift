@@ -58,10 +58,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static func status(of code: LedgerError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedID, .invalidAmount, .invalidCursor, .invalidMetadata, .invalidTimeout, .invalidRailReference,
-            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput:
+            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput, .invalidCondition:
             .badRequest
         case .existsWithDifferentFields, .railReferenceExists, .externalIDExists, .pendingTransferAlreadyPosted,
-            .pendingTransferAlreadyVoided, .transferAlreadyReversed:
+            .pendingTransferAlreadyVoided, .transferAlreadyReversed, .versionMismatch, .balanceMismatch:
             .conflict
         case .forbiddenAccount, .reservedNamespace: .forbidden
         case .database: .serviceUnavailable

@@ -10,25 +10,6 @@ import Testing
 /// Group commit and batched balance reads, run as services the way `settle serve` runs them.
 @Suite("Coalesced posts and reads")
 struct CoalescingTests {
-    /// Runs the services in a group for the body, then shuts the group down gracefully.
-    func withServices<T: Sendable>(
-        _ services: [any Service], _ body: @Sendable () async throws -> T
-    ) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: TestDatabase.logger))
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            while let next = try await tasks.next() {
-                if next != nil { break }
-            }
-            return result
-        }
-    }
-
     @Test func concurrentReadsGetTheirOwnAccountsBalances() async throws {
         let b = try await Books.make()
         try await b.accounts("@world", "a", "b", "c")

@@ -10,13 +10,18 @@ import Foundation
 ///  "rail_reference": {"rail": "erc20", "reference": "eip155:8453/0xab…/3"}}
 /// ```
 /// `type` is `post` (default), `hold` (with optional `timeout` seconds), `post_hold` (`hold`, optional
-/// `amount`), `void_hold` (`hold`) or `reverse` (`transfer`). Unknown fields are an error.
+/// `amount`), `void_hold` (`hold`), `reverse` (`transfer`) or `balancing` (`from`, `to`, optional
+/// `up_to`). `post`, `hold` and `balancing` take optional `conditions` (``Condition``). Unknown
+/// fields are an error.
 extension NewTransfer: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, type, postings, timeout, hold, amount, transfer, parent
         case effectiveAt = "effective_at"
         case metadata
         case railReference = "rail_reference"
+        case from, to
+        case upTo = "up_to"
+        case conditions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -26,41 +31,51 @@ extension NewTransfer: Codable {
         let type = try k.decodeIfPresent(String.self, forKey: .type) ?? "post"
         func require<T: Decodable>(_ key: CodingKeys, _ t: T.Type) throws -> T {
             guard let v = try k.decodeIfPresent(T.self, forKey: key) else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: decoder.codingPath, debugDescription: "\(type) needs \(key.stringValue)"))
+                throw DecodingError.keyNotFound(
+                    key, .init(codingPath: decoder.codingPath, debugDescription: "\(type) needs \(key.stringValue)"))
             }
             return v
         }
         func forbid(_ keys: CodingKeys...) throws {
             for key in keys where k.contains(key) {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key], debugDescription: "\(type) takes no \(key.stringValue)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath + [key], debugDescription: "\(type) takes no \(key.stringValue)"))
             }
         }
         let action: Action
         switch type {
         case "post":
-            try forbid(.timeout, .hold, .amount, .transfer)
+            try forbid(.timeout, .hold, .amount, .transfer, .from, .to, .upTo)
             action = .post(try require(.postings, [Posting].self))
         case "hold":
-            try forbid(.hold, .amount, .transfer)
+            try forbid(.hold, .amount, .transfer, .from, .to, .upTo)
             action = .hold(try require(.postings, [Posting].self), timeout: try k.decodeIfPresent(Int64.self, forKey: .timeout))
         case "post_hold":
-            try forbid(.postings, .timeout, .transfer, .parent)
+            try forbid(.postings, .timeout, .transfer, .parent, .from, .to, .upTo, .conditions)
             action = .postHold(try require(.hold, TransferID.self), amount: try k.decodeIfPresent(UInt256.self, forKey: .amount))
         case "void_hold":
-            try forbid(.postings, .timeout, .transfer, .amount, .parent)
+            try forbid(.postings, .timeout, .transfer, .amount, .parent, .from, .to, .upTo, .conditions)
             action = .voidHold(try require(.hold, TransferID.self))
         case "reverse":
-            try forbid(.postings, .timeout, .hold, .amount, .parent)
+            try forbid(.postings, .timeout, .hold, .amount, .parent, .from, .to, .upTo, .conditions)
             action = .reverse(try require(.transfer, TransferID.self))
+        case "balancing":
+            try forbid(.postings, .timeout, .hold, .amount, .transfer)
+            action = .balancing(
+                from: try require(.from, AccountID.self), to: try require(.to, AccountID.self),
+                upTo: try k.decodeIfPresent(UInt256.self, forKey: .upTo))
         default:
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath + [CodingKeys.type], debugDescription: "type must be post, hold, post_hold, void_hold or reverse"))
+                .init(
+                    codingPath: decoder.codingPath + [CodingKeys.type],
+                    debugDescription: "type must be post, hold, post_hold, void_hold, reverse or balancing"))
         }
         self.init(
             id: id, action, parent: try k.decodeIfPresent(TransferID.self, forKey: .parent),
             effectiveAt: try k.decodeIfPresent(Date.self, forKey: .effectiveAt),
             metadata: try k.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:],
-            railReference: try k.decodeIfPresent(RailReference.self, forKey: .railReference))
+            railReference: try k.decodeIfPresent(RailReference.self, forKey: .railReference),
+            conditions: try k.decodeIfPresent([Condition].self, forKey: .conditions) ?? [])
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -84,11 +99,17 @@ extension NewTransfer: Codable {
         case .reverse(let transfer):
             try k.encode("reverse", forKey: .type)
             try k.encode(transfer, forKey: .transfer)
+        case .balancing(let from, let to, let upTo):
+            try k.encode("balancing", forKey: .type)
+            try k.encode(from, forKey: .from)
+            try k.encode(to, forKey: .to)
+            try k.encodeIfPresent(upTo, forKey: .upTo)
         }
         try k.encodeIfPresent(parent, forKey: .parent)
         try k.encodeIfPresent(effectiveAt, forKey: .effectiveAt)
         if !metadata.isEmpty { try k.encode(metadata, forKey: .metadata) }
         try k.encodeIfPresent(railReference, forKey: .railReference)
+        if !conditions.isEmpty { try k.encode(conditions, forKey: .conditions) }
     }
 }
 

@@ -22,6 +22,13 @@ public struct NewTransfer: Sendable, Hashable {
         case voidHold(TransferID)
         /// Posts the mirror image of a posted transfer.
         case reverse(TransferID)
+        /// Moves as much as `from` has available, at most `upTo` (nil: everything available), to
+        /// `to`: a balancing transfer, as TigerBeetle's. The amount is decided in the write path
+        /// under the account's lock and returned in the result (``TransferResult/Receipt/amount``).
+        /// `from` gives up its normal side (a credit-normal account is debited, a debit-normal one
+        /// credited) and `to` takes the other; available is ``Balance/available``. With nothing
+        /// available the transfer is rejected with ``LedgerError/Code/nothingAvailable``.
+        case balancing(from: AccountID, to: AccountID, upTo: UInt256?)
     }
 
     /// A pointer from a transfer to the record of the same money movement on its rail.
@@ -45,10 +52,15 @@ public struct NewTransfer: Sendable, Hashable {
     public var effectiveAt: Date?
     public var metadata: Metadata
     public var railReference: RailReference?
+    /// What the accounts must be like just before the transfer applies, or it is rejected and
+    /// nothing is written (optimistic locking). Only for transfers with their own postings (post,
+    /// hold, balancing), on accounts they post to. Not part of the request's identity: a retry of
+    /// a recorded transfer is answered `exists` whatever its conditions say now.
+    public var conditions: [Condition]
 
     public init(
         id: TransferID, _ action: Action, parent: TransferID? = nil, effectiveAt: Date? = nil,
-        metadata: Metadata = [:], railReference: RailReference? = nil
+        metadata: Metadata = [:], railReference: RailReference? = nil, conditions: [Condition] = []
     ) {
         self.id = id
         self.action = action
@@ -56,11 +68,18 @@ public struct NewTransfer: Sendable, Hashable {
         self.effectiveAt = effectiveAt
         self.metadata = metadata
         self.railReference = railReference
+        self.conditions = conditions
+    }
+
+    /// Whether the batch must go through the conditional posting call.
+    var isConditional: Bool {
+        if case .balancing = action { return true }
+        return !conditions.isEmpty
     }
 
     var kind: Transfer.Kind {
         switch action {
-        case .post: .posted
+        case .post, .balancing: .posted
         case .hold: .pending
         case .postHold: .postPending
         case .voidHold: .voidPending
@@ -71,14 +90,14 @@ public struct NewTransfer: Sendable, Hashable {
     var postings: [Posting] {
         switch action {
         case .post(let p), .hold(let p, _): p
-        case .postHold, .voidHold, .reverse: []
+        case .postHold, .voidHold, .reverse, .balancing: []
         }
     }
 
     /// The parent the database resolves: the hold, the reversed transfer, or the plain link.
     var parentID: TransferID? {
         switch action {
-        case .post, .hold: parent
+        case .post, .hold, .balancing: parent
         case .postHold(let p, _), .voidHold(let p), .reverse(let p): p
         }
     }
@@ -93,9 +112,14 @@ public struct NewTransfer: Sendable, Hashable {
             throw LedgerError(.invalidTimeout, "transfer \(id): timeout must be a positive number of seconds")
         case .postHold(_, let amount?) where amount.isZero:
             throw LedgerError(.amountMustBePositive, "transfer \(id): posted amount must be greater than zero")
-        case .post, .hold, .postHold, .voidHold, .reverse:
+        case .balancing(_, _, let upTo?) where upTo.isZero:
+            throw LedgerError(.amountMustBePositive, "transfer \(id): up_to must be greater than zero")
+        case .balancing(let from, let to, _) where from == to:
+            throw LedgerError(.duplicateAccount, "transfer \(id): a balancing transfer moves between two accounts")
+        case .post, .hold, .postHold, .voidHold, .reverse, .balancing:
             break
         }
+        try validateConditions()
         if case .postHold = action, parent != nil { throw linkError }
         if case .voidHold = action, parent != nil { throw linkError }
         if case .reverse = action, parent != nil { throw linkError }
@@ -131,6 +155,9 @@ public struct NewTransfer: Sendable, Hashable {
         }
         if !metadata.isEmpty { fields["metadata"] = .object(metadata) }
         if let ref = railReference { fields["rail"] = .array([.string(ref.rail), .string(ref.reference)]) }
+        if case .balancing(let from, let to, let upTo) = action {
+            fields["balancing"] = .array([.string(from.rawValue), .string(to.rawValue), upTo.map { .string($0.decimalString) } ?? .null])
+        }
         return SHA256.hash(data: Array(fields.canonicalJSON.utf8)).lowercaseHex
     }
 }

@@ -65,10 +65,14 @@ public enum TransferResult: Sendable, Hashable {
     public struct Receipt: Sendable, Hashable {
         public var sequence: Int64
         public var recordedAt: Date
+        /// The amount a balancing transfer moved (``NewTransfer/Action/balancing(from:to:upTo:)``),
+        /// as decided when it was recorded; nil for any other transfer.
+        public var amount: UInt256?
 
-        public init(sequence: Int64, recordedAt: Date) {
+        public init(sequence: Int64, recordedAt: Date, amount: UInt256? = nil) {
             self.sequence = sequence
             self.recordedAt = recordedAt
+            self.amount = amount
         }
     }
 

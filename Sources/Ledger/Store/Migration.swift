@@ -30,6 +30,9 @@ struct Migration: Sendable {
         Migration(
             version: 16, name: "mpp_voucher_commit", sql: String(decoding: PackageResources.v16_mpp_voucher_commit_sql, as: UTF8.self)),
         Migration(version: 17, name: "x402_batch", sql: String(decoding: PackageResources.v17_x402_batch_sql, as: UTF8.self)),
+        Migration(
+            version: 18, name: "conditional_transfers",
+            sql: String(decoding: PackageResources.v18_conditional_transfers_sql, as: UTF8.self)),
         Migration(version: 20, name: "x402_follow", sql: String(decoding: PackageResources.v20_x402_follow_sql, as: UTF8.self)),
     ]
 

@@ -37,8 +37,14 @@ extension PostgresLedger {
             batch throws(LedgerError) -> [Row] in
             do {
                 var rows: [Row] = []
-                for try await row in try await connection.execute(PostingCall(batch: batch), logger: self.logger) {
-                    rows.append(Self.row(row))
+                if batch.isConditional {
+                    for try await row in try await connection.execute(ConditionalPostingCall(batch: batch), logger: self.logger) {
+                        rows.append(Self.row(row))
+                    }
+                } else {
+                    for try await row in try await connection.execute(PostingCall(batch: batch), logger: self.logger) {
+                        rows.append(Self.row(row))
+                    }
                 }
                 return rows
             } catch {
@@ -53,9 +59,14 @@ extension PostgresLedger {
     /// - Throws: ``LedgerError/Code/guardFailed`` when the guard's condition did not hold,
     ///   the rejection of a transfer, or ``LedgerError/Code/database`` when the statement failed;
     ///   nothing was written in any case. Not retried: the caller decides.
+    ///   ``LedgerError/Code/invalidCondition`` for a transfer with conditions or a balancing one:
+    ///   a guard's function takes the plain posting call's arguments only.
     public func post<Guard: PostingGuard>(
         _ transfers: [NewTransfer], guardedBy guarded: Guard, authority: PostingAuthority = .ledger
     ) async throws(LedgerError) -> [TransferResult] {
+        if let conditional = transfers.first(where: \.isConditional) {
+            throw LedgerError(.invalidCondition, "transfer \(conditional.id): a guarded batch takes no conditions or balancing transfers")
+        }
         let results = try await post(
             transfers, authorities: Array(repeating: authority, count: transfers.count), atomic: true, evenIfEmpty: true
         ) { batch throws(LedgerError) -> [Row] in
@@ -141,19 +152,31 @@ extension PostgresLedger {
     private func execute(_ b: BatchColumns) async throws -> [Row] {
         var rows: [Row] = []
         rows.reserveCapacity(b.ids.count)
-        for try await row in try await client.execute(PostingCall(batch: b), logger: logger) {
-            rows.append(Self.row(row))
+        if b.isConditional {
+            for try await row in try await client.execute(ConditionalPostingCall(batch: b), logger: logger) {
+                rows.append(Self.row(row))
+            }
+        } else {
+            for try await row in try await client.execute(PostingCall(batch: b), logger: logger) {
+                rows.append(Self.row(row))
+            }
         }
         return rows
     }
 
+    /// A row of the conditional posting function, with the amount a balancing transfer moved.
+    static func row(_ row: ConditionalPostingCall.Row) -> Row {
+        let (idx, status, code, seq, recordedAt, amount) = row
+        return Self.row((idx, status, code, seq, recordedAt), amount: amount.flatMap { UInt256(decimal: $0) })
+    }
+
     /// A row of the posting function as the result of the batch's transfer at `index`.
-    static func row(_ row: PostingCall.Row) -> Row {
+    static func row(_ row: PostingCall.Row, amount: UInt256? = nil) -> Row {
         let (idx, status, code, seq, recordedAt) = row
         let result: TransferResult
         switch status {
-        case 0: result = .created(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
-        case 1: result = .exists(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date()))
+        case 0: result = .created(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date(), amount: amount))
+        case 1: result = .exists(.init(sequence: seq ?? 0, recordedAt: recordedAt ?? Date(), amount: amount))
         default: result = .rejected(.rejection(LedgerError.Code(code ?? "rejected")))
         }
         return Row(index: Int(idx) - 1, result: result)
@@ -183,6 +206,15 @@ struct BatchColumns: Sendable {
     /// of the rails' namespace.
     var prefixes: [String] = []
     var apiKeys: [Bool] = []
+    /// Conditional and balancing transfers (``ConditionalPostingCall``): per transfer whether it
+    /// is a balancing one (its two postings carry the upper bound and placeholder directions),
+    /// and the conditions as rows (-1: no version, '': no available amount).
+    var balancing: [Bool] = []
+    var conditionTransfer: [Int32] = []
+    var conditionAccount: [String] = []
+    var conditionVersion: [Int64] = []
+    var conditionAvailable: [String] = []
+    var isConditional = false
 
     init(_ transfers: [NewTransfer], atomic: Bool, authorities: [PostingAuthority]? = nil) {
         self.atomic = atomic
@@ -217,6 +249,25 @@ struct BatchColumns: Sendable {
                 postingDebit.append(p.direction == .debit)
                 postingAmount.append(p.amount.decimalString)
             }
+            if case .balancing(let from, let to, let upTo) = t.action {
+                let bound = (upTo ?? .max).decimalString
+                for (account, debit) in [(from, true), (to, false)] {
+                    postingTransfer.append(Int32(k + 1))
+                    postingAccount.append(account.rawValue)
+                    postingDebit.append(debit)
+                    postingAmount.append(bound)
+                }
+                balancing.append(true)
+            } else {
+                balancing.append(false)
+            }
+            for c in t.conditions {
+                conditionTransfer.append(Int32(k + 1))
+                conditionAccount.append(c.account.rawValue)
+                conditionVersion.append(c.version ?? -1)
+                conditionAvailable.append(c.available?.description ?? "")
+            }
+            isConditional = isConditional || t.isConditional
         }
     }
 }

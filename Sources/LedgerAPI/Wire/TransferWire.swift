@@ -37,7 +37,7 @@ struct TransferResultWire: Encodable, Sendable {
     var result: TransferResult
 
     enum CodingKeys: String, CodingKey {
-        case id, status, sequence, code, message
+        case id, status, sequence, code, message, amount
         case recordedAt = "recorded_at"
     }
 
@@ -49,6 +49,7 @@ struct TransferResultWire: Encodable, Sendable {
         case .created(let receipt), .exists(let receipt):
             try c.encode(receipt.sequence, forKey: .sequence)
             try c.encode(receipt.recordedAt, forKey: .recordedAt)
+            try c.encodeIfPresent(receipt.amount, forKey: .amount)
         case .rejected(let error):
             try c.encode(error.code.rawValue, forKey: .code)
             try c.encode(error.message, forKey: .message)
@@ -61,9 +62,10 @@ struct TransferResultWire: Encodable, Sendable {
     var json: ByteBuffer? {
         switch result {
         case .created(let receipt), .exists(let receipt):
+            let amount = receipt.amount.map { #""amount":""# + $0.decimalString + #"","# } ?? ""
             let text =
-                #"{"id":""# + id.rawValue + #"","recorded_at":""# + RFC3339.string(from: receipt.recordedAt) + #"","sequence":"#
-                + String(receipt.sequence) + #","status":""# + result.status + #""}"#
+                #"{"# + amount + #""id":""# + id.rawValue + #"","recorded_at":""# + RFC3339.string(from: receipt.recordedAt)
+                + #"","sequence":"# + String(receipt.sequence) + #","status":""# + result.status + #""}"#
             return ByteBuffer(string: text)
         case .rejected:
             return nil
