@@ -131,6 +131,19 @@ struct MerchantParts: Sendable {
         ]
         let mpp = MPPMiddleware<BasicRequestContext>(
             server: mppServer, routes: [MPPRoute(path: "/paid/joke", offers: jokeOffers, merchantAccount: tempoMerchant.rawValue)])
+        // x402's prepaid mode on the same route: Settle's own batch-settlement facilitator, with a
+        // gas key of its own (funded here) so that its nonces never meet the exact facilitator's.
+        let batchSigner = try PrivateKey(bytes: Keccak256.hash(Array("settle sandbox x402 batch signer".utf8)).bytes)
+        try await chain.fund(batchSigner.address, ether: DevChainConfiguration.tenThousandEther)
+        let batchConfiguration = X402BatchConfiguration(
+            token: token, signer: batchSigner,
+            receiverAuthorizer: try PrivateKey(bytes: Keccak256.hash(Array("settle sandbox x402 receiver authorizer".utf8)).bytes),
+            merchantAccounts: [payTo.lowercased: merchant])
+        let batchStore = X402BatchStore(ledger: ledger, token: token, logger: logger)
+        try await batchStore.prepare()
+        let batch = X402BatchServer(
+            facilitator: X402BatchFacilitator(configuration: batchConfiguration, rpc: EthereumRPC(url: rpcURL), logger: logger),
+            store: batchStore, logger: logger)
         let x402 = X402Middleware<BasicRequestContext>(
             configuration: X402ServerConfiguration(routes: [
                 X402Route(
@@ -139,9 +152,12 @@ struct MerchantParts: Sendable {
                         .exact(
                             network: token.network, amount: String(configuration.price), asset: usdc.address.checksummed,
                             payTo: payTo.checksummed,
-                            name: usdc.name, version: usdc.version)
+                            name: usdc.name, version: usdc.version),
+                        // A deposit covers a hundred calls: what a prepaid agent does not use comes back.
+                        batchConfiguration.requirements(
+                            amount: String(configuration.price), payTo: payTo, minDeposit: String(UInt64(configuration.price) * 100)),
                     ])
-            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger))
+            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger), batch: batch)
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.group().add(middleware: PaymentSchemes<BasicRequestContext>([mpp, x402]))
             .get("/paid/joke") { _, _ in #"{"joke":"\#(Stack.joke)"}"# }
@@ -171,6 +187,9 @@ struct MerchantParts: Sendable {
             services += rails.map { RailWatcher(rail: $0, booker: booker, logger: logger) as any Service }
         }
         services.append(sessionSettler)
+        // Claims and sweeps of the prepaid channels: often, as a sandbox shows them happening.
+        services.append(
+            X402BatchSettler(server: batch, configuration: .init(interval: .seconds(2), age: .seconds(10)), logger: logger))
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -189,6 +208,7 @@ struct MerchantParts: Sendable {
                 tempoMerchantAccount: tempoMerchant, cardMerchantAccount: cardMerchant, payTo: payTo,
                 offers: [
                     .init(scheme: "x402", kind: "exact", network: token.network, asset: usdc.address.checksummed, amount: price),
+                    .init(scheme: "x402", kind: "batch-settlement", network: token.network, asset: usdc.address.checksummed, amount: price),
                     .init(
                         scheme: "mpp", kind: "tempo/charge", network: tempoNetwork, asset: pathUSD.address.checksummed, amount: price,
                         feeSponsored: true, merchantAccount: tempoMerchant.rawValue),

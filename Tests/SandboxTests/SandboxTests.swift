@@ -127,6 +127,25 @@ extension BinaryTests {
             #expect(((mcp["paid"] as? [String: Any])?["text"] as? [String])?.first?.contains("ledger") == true, "\(mcp)")
             #expect((mcp["replay"] as? [String: Any])?["code"] as? Int == -32043, "\(mcp)")
 
+            // The same route in x402's prepaid mode: the official batch-settlement client deposits
+            // once, pays each call with a voucher, resyncs a second client, and has the rest refunded.
+            let evm = (info["networks"] as? [[String: Any]])?.first { $0["kind"] as? String == "erc20" }
+            let batchArguments = [
+                Self.packageRoot.appendingPathComponent("Tests/X402Tests/Interop/x402_batch_client_pays.py").path,
+                try #require(info["paidURL"] as? String), try #require((info["testKeys"] as? [String])?[5]),
+                try #require(evm?["rpcURL"] as? String), "20",
+            ]
+            let batchOutput = try await offPool { try runChildProcess(python, batchArguments) }
+            let batch = try #require(
+                try JSONSerialization.jsonObject(with: batchOutput) as? [String: Any], "\(String(decoding: batchOutput, as: UTF8.self))")
+            #expect((batch["failures"] as? [Any])?.isEmpty == true, "\(batch["failures"] ?? "")")
+            #expect((batch["statuses"] as? [String: Int])?["200"] == 20, "\(batch["statuses"] ?? "")")
+            #expect(batch["resyncedStatus"] as? Int == 200)
+            #expect(batch["refund"] != nil, "\(batch)")
+            let kinds = (info["offers"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } ?? []
+            #expect(
+                kinds.first == "exact" && kinds.dropFirst().first == "batch-settlement", "the sandbox lists the prepaid offer: \(kinds)")
+
             // The same route with a card (pympp's stripe client, its shared payment token minted on the
             // card mock) and with an EIP-3009 authorization (pympp's evm client).
             func pay(_ script: String, _ config: [String: Any]) async throws -> [String: Any] {
