@@ -38,11 +38,19 @@ struct RequestMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let apiError = Self.apiError(error)
+            var apiError = Self.apiError(error)
+            var allow: [String]?
+            if apiError.status == .notFound, apiError.code == .notFound,
+                let methods = DocumentedRoutes.shared.methods(for: request.uri.path), !methods.contains(request.method.rawValue)
+            {
+                apiError = APIError(.methodNotAllowed, .methodNotAllowed, "the route takes \(methods.joined(separator: ", "))")
+                allow = methods
+            }
             if apiError.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             }
             response = Problem.response(apiError, requestID: id)
+            if let allow { response.headers[.allow] = allow.joined(separator: ", ") }
         }
         response.headers[.requestID] = id
         record(route: context.endpointPath, method: request.method.rawValue, status: Int(response.status.code), since: start)

@@ -74,6 +74,15 @@ struct RequestErrorTests {
             try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": []}"#).expectProblem(400, "invalid_request")
             try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [], "atomically": true}"#)
                 .expectProblem(400, "unknown_field")
+            try await s.call(
+                .POST, "/v1/transfers/batch", key: s.write,
+                body: #"{"transfers": [\#(s.transfer("n", "world", "shop", "1"))], "atomic": null}"#
+            )
+            .expect(400, "atomic: null is not a boolean")
+            for rail in ["a%00b", String(repeating: "r", count: 201)] {
+                try await s.call(.GET, "/v1/reconciliation/runs?rail=\(rail)", key: s.read).expectProblem(400, "invalid_query")
+                try await s.call(.GET, "/v1/reconciliation/breaks?rail=\(rail)", key: s.read).expectProblem(400, "invalid_query")
+            }
             try await s.call(.POST, "/v1/transfers/\(p):x/void", key: s.write, body: #"{"amount": "5"}"#).expectProblem(
                 400, "unknown_field")
             try await s.call(.POST, "/v1/accounts", key: s.write, body: #"{"id": "\#(p):a", "asset": "\#(p)-usd", "normal_side": "up"}"#)
@@ -86,6 +95,26 @@ struct RequestErrorTests {
             try await s.call(.POST, "/v1/assets", key: s.admin, body: #"{"id": "\#(p)-x", "code": "X", "scale": 99}"#)
                 .expectProblem(400, "invalid_asset")
             try await s.call(.GET, "/v1/accounts/\(p):a", key: s.read).expectProblem(404, "not_found")
+        }
+    }
+
+    /// A documented path with a method the document does not give it is a 405 naming the methods
+    /// it takes (what a client generated from the document expects); an undocumented path is a 404.
+    @Test func aDocumentedPathWithAnotherMethodIs405WithAllow() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            for (method, path, allow) in [
+                (NIOHTTP1.HTTPMethod.DELETE, "/healthz", "GET"), (.GET, "/v1/transfers", "POST"), (.PUT, "/v1/transfers/\(p):t", "GET"),
+                (.POST, "/v1/accounts/\(p):a%3Ab/balance", "GET"), (.RAW(value: "TRACE"), "/v1/transfers/batch", "POST"),
+            ] {
+                let reply = try await s.call(method, path, key: s.admin).expectProblem(405, "method_not_allowed")
+                #expect(reply.headers.first(name: "Allow") == allow, "\(method) \(path)")
+            }
+            try await s.call(.DELETE, "/v1/nothing/here", key: s.admin).expectProblem(404, "not_found")
+            try await s.call(.GET, "/v1/transfers/\(p):t/extra", key: s.admin).expectProblem(404, "not_found")
+            // An unusable request id is replaced, never refused.
+            let replaced = try await s.call(.GET, "/healthz", headers: [("X-Request-Id", String(repeating: "x", count: 200))]).expect(200)
+            #expect(replaced.headers.first(name: "X-Request-Id").map { $0.count < 200 } == true)
         }
     }
 }

@@ -86,7 +86,8 @@ struct BatchRequestWire: Decodable, Sendable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         transfers = try c.decode([NewTransfer].self, forKey: .transfers)
-        atomic = try c.decodeIfPresent(Bool.self, forKey: .atomic) ?? false
+        // Present means a boolean: `null` is refused like any other non-boolean.
+        atomic = c.contains(.atomic) ? try c.decode(Bool.self, forKey: .atomic) : false
     }
 }
 
