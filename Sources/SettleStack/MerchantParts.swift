@@ -137,7 +137,10 @@ struct MerchantParts: Sendable {
         try await chain.fund(batchSigner.address, ether: DevChainConfiguration.tenThousandEther)
         let batchConfiguration = X402BatchConfiguration(
             token: token, signer: batchSigner,
-            receiverAuthorizer: try PrivateKey(bytes: Keccak256.hash(Array("settle sandbox x402 receiver authorizer".utf8)).bytes),
+            // Per run, as the chain is: a channel id covers the authorizer, so a payer's channel of an
+            // earlier run (in books that outlive the chain) is never taken for this run's.
+            receiverAuthorizer: try PrivateKey(
+                bytes: Keccak256.hash(Array("settle sandbox x402 receiver authorizer \(configuration.runTag)".utf8)).bytes),
             merchantAccounts: [payTo.lowercased: merchant])
         let batchStore = X402BatchStore(ledger: ledger, token: token, logger: logger)
         try await batchStore.prepare()

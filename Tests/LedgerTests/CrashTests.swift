@@ -55,7 +55,7 @@ struct CrashTests {
         try process.run()
         try await Task.sleep(for: .milliseconds(delay))
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try await offPool { process.waitUntilExit() }
         // The server may still be finishing the batch the client sent: wait until it is done.
         try await waitForNoActiveBatch(b)
         let n = try await committedCount(b)

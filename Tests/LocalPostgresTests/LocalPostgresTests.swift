@@ -195,15 +195,15 @@ struct LocalPostgresTests {
             #expect(testURL.hasSuffix("@127.0.0.1:\(port)/settle_test-1"))
             #expect(try await postgres.createDatabase(named: "settle_test-1") == testURL)
 
-            #expect(try psql(url, "select 1") == "1")
-            #expect(try psql(testURL, "select current_database()") == "settle_test-1")
-            #expect(try psql(url, "show wal_level") == "minimal")
-            #expect(try psql(url, "show listen_addresses") == "127.0.0.1")
-            #expect(try psql(url, "show server_encoding") == "UTF8")
-            #expect(try psql(url, "select rolsuper::text from pg_roles where rolname = current_user") == "true")
+            #expect(try await psql(url, "select 1") == "1")
+            #expect(try await psql(testURL, "select current_database()") == "settle_test-1")
+            #expect(try await psql(url, "show wal_level") == "minimal")
+            #expect(try await psql(url, "show listen_addresses") == "127.0.0.1")
+            #expect(try await psql(url, "show server_encoding") == "UTF8")
+            #expect(try await psql(url, "select rolsuper::text from pg_roles where rolname = current_user") == "true")
             // A wrong password is refused (SCRAM over TCP).
             let wrong = url.replacingOccurrences(of: "settle:", with: "settle:x")
-            #expect(throws: (any Error).self) { try psql(wrong, "select 1") }
+            await #expect(throws: (any Error).self) { try await psql(wrong, "select 1") }
 
             try await postgres.stop()
             let stopped = try await postgres.status()
@@ -215,7 +215,7 @@ struct LocalPostgresTests {
 
             // Restart keeps the data and the password.
             #expect(try await postgres.start() == url)
-            #expect(try psql(testURL, "select 1") == "1")
+            #expect(try await psql(testURL, "select 1") == "1")
             try await postgres.stop()
         } catch {
             try? await postgres.stop()
@@ -246,7 +246,8 @@ struct LocalPostgresTests {
                 return urls
             }
             #expect(urls.count == 1)
-            #expect(try psql(try #require(urls.first), "select count(*) from pg_database where datname in ('settle', 'parallel')") == "2")
+            #expect(
+                try await psql(try #require(urls.first), "select count(*) from pg_database where datname in ('settle', 'parallel')") == "2")
             try await postgres.stop()
         } catch {
             try? await postgres.stop()
@@ -296,7 +297,12 @@ private struct PsqlError: Error, CustomStringConvertible {
 }
 
 /// Runs `psql URL -Atc SQL` and returns its trimmed output.
-private func psql(_ url: String, _ sql: String) throws -> String {
+/// `psql -c sql` against `url`, off the cooperative pool (it waits for a child process).
+private func psql(_ url: String, _ sql: String) async throws -> String {
+    try await offPool { try psqlBlocking(url, sql) }
+}
+
+private func psqlBlocking(_ url: String, _ sql: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["psql", "-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]

@@ -32,10 +32,9 @@ extension BinaryTests {
             sandbox.standardOutput = output
             sandbox.standardError = FileHandle.nullDevice
             try sandbox.run()
-            defer {
-                sandbox.terminate()
-                sandbox.waitUntilExit()
-            }
+            // On a failure the sandbox is told to stop and reaped later; on success the test waits
+            // for it, off the cooperative pool.
+            defer { if sandbox.isRunning { sandbox.terminate() } }
             let reader = output.fileHandleForReading
             let line = try #require(try await offPool { try Self.firstLine(of: reader) }, "the sandbox printed no JSON line")
             let info = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -176,6 +175,8 @@ extension BinaryTests {
             #expect(evmPaid["status"] as? Int == 200, "\(evmPaid)")
             #expect((evmPaid["receipt"] as? [String: Any])?["method"] as? String == "evm")
             #expect(evmPaid["replayStatus"] as? Int == 403)
+            sandbox.terminate()
+            try await offPool { sandbox.waitUntilExit() }
         }
 
         /// Reads the first line of `handle`, waiting up to 90 s.
