@@ -193,23 +193,27 @@ public struct ERC20Rail: Rail {
         let through = startBlock == 0 ? nil : startBlock - 1
         guard (through ?? 0) <= head else { return [] }
         let time = try await blocks.block(through ?? 0)?.timestamp ?? 0
+        return try await held(through: through, head: head).filter { !$0.amount.isZero }.map { token, owner, amount in
+            RailEvent(
+                transition: "opening", reference: "\(network)/opening/\(token.address.lowercased)/\(owner)", asset: token.asset,
+                amounts: ["amount": amount], bindings: ["address": owner], occurredAt: Date(timeIntervalSince1970: TimeInterval(time)),
+                metadata: ["block": through.map { .number(String($0)) } ?? .string("genesis")])
+        }
+    }
+
+    /// What each watched address (lowercase, sorted) held of each token once block `through` was
+    /// applied (nil: before block 0), read from the state at `head`.
+    private func held(through: UInt64?, head: UInt64) async throws(RailError) -> [(token: Token, owner: String, amount: Ledger.UInt256)] {
         let owners = addresses.sorted { $0.lowercased < $1.lowercased }
-        var events: [RailEvent] = []
+        var result: [(token: Token, owner: String, amount: Ledger.UInt256)] = []
         for token in tokens {
-            let opening = try await history.balances(token: token.address, owners: owners, through: through, head: head)
+            let balances = try await history.balances(token: token.address, owners: owners, through: through, head: head)
             for owner in owners {
-                guard let value = opening[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes), !amount.isZero else {
-                    continue
-                }
-                events.append(
-                    RailEvent(
-                        transition: "opening", reference: "\(network)/opening/\(token.address.lowercased)/\(owner.lowercased)",
-                        asset: token.asset, amounts: ["amount": amount], bindings: ["address": owner.lowercased],
-                        occurredAt: Date(timeIntervalSince1970: TimeInterval(time)),
-                        metadata: ["block": through.map { .number(String($0)) } ?? .string("genesis")]))
+                guard let value = balances[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes) else { continue }
+                result.append((token, owner.lowercased, amount))
             }
         }
-        return events
+        return result
     }
 
     // MARK: - Reconciliation
@@ -221,20 +225,10 @@ public struct ERC20Rail: Rail {
         var blocks = BlockCache(rpc: rpc)
         let first = try await firstBlock(atOrAfter: at, head: head, blocks: &blocks)
         let through = first == 0 ? nil : min(first - 1, head)
-        let owners = addresses.sorted { $0.lowercased < $1.lowercased }
-        var result: [RailBalance] = []
-        for token in tokens {
-            let held = try await history.balances(token: token.address, owners: owners, through: through, head: head)
-            for owner in owners {
-                guard let value = held[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes) else { continue }
-                result.append(
-                    RailBalance(
-                        asset: token.asset, amount: SignedAmount(amount),
-                        source: "balanceOf at block \(through.map(String.init) ?? "genesis")",
-                        bindings: ["address": owner.lowercased]))
-            }
+        let source = "balanceOf at block \(through.map(String.init) ?? "genesis")"
+        return try await held(through: through, head: head).map { token, owner, amount in
+            RailBalance(asset: token.asset, amount: SignedAmount(amount), source: source, bindings: ["address": owner])
         }
-        return result
     }
 
     private var history: TokenBalanceHistory { TokenBalanceHistory(rpc: rpc, network: network, maxBlockRange: maxBlockRange) }
