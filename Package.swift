@@ -59,6 +59,7 @@ let package = Package(
                 .embedInCode("Schema/v17_x402_batch.sql"),
                 .embedInCode("Schema/v18_conditional_transfers.sql"),
                 .embedInCode("Schema/v20_x402_follow.sql"),
+                .embedInCode("Schema/v21_linear_checks.sql"),
             ],
             swiftSettings: swiftSettings
         ),

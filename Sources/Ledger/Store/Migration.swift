@@ -34,6 +34,7 @@ struct Migration: Sendable {
             version: 18, name: "conditional_transfers",
             sql: String(decoding: PackageResources.v18_conditional_transfers_sql, as: UTF8.self)),
         Migration(version: 20, name: "x402_follow", sql: String(decoding: PackageResources.v20_x402_follow_sql, as: UTF8.self)),
+        Migration(version: 21, name: "linear_checks", sql: String(decoding: PackageResources.v21_linear_checks_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).
