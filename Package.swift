@@ -93,9 +93,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Timestamps",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TimestampsTests",
+            dependencies: ["Timestamps"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LedgerAPI",
             dependencies: [
-                "Ledger", "Reconciliation",
+                "Ledger", "Reconciliation", "Timestamps",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,7 +133,7 @@ let package = Package(
         .target(
             name: "Reconciliation",
             dependencies: [
-                "Ledger", "RailKit",
+                "Ledger", "RailKit", "Timestamps",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -259,7 +268,7 @@ let package = Package(
             name: "Settle",
             dependencies: [
                 "Ledger", "EVM", "CSecp256k1",
-                "LedgerAPI",
+                "LedgerAPI", "Timestamps",
                 "LocalPostgres",
                 "HTTPLoad",
                 "RailKit",
@@ -474,7 +483,7 @@ let package = Package(
         .target(
             name: "MPP",
             dependencies: [
-                "Paywall",
+                "Paywall", "Timestamps",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

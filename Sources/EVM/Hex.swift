@@ -3,6 +3,30 @@ public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Encodes bytes as lowercase hex, with the `0x` prefix unless `prefix` is false.
+    public static func encode(_ bytes: [UInt8], prefix: Bool = true) -> String {
+        // The concrete overload: called across modules, the generic one below runs unspecialized,
+        // through witness tables per byte, and hashes, addresses and signatures are hex-encoded on
+        // every paid request.
+        let count = bytes.count * 2 + (prefix ? 2 : 0)
+        return String(unsafeUninitializedCapacity: count) { out in
+            var k = 0
+            if prefix {
+                out[0] = UInt8(ascii: "0")
+                out[1] = UInt8(ascii: "x")
+                k = 2
+            }
+            digits.withUnsafeBufferPointer { digits in
+                for byte in bytes {
+                    out[k] = digits[Int(byte >> 4)]
+                    out[k + 1] = digits[Int(byte & 0x0f)]
+                    k += 2
+                }
+            }
+            return count
+        }
+    }
+
+    /// Encodes bytes as lowercase hex, with the `0x` prefix unless `prefix` is false.
     public static func encode(_ bytes: some Sequence<UInt8>, prefix: Bool = true) -> String {
         var out: [UInt8] = prefix ? [UInt8(ascii: "0"), UInt8(ascii: "x")] : []
         out.reserveCapacity(out.count + bytes.underestimatedCount * 2)

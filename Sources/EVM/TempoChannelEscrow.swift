@@ -33,8 +33,14 @@ public enum TempoChannelEscrow: String, Sendable, Hashable, CaseIterable {
 
     /// The digest a voucher signs: keccak256(0x19 0x01 ‖ domainSeparator ‖ hashStruct(Voucher)).
     public func voucherDigest(channelID: Hash32, cumulativeAmount: UInt256, domain: TokenDomain) -> Hash32 {
+        voucherDigest(channelID: channelID, cumulativeAmount: cumulativeAmount, domainSeparator: domain.separator)
+    }
+
+    /// The same digest from a domain separator computed once: a server checking vouchers all day
+    /// against one escrow spares the EIP-712 type encoding of the domain on each.
+    public func voucherDigest(channelID: Hash32, cumulativeAmount: UInt256, domainSeparator: Hash32) -> Hash32 {
         let structHash = Keccak256.hash(voucherTypeHash.bytes + channelID.bytes + cumulativeAmount.bigEndianBytes)
-        return EIP712.digest(domainSeparator: domain.separator, structHash: structHash)
+        return EIP712.digest(domainSeparator: domainSeparator, structHash: structHash)
     }
 
     /// v1: keccak256(abi.encode(payer, payee, token, salt, authorizedSigner, escrow, chainId)).

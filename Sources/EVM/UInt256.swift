@@ -93,7 +93,8 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible, 
 
     /// Decimal digits.
     public var description: String {
-        if isZero { return "0" }
+        // Amounts are mostly below 2^64: the standard library's conversion is several times faster.
+        if limbs.1 == 0 && limbs.2 == 0 && limbs.3 == 0 { return String(limbs.0) }
         var digits: [UInt8] = []
         var value = self
         // Nineteen digits at a time: 10^19 is the largest power of ten below 2^64.

@@ -5,6 +5,7 @@ import Ledger
 import Logging
 import NIOCore
 import Reconciliation
+import Timestamps
 
 /// The routes of the ledger API v1 and the service routes, with the scope each one needs.
 public struct LedgerRoutes: Sendable {

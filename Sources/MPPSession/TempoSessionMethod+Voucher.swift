@@ -210,8 +210,10 @@ extension TempoSessionMethod {
 
     /// One signature recovery (low-s) against the channel's signer as read from chain.
     func verify(_ channel: SessionChannel, cumulative: EVM.UInt256, signature: [UInt8]) throws(PaymentProblem) {
-        let domain = channel.version.domain(chainID: configuration.chainID, escrow: channel.escrow)
-        let digest = channel.version.voucherDigest(channelID: channel.id, cumulativeAmount: cumulative, domain: domain)
+        let separator =
+            voucherDomains[channel.version].flatMap { $0.escrow == channel.escrow ? $0.separator : nil }
+            ?? channel.version.domain(chainID: configuration.chainID, escrow: channel.escrow).separator
+        let digest = channel.version.voucherDigest(channelID: channel.id, cumulativeAmount: cumulative, domainSeparator: separator)
         let signer: Address
         do {
             signer = try TempoChannelEscrow.recoverVoucherSigner(signature, digest: digest)

@@ -24,6 +24,8 @@ public struct TempoSessionMethod: MPPMethod {
     public let chain: SessionChain
     public let store: SessionStore
     let cache = ChannelCache()
+    /// The EIP-712 domain separator of each configured escrow, computed once.
+    let voucherDomains: [TempoChannelEscrow: (escrow: Address, separator: Hash32)]
     let logger: Logger
 
     public init(
@@ -33,6 +35,9 @@ public struct TempoSessionMethod: MPPMethod {
         self.chain = SessionChain(rpc: rpc, chainID: configuration.chainID, token: configuration.token, key: configuration.settlementKey)
         self.store = store
         self.logger = logger
+        voucherDomains = configuration.escrows.reduce(into: [:]) { domains, escrow in
+            domains[escrow.key] = (escrow.value, escrow.key.domain(chainID: configuration.chainID, escrow: escrow.value).separator)
+        }
     }
 
     public func pay(_ payment: MPPPayment) async throws(PaymentProblem) -> MPPPaid {

@@ -7,6 +7,7 @@ import LedgerAPI
 import Logging
 import RailKit
 import TempoRail
+import Timestamps
 
 /// The rails this build of `settle` ships, by kind. The only place that names rail modules: the
 /// core and the API see rails through `RailKit` alone.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Ledger
 import NIOCore
+import Timestamps
 
 /// The API's JSON: RFC 3339 times, no key conversion (keys are spelled out by each wire type, so
 /// that metadata keys pass through untouched), and request bodies that reject unknown fields.

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import NIOCore
+import Timestamps
 
 /// An account as the API reads (`POST /v1/accounts`) and writes it.
 struct AccountWire: Codable, Sendable {

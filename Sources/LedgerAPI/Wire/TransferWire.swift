@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import NIOCore
+import Timestamps
 
 /// `GET /v1/transfers/{id}`.
 struct TransferWire: Encodable, Sendable {

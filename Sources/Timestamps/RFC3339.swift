@@ -1,12 +1,12 @@
 import Foundation
 
-/// RFC 3339 times as the API writes and reads them.
+/// RFC 3339 times as Settle writes and reads them: the ledger API, MPP challenges and receipts.
 ///
 /// Written in UTC with microseconds (the database's precision), so that a time read from one
 /// response and sent back (`?at=`) means exactly the same instant. Read with or without fractional
 /// seconds and with `Z` or a numeric offset.
 public enum RFC3339 {
-    static func string(from date: Date) -> String {
+    public static func string(from date: Date) -> String {
         let (s, f) = microseconds(date)
         var (days, secondOfDay) = s.quotientAndRemainder(dividingBy: 86_400)
         if secondOfDay < 0 {
@@ -46,7 +46,7 @@ public enum RFC3339 {
     /// Whole seconds since 1970 and the microseconds after them, to the nearest microsecond of the
     /// `Date`'s exact value (its fractional part is split off exactly before scaling; scaling the
     /// whole value by 10^6 rounded wrongly now and then far from the epoch).
-    static func microseconds(_ date: Date) -> (seconds: Int64, micros: Int64) {
+    public static func microseconds(_ date: Date) -> (seconds: Int64, micros: Int64) {
         // A Date counts from 2001; converting to 1970 in floating point would round once more.
         let t = date.timeIntervalSinceReferenceDate
         let whole = t.rounded(.down)
@@ -61,7 +61,7 @@ public enum RFC3339 {
     /// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
     /// `civil_from_days`): exact, and without a `Calendar` (a twentieth of a posted transfer's
     /// response time went to `dateComponents`).
-    static func civil(fromDays z: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civil(fromDays z: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = z + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -125,7 +125,7 @@ public enum RFC3339 {
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

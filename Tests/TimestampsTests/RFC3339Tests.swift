@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import LedgerAPI
+@testable import Timestamps
 
 /// Times are written without a `Calendar`; they must be what a Gregorian UTC calendar gives, and
 /// read back to the same microsecond where a `Date` holds microseconds.
@@ -37,5 +37,23 @@ struct RFC3339Tests {
             guard abs(seconds - 978_307_200) < 4_294_967_296 else { continue }
             #expect(RFC3339.string(from: back) == text)
         }
+    }
+
+    /// Day by day over four centuries (the leap days of 1900, 2000 and 2100 included), both ways.
+    @Test func daysAndDatesAgreeWithACalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        var wrong: [String] = []
+        for days in stride(from: Int64(-25_567), through: 120_000, by: 1) {
+            let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(days * 86_400)))
+            let (year, month, day) = RFC3339.civil(fromDays: days)
+            if Int(year) != c.year || Int(month) != c.month || Int(day) != c.day || RFC3339.daysFromCivil(year, month, day) != days {
+                wrong.append("\(days): \(year)-\(month)-\(day)")
+                if wrong.count > 5 { break }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+        #expect(RFC3339.date(from: "2000-02-29T00:00:00Z") != nil)
+        #expect(RFC3339.date(from: "2100-02-29T00:00:00Z") == nil)
     }
 }
