@@ -58,6 +58,7 @@ let package = Package(
                 .embedInCode("Schema/v16_mpp_voucher_commit.sql"),
                 .embedInCode("Schema/v17_x402_batch.sql"),
                 .embedInCode("Schema/v18_conditional_transfers.sql"),
+                .embedInCode("Schema/v19_hash_chain.sql"),
                 .embedInCode("Schema/v20_x402_follow.sql"),
                 .embedInCode("Schema/v21_linear_checks.sql"),
             ],
@@ -299,6 +300,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -634,6 +636,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

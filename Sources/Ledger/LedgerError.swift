@@ -88,6 +88,12 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A balancing transfer's source account had nothing available to move.
         public static let nothingAvailable: Code = "nothing_available"
 
+        // Tamper evidence (decision 0031).
+        /// A chain signing or public key could not be read (not 64 hex digits of a raw Ed25519 key).
+        public static let invalidChainKey: Code = "invalid_chain_key"
+        /// No chain checkpoint has the id asked for.
+        public static let checkpointNotFound: Code = "checkpoint_not_found"
+
         // Operational.
         public static let database: Code = "database_error"
         public static let invalidDatabaseURL: Code = "invalid_database_url"

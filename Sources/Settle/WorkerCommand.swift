@@ -21,7 +21,8 @@ struct WorkerCommand: AsyncParsableCommand {
             configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
             midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day, for every configured rail with statements; only with a rails \
             file), x402-pending "* * * * *" (x402 settlements broadcast but never resolved: receipt read, outcome booked; only with \
-            --x402-facilitator, the file settle serve uses). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            --x402-facilitator, the file settle serve uses), chain-advance "*/10 * * * * *" (the hash chain, decision 0031), \
+            chain-checkpoint "0 * * * *" (sign the chain's heads; only with SETTLE_CHAIN_KEY_FILE or SETTLE_CHAIN_KEY). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
@@ -111,9 +112,12 @@ struct WorkerCommand: AsyncParsableCommand {
                     path.isEmpty
                         ? nil : try X402FacilitatorFile.load(path).build(ledger: ledger, loopback: true, logger: logger).facilitators
                 } ?? []
+            let chainKey =
+                try settings.chainKeyFile.map { try ChainKeySource.signingKey(file: $0) }
+                ?? settings.chainKey.map(ChainKey.privateKey(hex:))
             let jobs = try WorkerJobs(
                 settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: reconcilable.isEmpty ? nil : reconcile,
-                facilitators: facilitators
+                facilitators: facilitators, chainKey: chainKey
             ).build()
             let worker = try Worker(client: client, jobs: jobs, configuration: settings.worker, logger: logger)
             let service = ClosureService {

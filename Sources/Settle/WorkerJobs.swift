@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Ledger
 import Logging
@@ -21,6 +22,8 @@ struct WorkerJobs {
     /// The x402 facilitators of the facilitator file `settle serve` uses, whose broadcast
     /// settlements nobody came back for are followed by `x402-pending`.
     var facilitators: [X402Facilitator] = []
+    /// The key `chain-checkpoint` signs with; without one that job is not registered.
+    var chainKey: Curve25519.Signing.PrivateKey?
 
     /// How many missed days the date-parameterised jobs catch up.
     static let catchUpDays = 31
@@ -91,6 +94,27 @@ struct WorkerJobs {
                     context.logger.info("took snapshots", metadata: ["accounts": "\(n)", "at": "\(midnight.formatted(.iso8601))"])
                 })
         }
+        if let schedule = try settings.schedule("chain-advance") {
+            jobs.append(
+                try Job(name: "chain-advance", schedule: schedule) { context in
+                    // Rows are protected once chained: the schedule is the window of decision 0031.
+                    let advance = try await ledger.advanceChain()
+                    if advance.links > 0 {
+                        context.logger.info("chained", metadata: ["links": "\(advance.links)", "accounts": "\(advance.accounts)"])
+                    }
+                    // The others were chained; the run fails so that the stuck accounts are seen.
+                    if !advance.problems.isEmpty { throw ChainFailure(description: advance.problems.joined(separator: "; ")) }
+                })
+        }
+        if let chainKey, let schedule = try settings.schedule("chain-checkpoint") {
+            jobs.append(
+                try Job(name: "chain-checkpoint", schedule: schedule) { context in
+                    try await ledger.advanceChain()
+                    let checkpoint = try await ledger.takeChainCheckpoint(signingKey: chainKey)
+                    let line = try JSONCoding.line(checkpoint)
+                    context.logger.notice("chain checkpoint", metadata: ["checkpoint": "\(line)"])
+                })
+        }
         if let reconcile, let schedule = try settings.schedule("reconcile") {
             jobs.append(
                 try Job(name: "reconcile", schedule: schedule, catchUp: .each(limit: Self.catchUpDays)) { context in
@@ -103,5 +127,10 @@ struct WorkerJobs {
 
 /// Some rails could not be pulled (the others were).
 struct RailSyncFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Some accounts could not be chained (the others were).
+struct ChainFailure: Error, CustomStringConvertible {
     var description: String
 }

@@ -20,6 +20,10 @@ import SystemPackage
 /// | `worker.snapshots.schedule` | `WORKER_SNAPSHOTS_SCHEDULE` | `10 0 * * *` |
 /// | `worker.reconcile.schedule` | `WORKER_RECONCILE_SCHEDULE` | `30 2 * * *` |
 /// | `worker.x402_pending.schedule` | `WORKER_X402_PENDING_SCHEDULE` | `* * * * *` |
+/// | `worker.chain_advance.schedule` | `WORKER_CHAIN_ADVANCE_SCHEDULE` | `*/10 * * * * *` (every 10 s) |
+/// | `worker.chain_checkpoint.schedule` | `WORKER_CHAIN_CHECKPOINT_SCHEDULE` | `0 * * * *` (only with a key) |
+/// | `settle.chain_key_file` | `SETTLE_CHAIN_KEY_FILE` | none: the checkpoint signing key's file |
+/// | `settle.chain_key` | `SETTLE_CHAIN_KEY` | none: the key itself, in hex (secret) |
 /// | `worker.metrics_host` | `WORKER_METRICS_HOST` | `127.0.0.1` |
 /// | `worker.metrics_port` | `WORKER_METRICS_PORT` | none: no metrics endpoint |
 /// | `database.url` | `DATABASE_URL` | the embedded database |
@@ -37,11 +41,14 @@ struct WorkerSettings: Sendable {
     var databaseURL: String?
     var databaseConnections = 4
     var logLevel: Logger.Level = .info
+    /// The checkpoint signing key: a file, or the hex key itself. Never stored in the database.
+    var chainKeyFile: String?
+    var chainKey: String?
 
     /// The jobs `settle worker` knows, by name, with their default schedules.
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
-        "x402-pending": "* * * * *",
+        "x402-pending": "* * * * *", "chain-advance": "*/10 * * * * *", "chain-checkpoint": "0 * * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.
@@ -97,6 +104,8 @@ struct WorkerSettings: Sendable {
             guard (2...100).contains(n) else { throw CommandFailure(description: "configuration database.connections must be in 2...100") }
             databaseConnections = n
         }
+        chainKeyFile = reader.string(forKey: "settle.chain_key_file").flatMap { $0.isEmpty ? nil : $0 }
+        chainKey = reader.string(forKey: "settle.chain_key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         let level = reader.string(forKey: "log.level", default: logLevel.rawValue)
         guard let parsed = Logger.Level(rawValue: level) else {
             throw CommandFailure(description: "configuration log.level must be one of \(Logger.Level.allCases.map(\.rawValue))")

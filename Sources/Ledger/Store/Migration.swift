@@ -33,6 +33,9 @@ struct Migration: Sendable {
         Migration(
             version: 18, name: "conditional_transfers",
             sql: String(decoding: PackageResources.v18_conditional_transfers_sql, as: UTF8.self)),
+        // 19 was reserved for the hash chain while 20 landed first: a database at 20 gets 19 applied,
+        // since every missing version is applied, not only those above the highest.
+        Migration(version: 19, name: "hash_chain", sql: String(decoding: PackageResources.v19_hash_chain_sql, as: UTF8.self)),
         Migration(version: 20, name: "x402_follow", sql: String(decoding: PackageResources.v20_x402_follow_sql, as: UTF8.self)),
         Migration(version: 21, name: "linear_checks", sql: String(decoding: PackageResources.v21_linear_checks_sql, as: UTF8.self)),
     ]
