@@ -211,7 +211,7 @@ let package = Package(
         .target(
             name: "TempoRail",
             dependencies: [
-                "RailKit", "Ledger", "EVM",
+                "RailKit", "Ledger", "EVM", "EVMRailKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Plugins/TempoRail",
