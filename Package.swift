@@ -194,10 +194,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the rails of EVM chains share: the watched addresses' token balances at a past
+        // block, for their opening transfers and the drift check.
+        .target(
+            name: "EVMRailKit",
+            dependencies: ["RailKit", "Ledger", "EVM"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ERC20Rail",
             dependencies: [
-                "RailKit", "Ledger", "EVM",
+                "RailKit", "Ledger", "EVM", "EVMRailKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Plugins/ERC20Rail",
@@ -215,7 +222,7 @@ let package = Package(
         .target(
             name: "TempoRail",
             dependencies: [
-                "RailKit", "Ledger", "EVM",
+                "RailKit", "Ledger", "EVM", "EVMRailKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Plugins/TempoRail",

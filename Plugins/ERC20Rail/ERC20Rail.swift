@@ -1,4 +1,5 @@
 import EVM
+import EVMRailKit
 import Foundation
 import Ledger
 import Logging
@@ -19,10 +20,7 @@ import RailKit
 /// with the hash of their block, so that a restart resumes exactly where the last committed page
 /// ended and a reorg is detected by comparing block hashes.
 public struct ERC20Rail: Rail {
-    struct Token: Sendable {
-        var address: EVM.Address
-        var asset: AssetID
-    }
+    typealias Token = WatchedBalances.Token
 
     public let descriptor: RailDescriptor
     let rpc: EthereumRPC
@@ -34,6 +32,7 @@ public struct ERC20Rail: Rail {
     let confirmations: UInt64
     let startBlock: UInt64
     let maxBlockRange: UInt64
+    let watched: WatchedBalances
     let logger: Logger
 
     public init(configuration: RailConfiguration, logger: Logger) throws(RailError) {
@@ -79,6 +78,7 @@ public struct ERC20Rail: Rail {
         startBlock = UInt64(try configuration.int("start_block", default: 0, in: 0...Int.max))
         maxBlockRange = UInt64(try configuration.int("max_block_range", default: 2_000, in: 1...100_000))
         self.tokens = tokens
+        watched = WatchedBalances(rpc: rpc, network: network, tokens: tokens, owners: addresses, maxBlockRange: maxBlockRange)
         self.logger = logger
         descriptor = RailDescriptor(
             id: id, kind: "erc20",
@@ -99,7 +99,7 @@ public struct ERC20Rail: Rail {
         let head = try await chain { try await rpc.blockNumber() }
         var blocks = BlockCache(rpc: rpc)
         // 0. Where the watched addresses stood before the start block, on the first page only.
-        var events: [RailEvent] = cursor == nil ? try await openings(head: head, blocks: &blocks) : []
+        var events: [RailEvent] = cursor == nil ? try await watched.openings(before: startBlock, head: head) : []
 
         // 1. What was seen: still canonical and deep enough (final), or gone (reorged).
         var pending: [ChainCursor.Seen] = []
@@ -167,8 +167,8 @@ public struct ERC20Rail: Rail {
     public func statement(from: Date, to: Date, cursor: String?, pageSize: Int) async throws(RailError) -> StatementPage {
         let head = try await chain { try await rpc.blockNumber() }
         var blocks = BlockCache(rpc: rpc)
-        let first = try await firstBlock(atOrAfter: from, head: head, blocks: &blocks)
-        let end = try await firstBlock(atOrAfter: to, head: head, blocks: &blocks)
+        let first = try await watched.firstBlock(atOrAfter: from, head: head)
+        let end = try await watched.firstBlock(atOrAfter: to, head: head)
         let start = cursor.flatMap(UInt64.init) ?? first
         guard start < end else { return StatementPage(records: [], nextCursor: nil, hasMore: false) }
         let last = min(end - 1, start + maxBlockRange - 1)
@@ -187,63 +187,12 @@ public struct ERC20Rail: Rail {
         return StatementPage(records: records, nextCursor: last + 1 < end ? String(last + 1) : nil, hasMore: last + 1 < end)
     }
 
-    /// The opening balance of each watched address and token before `start_block`, so that the
-    /// wallet accounts mirror what the chain holds, not only what arrived since.
-    private func openings(head: UInt64, blocks: inout BlockCache) async throws(RailError) -> [RailEvent] {
-        let through = startBlock == 0 ? nil : startBlock - 1
-        guard (through ?? 0) <= head else { return [] }
-        let time = try await blocks.block(through ?? 0)?.timestamp ?? 0
-        return try await held(through: through, head: head).filter { !$0.amount.isZero }.map { token, owner, amount in
-            RailEvent(
-                transition: "opening", reference: "\(network)/opening/\(token.address.lowercased)/\(owner)", asset: token.asset,
-                amounts: ["amount": amount], bindings: ["address": owner], occurredAt: Date(timeIntervalSince1970: TimeInterval(time)),
-                metadata: ["block": through.map { .number(String($0)) } ?? .string("genesis")])
-        }
-    }
-
-    /// What each watched address (lowercase, sorted) held of each token once block `through` was
-    /// applied (nil: before block 0), read from the state at `head`.
-    private func held(through: UInt64?, head: UInt64) async throws(RailError) -> [(token: Token, owner: String, amount: Ledger.UInt256)] {
-        let owners = addresses.sorted { $0.lowercased < $1.lowercased }
-        var result: [(token: Token, owner: String, amount: Ledger.UInt256)] = []
-        for token in tokens {
-            let balances = try await history.balances(token: token.address, owners: owners, through: through, head: head)
-            for owner in owners {
-                guard let value = balances[owner], let amount = Ledger.UInt256(bigEndianBytes: value.bigEndianBytes) else { continue }
-                result.append((token, owner.lowercased, amount))
-            }
-        }
-        return result
-    }
-
     // MARK: - Reconciliation
 
     /// `balanceOf` each watched address held once the last block before `at` was applied, per
     /// token: the chain's side of the reconciler's drift check against the wallet accounts.
     public func balances(at: Date) async throws(RailError) -> [RailBalance] {
-        let head = try await chain { try await rpc.blockNumber() }
-        var blocks = BlockCache(rpc: rpc)
-        let first = try await firstBlock(atOrAfter: at, head: head, blocks: &blocks)
-        let through = first == 0 ? nil : min(first - 1, head)
-        let source = "balanceOf at block \(through.map(String.init) ?? "genesis")"
-        return try await held(through: through, head: head).map { token, owner, amount in
-            RailBalance(asset: token.asset, amount: SignedAmount(amount), source: source, bindings: ["address": owner])
-        }
-    }
-
-    private var history: TokenBalanceHistory { TokenBalanceHistory(rpc: rpc, network: network, maxBlockRange: maxBlockRange) }
-
-    /// The first block whose timestamp is at or after `date` (head + 1 when none is).
-    private func firstBlock(atOrAfter date: Date, head: UInt64, blocks: inout BlockCache) async throws(RailError) -> UInt64 {
-        let target = UInt64(max(0, date.timeIntervalSince1970.rounded(.up)))
-        var low: UInt64 = 0
-        var high = head + 1
-        while low < high {
-            let middle = low + (high - low) / 2
-            let time = try await blocks.block(middle)?.timestamp ?? .max
-            if time >= target { high = middle } else { low = middle + 1 }
-        }
-        return low
+        try await watched.balances(at: at)
     }
 
     /// A Transfer log of a configured token to a watched address, with its block's hash and time.

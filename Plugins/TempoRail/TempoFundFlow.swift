@@ -4,7 +4,8 @@ import RailKit
 /// How money moves on a Tempo chain, which is final on inclusion (no holds): charges (TIP-20
 /// transfers, with the memo that ties them to their MPP challenge), session channels (deposits
 /// into the escrow, settlements to the merchant, refunds to the payer) and the fees a watched
-/// sponsor paid.
+/// address or sponsor paid. `tempo:{asset}:wallet:{address}` mirrors the address's balance on
+/// chain: its opening balance, what arrives, less the fees it pays.
 ///
 /// `tempo:{asset}:escrow:{channel}` is the channel's prepaid balance: deposits in, settlements and
 /// the refund out, so it returns to zero once the channel is closed or withdrawn.
@@ -14,7 +15,7 @@ import RailKit
 /// settlements have caught up with the vouchers.
 enum TempoFundFlow {
     static let flow = FundFlow(
-        states: ["final", "deposited", "settled", "refunded", "spent"],
+        states: ["open", "final", "deposited", "settled", "refunded", "spent"],
         accounts: [
             .init("tempo:{asset}:wallet:{address}", normalSide: .debit, summary: "the tokens the watched address holds on chain"),
             .init(
@@ -29,9 +30,20 @@ enum TempoFundFlow {
             .init(
                 "tempo:{asset}:payer:{payer}", normalSide: .credit,
                 summary: "what a channel's payer deposited and has not yet paid out or got back: deposits less settlements and refunds"),
-            .init("tempo:{asset}:fees", normalSide: .debit, summary: "transaction fees the watched sponsors paid, in stablecoin"),
+            .init(
+                "tempo:{asset}:opening:{address}", normalSide: .credit,
+                summary: "what the watched address held before the rail's start block: where its wallet account starts from"),
+            .init(
+                "tempo:{asset}:fees", normalSide: .debit, summary: "transaction fees the watched addresses and sponsors paid, in stablecoin"
+            ),
         ],
         transitions: [
+            .init(
+                "opening", from: [], to: "open",
+                postings: [
+                    .init(.debit, "tempo:{asset}:wallet:{address}", "amount"), .init(.credit, "tempo:{asset}:opening:{address}", "amount"),
+                ],
+                summary: "the address's token balance before the start block, booked once, on the rail's first page"),
             .init(
                 "charge", from: [], to: "final",
                 postings: [
@@ -63,7 +75,7 @@ enum TempoFundFlow {
                 "fee", from: [], to: "spent",
                 postings: [.init(.debit, "tempo:{asset}:fees", "amount"), .init(.credit, "tempo:{asset}:wallet:{address}", "amount")],
                 summary:
-                    "the fee a watched fee payer paid (its own transactions or ones it sponsored) for a transaction the rail books, in the fee token"
+                    "the fee a watched address or sponsor paid (its own transaction or one it sponsored, reverted or not): the fee token's Transfer to the FeeManager"
             ),
         ])
 }

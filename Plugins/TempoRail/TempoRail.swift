@@ -1,4 +1,5 @@
 import EVM
+import EVMRailKit
 import Foundation
 import Ledger
 import Logging
@@ -6,15 +7,20 @@ import RailKit
 
 /// The Tempo rail: watches a Tempo chain for TIP-20 transfers to the merchant's addresses (charges,
 /// with their memo) and for the session escrows' events on channels paying them (deposits,
-/// settlements, top-ups, closes with refunds, forced closes and withdrawals), and books the fees
-/// its `sponsors` (the merchant's fee-paying keys) paid for those transactions, their own or co-signed. Tempo is final on inclusion (deterministic finality): everything is posted
-/// at once, nothing is held.
+/// settlements, top-ups, closes with refunds, forced closes and withdrawals), and books every fee
+/// the merchant's addresses and its `sponsors` (fee-paying keys) paid, for their own transactions
+/// or ones they co-signed, from the fee token's `Transfer` to the FeeManager (decision 0035).
+/// Tempo is final on inclusion (deterministic finality): everything is posted at once, nothing
+/// is held.
+///
+/// Each of those addresses' wallet accounts mirrors its token balances: opened on the first page
+/// with what it held before `start_block`, and compared by the drift check with `balances(at:)`.
 ///
 /// Settings: `rpc_url`, `network` (`eip155:<chain id>`), `tokens`
 /// (`"<asset id>=<token address>=<symbol>"`, TIP-20s have 6 decimals), `addresses` (the merchant's),
 /// `escrows` (`"v1=<address>"`, `"v2=<address>"`; default the dev chain's two), `sponsors`
-/// (fee payers whose fees are booked), `start_block` (default 0), `max_block_range` (default 2,000),
-/// `timeout_ms`.
+/// (fee payers besides `addresses` whose fees are booked), `start_block` (default 0),
+/// `max_block_range` (default 2,000), `timeout_ms`.
 public struct TempoRail: Rail {
     public let descriptor: RailDescriptor
     let rpc: EthereumRPC
@@ -22,9 +28,14 @@ public struct TempoRail: Rail {
     let tokens: [EVM.Address: AssetID]
     let addresses: Set<EVM.Address>
     let escrows: [EVM.Address: TempoChannelEscrow]
-    let sponsors: Set<EVM.Address>
+    /// Whose fees are booked and whose balances are checked: the watched addresses (a payee
+    /// settling its channels pays the fee) and the sponsors. Every fee leaves their balance, so
+    /// their wallet accounts mirror the chain only if all are booked, whatever the transaction did
+    /// or whether it reverted.
+    let feePayers: Set<EVM.Address>
     let startBlock: UInt64
     let maxBlockRange: UInt64
+    let watched: WatchedBalances
 
     public init(configuration: RailConfiguration, logger: Logger) throws(RailError) {
         let id = configuration.id
@@ -47,7 +58,7 @@ public struct TempoRail: Rail {
         func addressList(_ key: String) throws(RailError) -> Set<EVM.Address> { try configuration.list(key) { try? EVM.Address($0) } }
         addresses = try addressList("addresses")
         guard !addresses.isEmpty else { throw fail("addresses must name at least one watched address") }
-        sponsors = try addressList("sponsors")
+        feePayers = addresses.union(try addressList("sponsors"))
         var escrows: [EVM.Address: TempoChannelEscrow] = [:]
         let escrowSpecs =
             try configuration.strings("escrows") ?? [
@@ -64,6 +75,12 @@ public struct TempoRail: Rail {
         startBlock = UInt64(try configuration.int("start_block", default: 0, in: 0...Int.max))
         maxBlockRange = UInt64(try configuration.int("max_block_range", default: 2_000, in: 1...100_000))
         self.tokens = tokens
+        watched = WatchedBalances(
+            rpc: rpc, network: network,
+            tokens: tokens.map { WatchedBalances.Token(address: $0.key, asset: $0.value) }.sorted {
+                $0.address.lowercased < $1.address.lowercased
+            },
+            owners: feePayers, maxBlockRange: maxBlockRange)
         descriptor = RailDescriptor(
             id: id, kind: "tempo",
             summary: "TIP-20 charges and MPP session channels paying \(addresses.count) address(es) on \(network), final on inclusion",
@@ -80,10 +97,12 @@ public struct TempoRail: Rail {
     public func fetchNext(cursor: String?, pageSize: Int) async throws(RailError) -> RailPage {
         var state = try TempoCursor(decoding: cursor) ?? TempoCursor(scanned: startBlock == 0 ? nil : startBlock - 1)
         let head = try await chain { try await rpc.blockNumber() }
+        // What the watched addresses held before the start block, on the first page only.
+        var events = cursor == nil ? try await watched.openings(before: startBlock, head: head) : []
         let from = state.scanned.map { $0 + 1 } ?? startBlock
         let to = min(head, from + maxBlockRange - 1)
-        guard from <= to else { return RailPage(events: [], nextCursor: try state.encoded(), hasMore: false) }
-        let events = try await scan(from: from, to: to, state: &state)
+        guard from <= to else { return RailPage(events: events, nextCursor: try state.encoded(), hasMore: false) }
+        events += try await scan(from: from, to: to, state: &state)
         state.scanned = to
         return RailPage(events: events, nextCursor: try state.encoded(), hasMore: to < head)
     }
@@ -115,43 +134,46 @@ public struct TempoRail: Rail {
 
     /// The events of blocks `from...to`, updating the open channels in `state`.
     private func scan(from: UInt64, to: UInt64, state: inout TempoCursor) async throws(RailError) -> [RailEvent] {
-        let watched = addresses.map(\.word)
+        let recipients = addresses.map(\.word)
         let tokenLogs = try await chain {
             try await rpc.logs(
                 LogFilter(
                     fromBlock: .number(from), toBlock: .number(to), addresses: Array(tokens.keys),
-                    topics: [[TransferEvent.topic, TransferWithMemoEvent.topic], nil, watched]))
+                    topics: [[TransferEvent.topic, TransferWithMemoEvent.topic], nil, recipients]))
+        }
+        // Fees: the fee token's Transfer from the payer to the FeeManager, the transaction's last log.
+        let feeLogs = try await chain {
+            try await rpc.logs(
+                LogFilter(
+                    fromBlock: .number(from), toBlock: .number(to), addresses: Array(tokens.keys),
+                    topics: [[TransferEvent.topic], feePayers.map(\.word), [TempoAddresses.feeManager.word]]))
         }
         let escrowTopics = Array(Set(escrows.values)).flatMap { version in TempoChannelEvent.allCases.map { version.topic(of: $0) } }
         let escrowLogs = try await chain {
             try await rpc.logs(
                 LogFilter(
                     fromBlock: .number(from), toBlock: .number(to), addresses: Array(escrows.keys),
-                    topics: [escrowTopics, nil, nil, watched]))
+                    topics: [escrowTopics, nil, nil, recipients]))
         }
-        let logs = (tokenLogs + escrowLogs).filter { !$0.removed }.sorted {
+        let logs = (tokenLogs + escrowLogs + feeLogs).filter { !$0.removed }.sorted {
             ($0.blockNumber ?? 0, $0.logIndex ?? 0) < ($1.blockNumber ?? 0, $1.logIndex ?? 0)
         }
         let companions = memoCompanions(tokenLogs)
         var times: [UInt64: Date] = [:]
         var events: [RailEvent] = []
-        var transactions: [(hash: Hash32, time: Date)] = []
         for log in logs {
             guard let block = log.blockNumber, let tx = log.transactionHash, let index = log.logIndex else { continue }
             let time = try await blockTime(block, &times)
             let reference = "\(network)/\(tx.hex)/\(index)"
-            let before = events.count
             if let asset = tokens[log.address] {
-                if let charge = charge(log, asset: asset, reference: reference, time: time, companions: companions) {
+                if let fee = fee(log, asset: asset, time: time) {
+                    events.append(fee)
+                } else if let charge = charge(log, asset: asset, reference: reference, time: time, companions: companions) {
                     events.append(charge)
                 }
             } else if let version = escrows[log.address] {
                 events += try channelEvents(log, version: version, reference: reference, time: time, state: &state)
             }
-            if events.count > before, !transactions.contains(where: { $0.hash == tx }) { transactions.append((tx, time)) }
-        }
-        if !sponsors.isEmpty {
-            for (hash, time) in transactions { if let fee = try await fee(hash, time: time) { events.append(fee) } }
         }
         return events
     }
@@ -245,20 +267,25 @@ public struct TempoRail: Rail {
         }
     }
 
-    /// The fee a watched sponsor paid for a transaction: ⌈gasUsed × price / 10^12⌉ of its fee token.
-    private func fee(_ hash: Hash32, time: Date) async throws(RailError) -> RailEvent? {
-        guard let receipt = try await chain({ try await rpc.transactionReceipt(hash) }), let payer = receipt.feePayer,
-            sponsors.contains(payer), let token = receipt.feeToken, let asset = tokens[token], let price = receipt.effectiveGasPrice
+    /// A fee a watched address or sponsor paid: the `Transfer` to the FeeManager that the fee token
+    /// emits once the transaction ran, of the amount actually charged. Its reference is the
+    /// transaction's (`…/fee`), since a transaction pays one fee.
+    private func fee(_ log: Log, asset: AssetID, time: Date) -> RailEvent? {
+        guard let event = try? TransferEvent(log: log), event.to == TempoAddresses.feeManager, feePayers.contains(event.from),
+            let tx = log.transactionHash, let amount = Ledger.UInt256(bigEndianBytes: event.value.bigEndianBytes), !amount.isZero
         else { return nil }
-        let (attodollars, overflow) = price.multipliedReportingOverflow(by: receipt.gasUsed)
-        guard !overflow else { return nil }
-        let (units, remainder) = attodollars.quotientAndRemainder(dividingBy: 1_000_000_000_000)
-        guard let amount = Ledger.UInt256(bigEndianBytes: (remainder == 0 ? units : units + 1).bigEndianBytes), !amount.isZero else {
-            return nil
-        }
         return RailEvent(
-            transition: "fee", reference: "\(network)/\(hash.hex)/fee", asset: asset, amounts: ["amount": amount],
-            bindings: ["address": payer.lowercased], occurredAt: time, metadata: ["transaction": .string(hash.hex)])
+            transition: "fee", reference: "\(network)/\(tx.hex)/fee", asset: asset, amounts: ["amount": amount],
+            bindings: ["address": event.from.lowercased], occurredAt: time, metadata: ["transaction": .string(tx.hex)])
+    }
+
+    // MARK: - Reconciliation
+
+    /// `balanceOf` each watched address and sponsor held of each token once the last block before
+    /// `at` was applied: the chain's side of the drift check against their wallet accounts. The
+    /// fee `Transfer` logs make the logs since then explain the whole difference from the head.
+    public func balances(at: Date) async throws(RailError) -> [RailBalance] {
+        try await watched.balances(at: at)
     }
 
     private static func address(_ topic: Hash32) -> String { Hex.encode(topic.bytes.suffix(20)) }

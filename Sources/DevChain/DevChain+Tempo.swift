@@ -5,7 +5,9 @@ import EVM
 /// Fees are priced in attodollars per gas and paid in a TIP-20 token (microdollars), so a fee is
 /// ⌈gas × price / 10^12⌉ token units. The fee payer (the sender or its sponsor) is debited the
 /// maximum fee before the calls run and refunded the unused part after, so a batch cannot spend the
-/// tokens its fee needs; a reverted batch still pays for the gas it used.
+/// tokens its fee needs; a reverted batch still pays for the gas it used. As on a Tempo node, the
+/// fee leaves a log only when it is settled: a `Transfer` from the payer to the FeeManager of the
+/// amount charged, emitted by the fee token after the calls, so it is the transaction's last log.
 extension DevChain {
     /// Attodollars per TIP-20 unit (microdollar).
     static let attodollarsPerUnit: UInt64 = 1_000_000_000_000
@@ -157,7 +159,7 @@ extension DevChain {
     }
 
     /// Runs a Tempo transaction: nonce (or expiring nonce), maximum fee taken, calls run atomically,
-    /// unused fee refunded.
+    /// unused fee refunded, and the fee's `Transfer` log last in the outcome, even when it reverted.
     func executeTempo(
         _ candidate: DevChainTransaction, in world: inout WorldState, price: UInt256, timestamp: UInt64
     ) -> (gasUsed: UInt64, outcome: ExecutionOutcome, fee: UInt256) {
@@ -197,7 +199,10 @@ extension DevChain {
         if outcome.succeeded { world = after }
         outcome.gas = gas
         let fee = Self.tempoFee(gas: gas, price: price)!
-        world.tokens[feeToken]!.refundFee(to: candidate.payer, amount: maximumFee - fee)
+        // After the calls' logs, and kept when they reverted: the node emits it post-execution.
+        if let feeLog = world.tokens[feeToken]!.settleFee(payer: candidate.payer, taken: maximumFee, charged: fee) {
+            outcome.logs.append(feeLog)
+        }
         return (gas, outcome, fee)
     }
 

@@ -6,7 +6,8 @@ struct ExecutionOutcome: Sendable, Hashable {
     var succeeded: Bool
     /// The return data, or the revert data when the call reverted.
     var output: [UInt8]
-    /// Events, in order; empty when the call reverted.
+    /// Events, in order; empty when the call reverted, except for a Tempo transaction's fee
+    /// `Transfer`, which the node emits after the calls whatever their outcome.
     var logs: [DevChainLog]
     /// Gas the execution consumed beyond the intrinsic gas of the transaction.
     var gas: UInt64

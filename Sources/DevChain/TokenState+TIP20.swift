@@ -75,22 +75,22 @@ extension TokenState {
         return outcome
     }
 
-    /// Takes a transaction fee from `payer` (the caller checked the balance); fees go to the fee manager.
+    /// Takes a transaction's maximum fee from `payer` before its calls run (the caller checked the
+    /// balance), without a log: Tempo's `transfer_fee_pre_tx` emits none either.
     mutating func collectFee(from payer: Address, amount: UInt256) {
         balances[payer] = balance(of: payer) - amount
         balances[TempoAddresses.feeManager] = balance(of: TempoAddresses.feeManager) + amount
     }
 
-    /// Returns the unused part of a fee taken by ``collectFee(from:amount:)``.
-    mutating func refundFee(to payer: Address, amount: UInt256) {
-        guard !amount.isZero else { return }
-        balances[TempoAddresses.feeManager] = balance(of: TempoAddresses.feeManager) - amount
-        balances[payer] = balance(of: payer) + amount
+    /// Returns the unused part of a fee taken by ``collectFee(from:amount:)`` and gives the
+    /// `Transfer(payer → FeeManager, charged)` log that Tempo's `transfer_fee_post_tx` emits: the
+    /// only trace of the fee in the logs, so that a balance can be explained by logs alone. Nil
+    /// when nothing was taken, as the node skips the call then.
+    mutating func settleFee(payer: Address, taken: UInt256, charged: UInt256) -> DevChainLog? {
+        guard !taken.isZero else { return nil }
+        let refund = taken - charged
+        balances[TempoAddresses.feeManager] = balance(of: TempoAddresses.feeManager) - refund
+        balances[payer] = balance(of: payer) + refund
+        return .transfer(token: address, from: payer, to: TempoAddresses.feeManager, value: charged)
     }
-}
-
-/// Addresses of Tempo's system precompiles the dev chain uses.
-public enum TempoAddresses {
-    /// The FeeManager, which collects transaction fees.
-    public static let feeManager = try! Address("0xfeec000000000000000000000000000000000000")
 }

@@ -143,7 +143,8 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
     /// the processor balance as available + pending, payouts checked against what they settle.
     /// ERC-20: the `seen` hold of each transfer log, each watched address's wallet account (held
     /// transfers included) against its `balanceOf`. Tempo: every movement, a transfer's amount its
-    /// largest debit. Others: every transition that starts a payment.
+    /// largest debit, each watched address's wallet account against its `balanceOf`. Others: every
+    /// transition that starts a payment.
     public static func standard(for descriptor: RailDescriptor) -> ReconciliationProfile {
         let clearing = descriptor.fundFlow.accounts.filter(\.clearing).map(\.template)
         switch descriptor.kind {
@@ -159,9 +160,12 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
                 clearingAccounts: clearing, slaSeconds: 3_600)
         case "tempo":
             // A settlement books the one amount the chain moved twice: to the merchant's wallet and
-            // out of the payer's escrow balance.
-            let starting = descriptor.fundFlow.transitions.filter { $0.from.isEmpty }.map(\.name)
-            return ReconciliationProfile(statementTransitions: starting, clearingAccounts: clearing, amountMeasure: .largestDebit)
+            // out of the payer's escrow balance. The opening balance is no movement of the day.
+            // Nothing is held (final on inclusion): the posted wallet is what balanceOf says.
+            let starting = descriptor.fundFlow.transitions.filter { $0.from.isEmpty && $0.name != "opening" }.map(\.name)
+            return ReconciliationProfile(
+                statementTransitions: starting, balanceAccounts: ["tempo:{asset}:wallet:{address}"], balanceIncludesPending: false,
+                clearingAccounts: clearing, amountMeasure: .largestDebit)
         default:
             let starting = descriptor.fundFlow.transitions.filter { $0.from.isEmpty }.map(\.name)
             return ReconciliationProfile(statementTransitions: starting, clearingAccounts: clearing)

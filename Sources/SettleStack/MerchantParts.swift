@@ -41,9 +41,13 @@ struct MerchantParts: Sendable {
         let token = X402Token(
             chainID: 31337, address: usdc.address, name: usdc.name, version: usdc.version, decimals: Int(usdc.decimals),
             assetID: "usdc-31337")
-        // The merchant's receiving address and the facilitator's gas key: test accounts 9 and 8,
-        // kept out of the keys handed to agents.
-        let payTo = TestAccounts.addresses[9]
+        // The merchant's key is the run's own: its wallet accounts (per token and address) outlive
+        // the run's fresh chains in the books, and the drift check compares them with this chain
+        // alone. It holds a million pathUSD, as a test account does, for the Tempo fees it pays.
+        // The facilitator's gas key is test account 8, kept out of the keys handed to agents.
+        let merchantKey = try PrivateKey(bytes: Keccak256.hash(Array("settle sandbox merchant \(configuration.runTag)".utf8)).bytes)
+        let payTo = merchantKey.address
+        try await tempo.fund(payTo, ether: .zero, token: TokenConfiguration.pathUSD.address, tokenAmount: 1_000_000_000_000)
         let signer = TestAccounts.privateKeys[8]
         let merchant = AccountID("merchant:sandbox:usdc")
         let booker = RailBooker(ledger: ledger)
@@ -111,12 +115,12 @@ struct MerchantParts: Sendable {
         let stripeCharge = StripeChargeMethod(rail: cardRail, networkID: Stack.cardNetworkID, revenueAccount: cardMerchant, logger: logger)
         let evmCharge = EVMChargeMethod(facilitator: facilitator, token: token, recipient: payTo, logger: logger)
         // Sessions: a channel opened once on the Tempo chain's v2 escrow (v1 also taken), then a
-        // voucher per call, settled in bulk by the merchant's key (test account 9, the payTo).
+        // voucher per call, settled in bulk by the merchant's key (the payTo).
         let sessionStore = SessionStore(ledger: ledger, logger: logger)
         let tempoSession = TempoSessionMethod(
             configuration: SessionConfiguration(
                 otherEscrows: [.v1: TempoChannelEscrow.v1ModeratoAddress], chainID: tempoInfo.chainId, token: pathUSD.address,
-                recipient: payTo, settlementKey: TestAccounts.privateKeys[9], feePayer: TestAccounts.privateKeys[9],
+                recipient: payTo, settlementKey: merchantKey, feePayer: merchantKey,
                 amountPerUnit: EVM.UInt256(UInt64(configuration.price)), suggestedDeposit: EVM.UInt256(UInt64(configuration.price) * 1_000),
                 asset: pathUSDAsset.id),
             rpc: EthereumRPC(url: tempoURL), store: sessionStore, logger: logger)

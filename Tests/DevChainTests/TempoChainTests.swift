@@ -89,8 +89,12 @@ struct TempoChainTests {
             #expect(result["feeToken"]?.stringValue == Self.pathUSD.lowercased)
             #expect(result["feePayer"]?.stringValue == payer.address.lowercased)
             let logs = try #require(result["logs"]?.arrayValue)
-            #expect(logs.map { $0["topics"]?[0]?.stringValue } == [TransferEvent.topic.hex, TransferWithMemoEvent.topic.hex])
-            #expect(logs.last?["topics"]?[3]?.stringValue == memo.hex)
+            // The transfer, its memo, then the fee's transfer to the FeeManager.
+            #expect(
+                logs.map { $0["topics"]?[0]?.stringValue } == [
+                    TransferEvent.topic.hex, TransferWithMemoEvent.topic.hex, TransferEvent.topic.hex,
+                ])
+            #expect(logs[1]["topics"]?[3]?.stringValue == memo.hex)
             let fee = try Self.fee(result)
             #expect(!fee.isZero)
             #expect(try await Self.balance(h, Self.pathUSD, merchant) == 250_000)
@@ -115,7 +119,8 @@ struct TempoChainTests {
             let response = try await Self.sendSync(h, Self.transaction(calls).signed(with: payer))
             let receipt = try #require(response["result"])
             #expect(receipt["status"]?.stringValue == "0x0")
-            #expect(receipt["logs"]?.arrayValue?.isEmpty == true)
+            // The calls' logs are gone; the fee's, emitted after them, stays.
+            #expect(receipt["logs"]?.arrayValue?.map { $0["topics"]?[2]?.stringValue } == [TempoAddresses.feeManager.word.hex])
             let revert = RevertReason(data: try Hex.decode(try #require(receipt["revertReason"]?.stringValue)))
             let expected =
                 ABI.selector("InsufficientBalance(uint256,uint256,address)")
@@ -127,6 +132,69 @@ struct TempoChainTests {
             let call = try await h.raw(
                 "eth_call", #"[{"from":"\#(payer.address)","to":"\#(Self.alphaUSD)","data":"\#(Hex.encode(calls[1].input))"}, "latest"]"#)
             #expect(call["error"]?["data"]?.stringValue == Hex.encode(expected))
+        }
+    }
+
+    /// The fee leaves the payer without a log before the calls run; what it finally costs is the
+    /// `Transfer` to the FeeManager that the fee token emits after them, as Tempo's
+    /// `transfer_fee_post_tx` does: the receipt's last log, reverted or not, and in `eth_getLogs`.
+    @Test func theFeeIsTheLastLogATransferToTheFeeManager() async throws {
+        try await DevChainHarness.with(
+            {
+                $0 = .tempo(port: 0)
+                $0.blockTime = .zero
+                $0.automine = false
+            }
+        ) { h in
+            let merchant = PrivateKey.random().address
+            let (payer, sender, sponsor, loser) = (Self.keys[1], Self.keys[3], Self.keys[6], Self.keys[2])
+            let charge = Self.transaction([TempoCall(to: Self.pathUSD, input: Self.transfer(to: merchant, 250_000, memo: .zero))])
+                .signed(with: payer)
+            let sponsored = try TempoFeePayerEnvelope(
+                Self.transaction([TempoCall(to: Self.alphaUSD, input: Self.transfer(to: merchant, 400_000))], sponsored: true).signed(
+                    with: sender)
+            ).cosigned(by: sponsor, feeToken: Self.pathUSD)
+            let reverting = Self.transaction(
+                [TempoCall(to: Self.alphaUSD, input: Self.transfer(to: merchant, Self.million + 1))], feeToken: Self.alphaUSD
+            ).signed(with: loser)
+            for signed in [charge, sponsored, reverting] {
+                _ = try await h.result("eth_sendRawTransaction", #"["\#(signed.rawHex)"]"#)
+            }
+            try await h.chain.mine()
+
+            // (transaction, fee payer, fee token, number of logs): charge + memo + fee, transfer + fee, fee alone.
+            let expected = [
+                (charge.hash, payer, Self.pathUSD, 3), (sponsored.hash, sponsor, Self.pathUSD, 2),
+                (reverting.hash, loser, Self.alphaUSD, 1),
+            ]
+            var next: UInt64 = 0
+            var feeLogs: [Log] = []
+            for (hash, feePayer, token, count) in expected {
+                let receipt = try #require(try await h.rpc.transactionReceipt(hash))
+                #expect(receipt.logs.map(\.logIndex) == (next..<next + UInt64(count)).map { Optional($0) }, "\(hash)")
+                next += UInt64(count)
+                let log = try #require(receipt.logs.last)
+                let fee = try TransferEvent(log: log)
+                #expect(log.address == token && fee.from == feePayer.address && fee.to == TempoAddresses.feeManager, "\(hash)")
+                let price = try #require(receipt.effectiveGasPrice)
+                let (units, remainder) = price.multipliedReportingOverflow(by: receipt.gasUsed).partialValue.quotientAndRemainder(
+                    dividingBy: 1_000_000_000_000)
+                #expect(fee.value == (remainder == 0 ? units : units + 1) && !fee.value.isZero, "\(hash)")
+                feeLogs.append(log)
+            }
+            #expect(try #require(try await h.rpc.transactionReceipt(reverting.hash)).succeeded == false)
+            let found = try await h.rpc.logs(
+                LogFilter(fromBlock: .earliest, toBlock: .latest, topics: [[TransferEvent.topic], nil, [TempoAddresses.feeManager.word]]))
+            #expect(found == feeLogs)
+            // The logs explain every balance: the FeeManager holds exactly the fees they show, per token.
+            let pathUSDFees = try feeLogs.filter { $0.address == Self.pathUSD }.reduce(UInt256.zero) {
+                $0 + (try TransferEvent(log: $1).value)
+            }
+            #expect(try await Self.balance(h, Self.pathUSD, TempoAddresses.feeManager) == pathUSDFees)
+            #expect(try await Self.balance(h, Self.alphaUSD, TempoAddresses.feeManager) == (try TransferEvent(log: feeLogs[2]).value))
+            #expect(
+                try await Self.balance(h, Self.pathUSD, payer.address) == Self.million - 250_000
+                    - (try TransferEvent(log: feeLogs[0]).value))
         }
     }
 

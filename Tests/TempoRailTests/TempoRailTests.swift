@@ -19,10 +19,13 @@ struct TempoRailTests {
     static let payer = TestAccounts.privateKeys[1]
     static let merchant = TestAccounts.privateKeys[2]
 
-    static func withChain<T: Sendable>(_ body: @Sendable (DevChain, String) async throws -> T) async throws -> T {
+    static func withChain<T: Sendable>(
+        _ configure: (inout DevChainConfiguration) -> Void = { _ in }, _ body: @Sendable (DevChain, String) async throws -> T
+    ) async throws -> T {
         var configuration = DevChainConfiguration.tempo(port: 0)
         configuration.blockTime = .zero
         configuration.automine = true
+        configure(&configuration)
         let chain = try DevChain(configuration: configuration)
         var logger = Logger(label: "devchain")
         logger.logLevel = .warning
@@ -44,22 +47,35 @@ struct TempoRailTests {
         }
     }
 
-    static func rail(url: String, tag: String) throws -> TempoRail {
+    static func rail(url: String, tag: String, chainID: UInt64 = 42431) throws -> TempoRail {
         try TempoRail(
             configuration: RailConfiguration(
                 id: "tempo-\(tag)", kind: "tempo",
                 settings: [
-                    "rpc_url": .string(url), "network": .string("eip155:42431"),
+                    "rpc_url": .string(url), "network": .string("eip155:\(chainID)"),
                     "tokens": .array([.string("pathusd-\(tag)=\(pathUSD.checksummed)=pathUSD")]),
                     "addresses": .array([.string(merchant.address.checksummed)]),
                     "sponsors": .array([.string(merchant.address.checksummed)]),
                 ]), logger: TestDatabase.logger)
     }
 
+    /// A rail of its own (its asset tagged, as the database is shared) installed in the test
+    /// database. A token is one asset per network there: concurrent tests use their own chain id.
+    static func installed(
+        url: String, chainID: UInt64 = 42431
+    ) async throws -> (ledger: PostgresLedger, tag: String, rail: TempoRail, booker: RailBooker) {
+        let ledger = try await TestDatabase.ledger()
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let rail = try Self.rail(url: url, tag: tag, chainID: chainID)
+        let booker = RailBooker(ledger: ledger)
+        try await booker.install(rail.descriptor)
+        return (ledger, tag, rail, booker)
+    }
+
     /// A transaction on a fresh nonce lane (so equal calls are distinct transactions), paying its fee in pathUSD.
-    static func transaction(_ calls: [(EVM.Address, [UInt8])], sponsored: Bool = false) -> TempoTransaction {
+    static func transaction(_ calls: [(EVM.Address, [UInt8])], sponsored: Bool = false, chainID: UInt64 = 42431) -> TempoTransaction {
         TempoTransaction(
-            chainID: 42431, maxPriorityFeePerGas: 0, maxFeePerGas: 20_000_000_000, gasLimit: 1_000_000,
+            chainID: chainID, maxPriorityFeePerGas: 0, maxFeePerGas: 20_000_000_000, gasLimit: 1_000_000,
             calls: calls.map { TempoCall(to: $0.0, input: $0.1) }, nonceKey: EVM.UInt256(UInt64.random(in: 1...UInt64.max)),
             feeToken: sponsored ? nil : pathUSD, isSponsored: sponsored)
     }
@@ -83,11 +99,7 @@ struct TempoRailTests {
 
     @Test func chargesAndChannelsBookAndEscrowsClear() async throws {
         try await Self.withChain { chain, url in
-            let ledger = try await TestDatabase.ledger()
-            let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-            let rail = try Self.rail(url: url, tag: tag)
-            let booker = RailBooker(ledger: ledger)
-            try await booker.install(rail.descriptor)
+            let (ledger, tag, rail, booker) = try await Self.installed(url: url)
             let merchant = Self.merchant.address
 
             // Two charges with memos, the second sponsored by the merchant.
@@ -162,8 +174,11 @@ struct TempoRailTests {
             try await Self.send(
                 chain, Self.transaction([(Self.v1, ABI.encodeCall("withdraw(bytes32)", [.bytes32(id3)]))]).signed(with: Self.payer))
 
-            // The rail's events: the memo is the charge's parent reference.
+            // The rail's events: the merchant's opening balance first; the memo is the charge's parent reference.
             let page = try await rail.fetchNext(cursor: nil, pageSize: 100)
+            let initial: UInt64 = 1_000_000_000_000
+            #expect(page.events.first?.transition == "opening" && page.events.first?.amounts["amount"]?.description == String(initial))
+            #expect(page.events.filter { $0.transition == "opening" }.count == 1)
             let charges = page.events.filter { $0.transition == "charge" }
             #expect(charges.map(\.parentReference) == [memo.hex, Keccak256.hash(memo.bytes).hex])
             // The merchant paid the fee of the charge it sponsored and of the five settle/close calls it sent.
@@ -193,20 +208,22 @@ struct TempoRailTests {
             let vouchers = try await balance("vouchers:\(id1.hex)")
             #expect(vouchers.creditsPosted.description == "400000" && vouchers.debitsPosted.isZero, "\(vouchers)")
             let wallet = try await balance("wallet:\(merchant.lowercased)")
-            #expect(wallet.debitsPosted.description == String(350_000 + settled))
+            #expect(wallet.debitsPosted.description == String(initial + 350_000 + settled))
             #expect(wallet.creditsPosted.description == String(feeTotal))
             #expect(try await balance("fees").debitsPosted.description == String(feeTotal))
             // The merchant's wallet account moved exactly as its balance on chain did.
             let onChain = try await chain.tokenBalance(token: Self.pathUSD, owner: merchant)
-            #expect(onChain == EVM.UInt256(1_000_000_000_000 + 350_000 + settled - feeTotal))
+            #expect(onChain == EVM.UInt256(initial + 350_000 + settled - feeTotal))
+            #expect(wallet.posted.description == onChain.description)
             #expect(try await ledger.verify().passed)
             // A restarted rail resumes from the stored cursor and books nothing twice.
             let restarted = try Self.rail(url: url, tag: tag)
             #expect(try await booker.sync(restarted).created == 0)
-            // The chain's own records: one per booked movement, under the same references.
+            // The chain's own records: one per booked movement, under the same references (the opening is no movement).
             let statement = try await restarted.statement(
                 from: Date(timeIntervalSince1970: 0), to: Date().addingTimeInterval(86_400), cursor: nil, pageSize: 100)
-            #expect(statement.records.map(\.reference).sorted() == page.events.map(\.reference).sorted())
+            let movements = page.events.filter { $0.transition != "opening" }
+            #expect(statement.records.map(\.reference).sorted() == movements.map(\.reference).sorted())
             #expect(statement.records.filter { $0.type == "refund" }.map(\.amount.description).sorted() == ["50000", "500000", "850000"])
         }
     }
