@@ -164,13 +164,15 @@ extension BinaryTests {
                 let json = try await offPool { try runChildProcess(binary, ["worker", "status", "--json", "--database-url", text]) }
                 let document = try JSONSerialization.jsonObject(with: json) as? [String: Any]
                 let jobs = document?["jobs"] as? [[String: Any]] ?? []
-                #expect(jobs.compactMap { $0["name"] as? String } == ["holds-expire"])
-                #expect((jobs.first?["last_runs"] as? [Any])?.isEmpty == false, "\(String(decoding: json, as: UTF8.self))")
-                #expect(jobs.first?["next_run"] is String)
+                // The default jobs: the chainer (decision 0031) and holds' expiry.
+                #expect(jobs.compactMap { $0["name"] as? String } == ["chain-advance", "holds-expire"])
+                let holds = jobs.first { $0["name"] as? String == "holds-expire" }
+                #expect((holds?["last_runs"] as? [Any])?.isEmpty == false, "\(String(decoding: json, as: UTF8.self))")
+                #expect(holds?["next_run"] is String)
                 let textStatus = String(
                     decoding: try await offPool { try runChildProcess(binary, ["worker", "status", "--database-url", text]) }, as: UTF8.self
                 )
-                #expect(textStatus.hasPrefix("holds-expire  * * * * * * (UTC, catch-up latest)"), "\(textStatus)")
+                #expect(textStatus.contains("\nholds-expire  * * * * * * (UTC, catch-up latest)"), "\(textStatus)")
                 #expect(textStatus.contains("succeeded"), "\(textStatus)")
 
                 // Whichever worker ran jobs exports them.
