@@ -10,20 +10,14 @@ import Synchronization
 ///
 /// Concurrent vouchers of one channel stay in order twice over: one that arrives ahead of the one
 /// before it waits briefly for it (``TempoSessionMethod`` and ``SessionConfiguration/reorderWindow``),
-/// and each voucher's commit is queued only after the commit it was computed from
-/// (``Entry/turns``, ``Entry/queued``), so that a batch always finds a channel's commits as a chain.
+/// and each voucher's commit is queued under the lock that advances ``Entry/head``, so that a batch
+/// always finds a channel's commits as a chain.
 final class ChannelCache: Sendable {
     struct Entry: Sendable {
         /// As committed.
         var durable: SessionChannel
         /// As the vouchers in flight will leave it.
         var head: SessionChannel
-        /// Tells this entry from one loaded after it was dropped (turns restart there).
-        var epoch: Int = 0
-        /// Commits computed from ``head`` so far: the turn of the latest.
-        var turns: Int = 0
-        /// The latest turn whose commit is queued.
-        var queued: Int = 0
     }
 
     private struct Waiter {
@@ -37,7 +31,6 @@ final class ChannelCache: Sendable {
         var inFlight: [Hash32: Int] = [:]
         var waiters: [Hash32: [Int: Waiter]] = [:]
         var nextToken = 0
-        var nextEpoch = 1
     }
 
     private let state = Mutex(State())
@@ -46,11 +39,6 @@ final class ChannelCache: Sendable {
         let (result, woken) = try state.withLock { state throws(PaymentProblem) -> (T, [CheckedContinuation<Void, Never>]) in
             var entry = state.entries[id]
             let result = try body(&entry)
-            if var new = entry, new.epoch == 0 {
-                new.epoch = state.nextEpoch
-                state.nextEpoch += 1
-                entry = new
-            }
             state.entries[id] = entry
             return (result, Self.release(&state, id))
         }

@@ -43,12 +43,27 @@ public final class SessionStore: Service, Sendable {
     public func close() { commits.close() }
 
     /// Queues a voucher's new channel state and its charge and returns once they are committed.
-    /// - Parameter enqueued: runs once the commit has its place in the queue: a channel's commits
-    ///   must be queued in the order they were computed, each from the one before.
-    public func commit(_ commit: VoucherCommit, enqueued: () -> Void = {}) async -> VoucherCommit.Outcome {
-        switch await commits.submit(commit, enqueued: enqueued) {
-        case .success(let outcome): return outcome
-        case .failure(let error): return .failed(error.message)
+    public func commit(_ commit: VoucherCommit) async -> VoucherCommit.Outcome {
+        await enqueue(commit).outcome()
+    }
+
+    /// Queues a voucher's new channel state and its charge now; a channel's commits must be queued
+    /// in the order they were computed, each from the one before, which the caller ensures by
+    /// queueing under its own per-channel lock.
+    public func enqueue(_ commit: VoucherCommit) -> PendingCommit {
+        PendingCommit(ticket: commits.enqueue(commit))
+    }
+
+    /// A queued commit.
+    public struct PendingCommit: Sendable {
+        let ticket: Coalescer<VoucherCommit, VoucherCommit.Outcome>.Ticket
+
+        /// How the commit ended, once its batch has run.
+        public func outcome() async -> VoucherCommit.Outcome {
+            switch await ticket.response() {
+            case .success(let outcome): return outcome
+            case .failure(let error): return .failed(error.message)
+            }
         }
     }
 

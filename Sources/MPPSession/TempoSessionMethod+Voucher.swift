@@ -72,10 +72,6 @@ extension TempoSessionMethod {
                     next.chargedCumulative = cumulative
                 }
                 guard next.accepted != head.accepted || next.spent != head.spent else { return .again }
-                e.head = next
-                e.turns += 1
-                entry = e
-                let turn = (epoch: e.epoch, number: e.turns)
                 var transfer: NewTransfer?
                 if next.spent > head.spent {
                     do throws(LedgerError) {
@@ -86,33 +82,23 @@ extension TempoSessionMethod {
                         throw PaymentProblem(.internalPaymentError, detail: "The merchant account cannot be booked: \(error.message).")
                     }
                 }
-                return .commit(
-                    VoucherCommit(
-                        channel: id, expected: .init(accepted: head.accepted, spent: head.spent), accepted: next.accepted,
-                        signature: next.signature, spent: next.spent, chargedCumulative: next.chargedCumulative, transfer: transfer),
-                    epoch: turn.epoch, turn: turn.number)
+                let commit = VoucherCommit(
+                    channel: id, expected: .init(accepted: head.accepted, spent: head.spent), accepted: next.accepted,
+                    signature: next.signature, spent: next.spent, chargedCumulative: next.chargedCumulative, transfer: transfer)
+                e.head = next
+                entry = e
+                // Queued under the channel's lock, right after the commit it was computed from, so a
+                // batch always sees a channel's commits as one chain.
+                return .commit(commit, store.enqueue(commit))
             }
             let commit: VoucherCommit
-            let epoch: Int
-            let turn: Int
+            let pending: SessionStore.PendingCommit
             switch step {
             case .answer(let channel): return channel
             case .again: continue  // the channel moved between the checks: check again.
-            case .commit(let next, let e, let t): (commit, epoch, turn) = (next, e, t)
+            case .commit(let next, let queued): (commit, pending) = (next, queued)
             }
-            // Queued after the commit this one was computed from, so a batch sees the channel's
-            // commits as a chain; a predecessor that never queues (its request was cancelled)
-            // holds it up at most a second, and the commit then conflicts and is checked again.
-            await cache.wait(id, timeout: .seconds(1)) { entry in entry.map { $0.epoch != epoch || $0.queued >= turn - 1 } ?? true }
-            let queued: () -> Void = { [cache] in
-                _ = try? cache.with(id) { entry throws(PaymentProblem) in
-                    if var e = entry, e.epoch == epoch {
-                        e.queued = max(e.queued, turn)
-                        entry = e
-                    }
-                }
-            }
-            switch await store.commit(commit, enqueued: queued) {
+            switch await pending.outcome() {
             case .committed:
                 return try cache.with(id) { entry throws(PaymentProblem) -> SessionChannel in
                     guard var e = entry else {
@@ -156,8 +142,8 @@ extension TempoSessionMethod {
 
     /// What the check under the lock decided.
     enum Step {
-        /// The commit, and its turn among the entry's commits.
-        case commit(VoucherCommit, epoch: Int, turn: Int)
+        /// The commit, queued.
+        case commit(VoucherCommit, SessionStore.PendingCommit)
         case answer(SessionChannel)
         case again
     }

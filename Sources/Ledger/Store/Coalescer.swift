@@ -13,9 +13,45 @@ import Synchronization
 public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     public typealias Process = @Sendable ([Request]) async -> [Result<Response, LedgerError>]
 
+    /// A request's place in the queue, and its response once its batch has run.
+    public final class Ticket: Sendable {
+        private enum State {
+            case waiting(CheckedContinuation<Result<Response, LedgerError>, Never>?)
+            case done(Result<Response, LedgerError>)
+        }
+
+        private let state = Mutex(State.waiting(nil))
+
+        fileprivate init() {}
+
+        fileprivate func fulfill(_ result: Result<Response, LedgerError>) {
+            let waiter = state.withLock { state -> CheckedContinuation<Result<Response, LedgerError>, Never>? in
+                guard case .waiting(let waiter) = state else { return nil }
+                state = .done(result)
+                return waiter
+            }
+            waiter?.resume(returning: result)
+        }
+
+        /// The response, once the request's batch has run.
+        public func response() async -> Result<Response, LedgerError> {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state -> Result<Response, LedgerError>? in
+                    switch state {
+                    case .done(let result): return result
+                    case .waiting:
+                        state = .waiting(continuation)
+                        return nil
+                    }
+                }
+                if let done { continuation.resume(returning: done) }
+            }
+        }
+    }
+
     private struct Pending {
         var request: Request
-        var continuation: CheckedContinuation<Result<Response, LedgerError>, Never>
+        var ticket: Ticket
     }
 
     private struct State {
@@ -47,28 +83,27 @@ public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
 
     /// Queues a request and returns its response once its batch has run.
     public func submit(_ request: Request) async -> Result<Response, LedgerError> {
-        await submit(request, enqueued: {})
+        await enqueue(request).response()
     }
 
-    /// Queues a request and returns its response once its batch has run; `enqueued` runs as soon
-    /// as the request has its place in the queue (or was refused), before the caller waits, so that
-    /// callers can hand their turn to the next one and keep related requests in order.
-    public func submit(_ request: Request, enqueued: () -> Void) async -> Result<Response, LedgerError> {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Result<Response, LedgerError>, Never>) in
-            defer { enqueued() }
-            let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-                guard !state.closed else { return (false, nil) }
-                state.queue.append(Pending(request: request, continuation: continuation))
-                guard ready(state) else { return (true, nil) }
-                defer { state.wakeup = nil }
-                return (true, state.wakeup)
-            }
-            if accepted {
-                wakeup?.resume()
-            } else {
-                continuation.resume(returning: .failure(closedError))
-            }
+    /// Queues a request now, without waiting: requests enqueued one after the other run in that
+    /// order (in one batch, or in batches that start in that order), so a caller holding its own
+    /// lock can keep related requests in order and wait for their responses after releasing it.
+    public func enqueue(_ request: Request) -> Ticket {
+        let ticket = Ticket()
+        let (accepted, wakeup) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !state.closed else { return (false, nil) }
+            state.queue.append(Pending(request: request, ticket: ticket))
+            guard ready(state) else { return (true, nil) }
+            defer { state.wakeup = nil }
+            return (true, state.wakeup)
         }
+        if accepted {
+            wakeup?.resume()
+        } else {
+            ticket.fulfill(.failure(closedError))
+        }
+        return ticket
     }
 
     /// Runs batches until closed and drained. Cancellation closes it; what a cancelled batch
@@ -98,7 +133,7 @@ public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
             return state.queue
         }
         for pending in left {
-            pending.continuation.resume(returning: .failure(abandoned))
+            pending.ticket.fulfill(.failure(abandoned))
         }
     }
 
@@ -157,9 +192,8 @@ public final class Coalescer<Request: Sendable, Response: Sendable>: Sendable {
     private func run(_ batch: [Pending]) async {
         let results = await process(batch.map(\.request))
         for (k, pending) in batch.enumerated() {
-            pending.continuation.resume(
-                returning: k < results.count
-                    ? results[k] : .failure(LedgerError(.database, "the batch returned no result for this request")))
+            pending.ticket.fulfill(
+                k < results.count ? results[k] : .failure(LedgerError(.database, "the batch returned no result for this request")))
         }
     }
 }
