@@ -14,33 +14,50 @@ import ServiceLifecycle
 /// voucher and booking are durable, a crash loses both or neither, and a replica that computed
 /// from a stale row gets a ``VoucherCommit/Outcome/conflict`` instead of overwriting. Run it as a
 /// `Service`.
+///
+/// Channels are split over ``shards`` queues by their id, each with one batch in flight: a
+/// channel's commits stay in one queue, so a batch always finds the channel as the previous batch
+/// left it, while batches of other channels overlap with it (the application's work on one with the
+/// database's on the other, as group commit's two batches in flight do). Two batches never share a
+/// session row, and both lock balance rows in account order, so they cannot deadlock.
 public final class SessionStore: Service, Sendable {
     public let ledger: PostgresLedger
     let logger: Logger
-    private let commits: Coalescer<VoucherCommit, VoucherCommit.Outcome>
+    private let shards: [Coalescer<VoucherCommit, VoucherCommit.Outcome>]
 
-    public init(ledger: PostgresLedger, logger: Logger = Logger(label: "settle.mpp.session")) {
+    /// - Parameter shards: commit queues, each with one batch in flight.
+    public init(ledger: PostgresLedger, shards: Int = 2, logger: Logger = Logger(label: "settle.mpp.session")) {
         self.ledger = ledger
         self.logger = logger
-        commits = Coalescer(
-            maxBatch: 2_000, maxInFlight: 1,
-            closedError: LedgerError(.shuttingDown, "the session store is shutting down")
-        ) { [ledger, logger] batch in
-            await Self.run(batch, ledger: ledger, logger: logger)
+        self.shards = (0..<max(1, shards)).map { _ in
+            Coalescer(
+                maxBatch: 2_000, maxInFlight: 1,
+                closedError: LedgerError(.shuttingDown, "the session store is shutting down")
+            ) { [ledger, logger] batch in
+                await Self.run(batch, ledger: ledger, logger: logger)
+            }
         }
     }
 
     /// Commits batches until graceful shutdown (or ``close()``), then what is queued.
     public func run() async {
         await withGracefulShutdownHandler {
-            await commits.run(abandoned: LedgerError(.shuttingDown, "the session store shut down before committing"))
+            await withDiscardingTaskGroup { group in
+                for shard in shards {
+                    group.addTask {
+                        await shard.run(abandoned: LedgerError(.shuttingDown, "the session store shut down before committing"))
+                    }
+                }
+            }
         } onGracefulShutdown: {
-            self.commits.close()
+            self.close()
         }
     }
 
-    /// Stops taking commits; ``run()`` returns once the queue is empty.
-    public func close() { commits.close() }
+    /// Stops taking commits; ``run()`` returns once the queues are empty.
+    public func close() {
+        for shard in shards { shard.close() }
+    }
 
     /// Queues a voucher's new channel state and its charge and returns once they are committed.
     public func commit(_ commit: VoucherCommit) async -> VoucherCommit.Outcome {
@@ -51,7 +68,7 @@ public final class SessionStore: Service, Sendable {
     /// in the order they were computed, each from the one before, which the caller ensures by
     /// queueing under its own per-channel lock.
     public func enqueue(_ commit: VoucherCommit) -> PendingCommit {
-        PendingCommit(ticket: commits.enqueue(commit))
+        PendingCommit(ticket: shards[Int(commit.channel.withUnsafeBytes { $0[31] }) % shards.count].enqueue(commit))
     }
 
     /// A queued commit.
