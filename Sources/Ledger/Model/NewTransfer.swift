@@ -103,7 +103,7 @@ public struct NewTransfer: Sendable, Hashable {
     }
 
     /// Checks what can be checked without the database, so that bad input gets a precise error.
-    func validate() throws(LedgerError) {
+    public func validate() throws(LedgerError) {
         for posting in postings where posting.amount.isZero {
             throw LedgerError(.amountMustBePositive, "transfer \(id): posting to \(posting.account) has amount 0")
         }
@@ -124,8 +124,9 @@ public struct NewTransfer: Sendable, Hashable {
         if case .voidHold = action, parent != nil { throw linkError }
         if case .reverse = action, parent != nil { throw linkError }
         if let ref = railReference {
-            guard (1...32).contains(ref.rail.utf8.count), (1...256).contains(ref.reference.utf8.count) else {
-                throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 bytes and reference 1-256 bytes")
+            // Characters (Unicode scalars), as JSON Schema's maxLength in the OpenAPI document counts them.
+            guard (1...32).contains(ref.rail.unicodeScalars.count), (1...256).contains(ref.reference.unicodeScalars.count) else {
+                throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 characters and reference 1-256 characters")
             }
             guard StoredText.isStorable(ref.rail), StoredText.isStorable(ref.reference) else {
                 throw LedgerError(.invalidRailReference, "transfer \(id): rail and reference must not contain NUL characters")
