@@ -188,12 +188,22 @@ extension RequestErrorTests {
             }
             try await s.call(.GET, "/v1/accounts/\(p):shop/entries?cursor=v1", key: s.read).expect(200)
 
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: #"{"id": "\#(p):r3", "rail_reference": {"rail": "card", "reference": "ch_1", "memo": 1}, \#(postings)}"#
+            ).expectProblem(400, "unknown_field")
+
             // A zero amount in one item: 400 for the batch, and its valid neighbour is not recorded.
             let batch = #"{"transfers": [\#(s.transfer("b1", "world", "shop", "1")), \#(s.transfer("b2", "world", "shop", "0"))]}"#
             let refused = try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: batch).expectProblem(
                 400, "amount_must_be_positive")
             #expect(refused["transfer_id"] == "\(p):b2")
             try await s.call(.GET, "/v1/transfers/\(p):b1", key: s.read).expect(404)
+            // Also when the item breaks a rule across fields too (from = to), checked after.
+            let selfSweep =
+                #"{"id": "\#(p):b4", "type": "balancing", "from": "\#(p):shop", "to": "\#(p):shop", "metadata": {"k": "\u0000"}}"#
+            try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [\#(selfSweep)]}"#)
+                .expectProblem(400, "invalid_metadata")
             // A condition on an account the transfer does not post to has the documented form: 422
             // alone, and a per-item rejection in a batch.
             let stray = #"{"id": "\#(p):b3", \#(postings), "conditions": [{"account": "\#(p):c1", "version": 0}]}"#
