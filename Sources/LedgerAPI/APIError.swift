@@ -58,8 +58,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static func status(of code: LedgerError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedID, .invalidAmount, .invalidCursor, .invalidMetadata, .invalidTimeout, .invalidRailReference,
-            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput, .invalidCondition:
+            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput:
             .badRequest
+        // A condition on an account the transfer does not post to, or two on one account: the
+        // request has the documented form, its parts disagree (not expressible in JSON Schema).
+        case .invalidCondition: .unprocessableContent
         case .existsWithDifferentFields, .railReferenceExists, .externalIDExists, .pendingTransferAlreadyPosted,
             .pendingTransferAlreadyVoided, .transferAlreadyReversed, .versionMismatch, .balanceMismatch:
             .conflict

@@ -146,6 +146,16 @@ public struct LedgerRoutes: Sendable {
                         .batchTooLarge, "a batch takes at most \(PostgresLedger.maxBatchSize) transfers, got \(batch.transfers.count)"))
             }
             for transfer in batch.transfers { try requireAccess(to: transfer, context) }
+            // An item that breaks a constraint of the document (a zero amount, NUL in metadata, a
+            // rail reference too long) makes the request malformed, as an item that does not decode
+            // does: 400 for the batch. Per-item results are for transfers the ledger refuses.
+            for transfer in batch.transfers {
+                do throws(LedgerError) { try transfer.validate() } catch {
+                    if APIError.status(of: error.code) == .badRequest {
+                        throw APIError(error, extra: ["transfer_id": transfer.id.rawValue])
+                    }
+                }
+            }
             let results = try await ledger.post(batch.transfers, atomic: batch.atomic, authority: authority(context))
             return try APIJSON.response(
                 BatchResponseWire(results: zip(batch.transfers, results).map { TransferResultWire(id: $0.id, result: $1) }))

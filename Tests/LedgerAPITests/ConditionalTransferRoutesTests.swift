@@ -30,7 +30,7 @@ struct ConditionalTransferRoutesTests {
             try await s.call(.POST, "/v1/transfers", key: s.write, body: pay("pay3", #"{"account": "\#(p):agent", "available": "5"}"#))
                 .expectProblem(409, "balance_mismatch")
             try await s.call(.POST, "/v1/transfers", key: s.write, body: pay("pay4", #"{"account": "\#(p):world", "version": 1}"#))
-                .expectProblem(400, "invalid_condition")
+                .expectProblem(422, "invalid_condition")
             try await s.call(.POST, "/v1/transfers", key: s.write, body: pay("pay5", #"{"account": "\#(p):agent", "versoin": 1}"#))
                 .expect(400)
 

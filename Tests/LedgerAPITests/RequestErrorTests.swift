@@ -152,4 +152,64 @@ extension RequestErrorTests {
             #expect(shop["posted"] == "0", "nothing was written")
         }
     }
+
+    /// What the OpenAPI document states is what the server enforces (Schemathesis checks both
+    /// ways): lengths in characters, cursors in the one spelling the ledger writes, and a batch
+    /// item that breaks a documented constraint refuses the whole request like an undecodable one.
+    @Test func documentedConstraintsAreTheServers() async throws {
+        try await TestServer.with { s in
+            try await s.books("world", "shop")
+            let p = s.prefix
+            let postings =
+                #""postings": [{"direction": "debit", "account": "\#(p):world", "amount": "1"}, {"direction": "credit", "account": "\#(p):shop", "amount": "1"}]"#
+            // 256 two-byte characters are 256 characters, as maxLength counts; 257 are too many.
+            let long = String(repeating: "é", count: 256)
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: #"{"id": "\#(p):r1", "rail_reference": {"rail": "ü", "reference": "\#(long)"}, \#(postings)}"#
+            ).expect(201)
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: #"{"id": "\#(p):r2", "rail_reference": {"rail": "ü", "reference": "\#(long)é"}, \#(postings)}"#
+            ).expectProblem(400, "invalid_rail_reference")
+            let code = String(repeating: "é", count: 64)
+            try await s.call(
+                .POST, "/v1/accounts", key: s.admin,
+                body: #"{"id": "\#(p):c1", "asset": "\#(p)-usd", "normal_side": "credit", "code": "\#(code)"}"#
+            ).expect(201)
+
+            // An uppercase CAIP-2 namespace was a 503 from the table's check.
+            try await s.call(
+                .POST, "/v1/assets", key: s.admin, body: #"{"id": "\#(p)-net", "code": "USD", "scale": 2, "network": "EIP155:1"}"#
+            ).expectProblem(400, "invalid_asset")
+
+            for cursor in ["v01", "v+1", "v-1", "v0", "v"] {
+                try await s.call(.GET, "/v1/accounts/\(p):shop/entries?cursor=\(cursor)", key: s.read).expectProblem(400, "invalid_cursor")
+            }
+            try await s.call(.GET, "/v1/accounts/\(p):shop/entries?cursor=v1", key: s.read).expect(200)
+
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: #"{"id": "\#(p):r3", "rail_reference": {"rail": "card", "reference": "ch_1", "memo": 1}, \#(postings)}"#
+            ).expectProblem(400, "unknown_field")
+
+            // A zero amount in one item: 400 for the batch, and its valid neighbour is not recorded.
+            let batch = #"{"transfers": [\#(s.transfer("b1", "world", "shop", "1")), \#(s.transfer("b2", "world", "shop", "0"))]}"#
+            let refused = try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: batch).expectProblem(
+                400, "amount_must_be_positive")
+            #expect(refused["transfer_id"] == "\(p):b2")
+            try await s.call(.GET, "/v1/transfers/\(p):b1", key: s.read).expect(404)
+            // Also when the item breaks a rule across fields too (from = to), checked after.
+            let selfSweep =
+                #"{"id": "\#(p):b4", "type": "balancing", "from": "\#(p):shop", "to": "\#(p):shop", "metadata": {"k": "\u0000"}}"#
+            try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [\#(selfSweep)]}"#)
+                .expectProblem(400, "invalid_metadata")
+            // A condition on an account the transfer does not post to has the documented form: 422
+            // alone, and a per-item rejection in a batch.
+            let stray = #"{"id": "\#(p):b3", \#(postings), "conditions": [{"account": "\#(p):c1", "version": 0}]}"#
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: stray).expectProblem(422, "invalid_condition")
+            let results = try await s.call(.POST, "/v1/transfers/batch", key: s.write, body: #"{"transfers": [\#(stray)]}"#).expect(200)
+            #expect(results.text.contains(#""code":"invalid_condition""#), "\(results.text)")
+        }
+    }
 }

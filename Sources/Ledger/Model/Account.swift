@@ -63,9 +63,12 @@ public struct Account: Sendable, Hashable, Codable {
     }
 
     func validate() throws(LedgerError) {
-        guard code.utf8.count <= 64 else { throw LedgerError(.invalidAccount, "account \(id): code is longer than 64 bytes") }
-        if let externalID, !(1...256).contains(externalID.utf8.count) {
-            throw LedgerError(.invalidAccount, "account \(id): external id must be 1-256 bytes")
+        // Characters (Unicode scalars), as the table's length() checks and the OpenAPI document's maxLength count them.
+        guard code.unicodeScalars.count <= 64 else {
+            throw LedgerError(.invalidAccount, "account \(id): code is longer than 64 characters")
+        }
+        if let externalID, !(1...256).contains(externalID.unicodeScalars.count) {
+            throw LedgerError(.invalidAccount, "account \(id): external id must be 1-256 characters")
         }
         guard StoredText.isStorable(code), externalID.map(StoredText.isStorable) ?? true else {
             throw LedgerError(.invalidAccount, "account \(id): code and external id must not contain NUL characters")

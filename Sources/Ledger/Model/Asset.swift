@@ -48,19 +48,26 @@ public struct Asset: Sendable, Hashable, Codable {
         if let network {
             let parts = network.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, (3...8).contains(parts[0].count), (1...32).contains(parts[1].count),
-                parts[0].utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") }),
+                // A CAIP-2 namespace is lowercase, as the table's check says: an uppercase one got
+                // past here and failed in PostgreSQL as a 503.
+                parts[0].utf8.allSatisfy({
+                    $0.isASCIIAlphanumeric && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || $0 == UInt8(ascii: "-")
+                }),
                 parts[1].utf8.allSatisfy({ $0.isASCIIAlphanumeric || "-_".utf8.contains($0) })
             else { throw fail("network must be a CAIP-2 chain id such as eip155:8453") }
         }
         if let token {
             guard network != nil else { throw fail("a token needs a network") }
-            guard (1...128).contains(token.utf8.count) else { throw fail("token must be 1-128 characters") }
+            // Characters (Unicode scalars), as the table's length() check and the OpenAPI document count them.
+            guard (1...128).contains(token.unicodeScalars.count) else { throw fail("token must be 1-128 characters") }
         }
     }
 
     private static func matches(_ s: String, first: String, rest: String, max: Int) -> Bool {
         guard (1...max).contains(s.utf8.count) else { return false }
-        return s.utf8.allSatisfy { $0.isASCIIAlphanumeric && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || "_-".utf8.contains($0) }
+        return s.utf8.allSatisfy {
+            $0.isASCIIAlphanumeric && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || "_-".utf8.contains($0)
+        }
             && s.utf8.first.map { $0.isASCIIAlphanumeric } == true
     }
 }

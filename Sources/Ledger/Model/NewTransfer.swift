@@ -42,6 +42,18 @@ public struct NewTransfer: Sendable, Hashable {
             self.rail = rail
             self.reference = reference
         }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case rail, reference
+        }
+
+        /// Strict like ``NewTransfer``: an unknown field is an error (the synthesized decoder
+        /// dropped it, so a misspelt field inside a rail reference went unnoticed).
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let k = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(rail: try k.decode(String.self, forKey: .rail), reference: try k.decode(String.self, forKey: .reference))
+        }
     }
 
     public var id: TransferID
@@ -103,7 +115,7 @@ public struct NewTransfer: Sendable, Hashable {
     }
 
     /// Checks what can be checked without the database, so that bad input gets a precise error.
-    func validate() throws(LedgerError) {
+    public func validate() throws(LedgerError) {
         for posting in postings where posting.amount.isZero {
             throw LedgerError(.amountMustBePositive, "transfer \(id): posting to \(posting.account) has amount 0")
         }
@@ -114,18 +126,16 @@ public struct NewTransfer: Sendable, Hashable {
             throw LedgerError(.amountMustBePositive, "transfer \(id): posted amount must be greater than zero")
         case .balancing(_, _, let upTo?) where upTo.isZero:
             throw LedgerError(.amountMustBePositive, "transfer \(id): up_to must be greater than zero")
-        case .balancing(let from, let to, _) where from == to:
-            throw LedgerError(.duplicateAccount, "transfer \(id): a balancing transfer moves between two accounts")
         case .post, .hold, .postHold, .voidHold, .reverse, .balancing:
             break
         }
-        try validateConditions()
         if case .postHold = action, parent != nil { throw linkError }
         if case .voidHold = action, parent != nil { throw linkError }
         if case .reverse = action, parent != nil { throw linkError }
         if let ref = railReference {
-            guard (1...32).contains(ref.rail.utf8.count), (1...256).contains(ref.reference.utf8.count) else {
-                throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 bytes and reference 1-256 bytes")
+            // Characters (Unicode scalars), as JSON Schema's maxLength in the OpenAPI document counts them.
+            guard (1...32).contains(ref.rail.unicodeScalars.count), (1...256).contains(ref.reference.unicodeScalars.count) else {
+                throw LedgerError(.invalidRailReference, "transfer \(id): rail must be 1-32 characters and reference 1-256 characters")
             }
             guard StoredText.isStorable(ref.rail), StoredText.isStorable(ref.reference) else {
                 throw LedgerError(.invalidRailReference, "transfer \(id): rail and reference must not contain NUL characters")
@@ -134,6 +144,12 @@ public struct NewTransfer: Sendable, Hashable {
         guard StoredText.isStorable(metadata) else {
             throw LedgerError(.invalidMetadata, "transfer \(id): metadata must not contain NUL characters")
         }
+        // Rules across fields last: a transfer breaking a constraint of the document (400) is named
+        // for that, whatever else is wrong, so that a batch refuses it as a whole (LedgerRoutes).
+        if case .balancing(let from, let to, _) = action, from == to {
+            throw LedgerError(.duplicateAccount, "transfer \(id): a balancing transfer moves between two accounts")
+        }
+        try validateConditions()
     }
 
     private var linkError: LedgerError {

@@ -67,7 +67,13 @@ extension PostgresLedger {
         let limit = max(1, min(limit, 1_000))
         var before = Int64.max
         if let cursor {
-            guard cursor.hasPrefix("v"), let v = Int64(cursor.dropFirst()), v > 0 else {
+            // Exactly the spelling `nextCursor` writes (`v` and a version without sign or leading
+            // zero), so that the OpenAPI document can state it as a pattern: `Int64("+07")` alone
+            // would also take `v+07`.
+            let digits = cursor.utf8.dropFirst()
+            guard cursor.hasPrefix("v"), digits.first != UInt8(ascii: "0"),
+                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let v = Int64(cursor.dropFirst()), v > 0
+            else {
                 throw LedgerError(.invalidCursor, "cursor \(cursor.debugDescription) is not one this ledger returned")
             }
             before = v
