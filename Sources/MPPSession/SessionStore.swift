@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// Session channels in PostgreSQL (`settle.mpp_sessions`) and the bookings of their charges.
 ///
-/// A voucher's new state and its charge are written together: ``commit(_:)`` queues them, and
+/// A voucher's new state and its charge are written together: ``enqueue(_:)`` queues them, and
 /// one transaction per batch (``Coalescer``, decision 0005) updates every channel of the batch
 /// with a condition on the state it was computed from, then posts the charges through the
 /// ledger's posting function on the same connection. So a response is served only after its
@@ -57,11 +57,6 @@ public final class SessionStore: Service, Sendable {
     /// Stops taking commits; ``run()`` returns once the queues are empty.
     public func close() {
         for shard in shards { shard.close() }
-    }
-
-    /// Queues a voucher's new channel state and its charge and returns once they are committed.
-    public func commit(_ commit: VoucherCommit) async -> VoucherCommit.Outcome {
-        await enqueue(commit).outcome()
     }
 
     /// Queues a voucher's new channel state and its charge now; a channel's commits must be queued

@@ -12,7 +12,7 @@ extension TempoSessionMethod {
     ///
     /// Cheap path: format and monotonicity first (a voucher below the accepted one is refused
     /// without a signature recovery), one recovery against the signer read from chain, then the new
-    /// state and the charge are committed together before this returns (``SessionStore/commit(_:)``).
+    /// state and the charge are committed together before this returns (``SessionStore/enqueue(_:)``).
     /// The voucher already accepted, paying the same request again, is an idempotent retry: it is
     /// answered with the current state and charged nothing.
     /// - Returns: the channel as committed.

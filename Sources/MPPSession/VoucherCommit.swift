@@ -2,7 +2,7 @@ import EVM
 import Ledger
 
 /// A voucher's new channel state and the booking of its charge, committed together by
-/// ``SessionStore/commit(_:)`` on the condition that the channel is still as it was read.
+/// ``SessionStore/enqueue(_:)`` on the condition that the channel is still as it was read.
 public struct VoucherCommit: Sendable {
     /// The channel's accepted and spent amounts the new state was computed from.
     public struct Expected: Sendable, Hashable {
