@@ -94,6 +94,14 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         /// No chain checkpoint has the id asked for.
         public static let checkpointNotFound: Code = "checkpoint_not_found"
 
+        // Events, monitors and webhooks (decision 0039).
+        /// No balance monitor has this id.
+        public static let monitorNotFound: Code = "monitor_not_found"
+        /// No webhook endpoint has this id.
+        public static let webhookEndpointNotFound: Code = "webhook_endpoint_not_found"
+        /// A webhook endpoint's URL is not an absolute http(s) URL of at most 2,048 bytes.
+        public static let invalidURL: Code = "invalid_url"
+
         // Operational.
         public static let database: Code = "database_error"
         public static let invalidDatabaseURL: Code = "invalid_database_url"

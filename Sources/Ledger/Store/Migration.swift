@@ -38,6 +38,7 @@ struct Migration: Sendable {
         Migration(version: 19, name: "hash_chain", sql: String(decoding: PackageResources.v19_hash_chain_sql, as: UTF8.self)),
         Migration(version: 20, name: "x402_follow", sql: String(decoding: PackageResources.v20_x402_follow_sql, as: UTF8.self)),
         Migration(version: 21, name: "linear_checks", sql: String(decoding: PackageResources.v21_linear_checks_sql, as: UTF8.self)),
+        Migration(version: 24, name: "outbox", sql: String(decoding: PackageResources.v24_outbox_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

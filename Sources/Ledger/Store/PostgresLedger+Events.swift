@@ -1,0 +1,214 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresLedger {
+    /// Gives the events that committed their positions (decision 0039) and returns the last
+    /// position given, 0 before the first event. Readers call it before reading; it is cheap when
+    /// nothing is waiting, and one sequencer runs at a time.
+    @discardableResult
+    public func sequenceEvents(limit: Int = 50_000) async throws(LedgerError) -> Int64 {
+        try await database {
+            let rows = try await client.query("select settle.sequence_events(\(Int32(clamping: limit)))", logger: logger)
+            for try await head in rows.decode(Int64.self) { return head }
+            return 0
+        }
+    }
+
+    /// Up to `limit` events after position `after`, in order, sequencing what committed first.
+    /// - Throws: ``LedgerError/Code/invalidCursor`` when `after` is negative or beyond the last
+    ///   event (a cursor this ledger never gave).
+    public func events(after: Int64, limit: Int = 100) async throws(LedgerError) -> EventPage {
+        guard after >= 0 else { throw LedgerError(.invalidCursor, "an event cursor is a position, 0 or more; got \(after)") }
+        let limit = max(1, min(limit, 1_000))
+        let head = try await sequenceEvents()
+        guard after <= head else {
+            throw LedgerError(.invalidCursor, "cursor \(after) is beyond the last event, \(head): it was not given by this ledger")
+        }
+        guard after < head else { return EventPage(events: [], next: after, head: head) }
+
+        struct Row { var kind: Int16, refs: [Int64], payload: String?, recordedAt: Date, first: Int64 }
+        let rows: [Row] = try await database {
+            // Each row holds at least one event: `limit` rows cover `limit` events.
+            let query: PostgresQuery = """
+                select kind, refs, payload::text, recorded_at, last_position - count + 1
+                  from settle.outbox
+                 where last_position > \(after) and last_position is not null
+                 order by last_position
+                 limit \(Int64(limit))
+                """
+            var rows: [Row] = []
+            for try await (kind, refs, payload, recorded, first) in try await client.query(query, logger: logger).decode(
+                (Int16, [Int64], String?, Date, Int64).self)
+            {
+                rows.append(Row(kind: kind, refs: refs, payload: payload, recordedAt: recorded, first: first))
+            }
+            return rows
+        }
+
+        // The (position, row, ref) of each event to return.
+        var wanted: [(position: Int64, row: Int, ref: Int64)] = []
+        scan: for (r, row) in rows.enumerated() {
+            for (i, ref) in row.refs.enumerated() where row.first + Int64(i) > after {
+                wanted.append((row.first + Int64(i), r, ref))
+                if wanted.count == limit { break scan }
+            }
+        }
+        let transferSeqs = wanted.filter { rows[$0.row].kind == 0 }.map(\.ref)
+        let accountNums = wanted.filter { rows[$0.row].kind == 1 || rows[$0.row].kind == 2 }.map(\.ref)
+        let firings = wanted.filter { rows[$0.row].kind == 3 }
+        let transfers = try await transfers(seqs: transferSeqs)
+        var firingDetails: [MonitorPayload] = []
+        for firing in firings { firingDetails.append(try MonitorPayload(text: rows[firing.row].payload)) }
+        let accounts = try await accounts(nums: accountNums + firingDetails.map(\.accountNum))
+        let firingTransfers = try await transferIDs(seqs: firings.map(\.ref))
+
+        var events: [LedgerEvent] = []
+        events.reserveCapacity(wanted.count)
+        var firingIndex = 0
+        for item in wanted {
+            let row = rows[item.row]
+            switch row.kind {
+            case 0:
+                guard let transfer = transfers[item.ref] else {
+                    throw LedgerError(.database, "event \(item.position): transfer seq \(item.ref) is missing")
+                }
+                events.append(
+                    LedgerEvent(
+                        position: item.position, kind: LedgerEvent.kind(of: transfer), recordedAt: row.recordedAt,
+                        subject: .transfer(transfer)))
+            case 1, 2:
+                guard let account = accounts[item.ref] else {
+                    throw LedgerError(.database, "event \(item.position): account num \(item.ref) is missing")
+                }
+                events.append(
+                    LedgerEvent(
+                        position: item.position, kind: row.kind == 1 ? .accountCreated : .accountClosed,
+                        recordedAt: row.recordedAt, subject: .account(account)))
+            default:
+                let detail = firingDetails[firingIndex]
+                firingIndex += 1
+                guard let account = accounts[detail.accountNum], let transfer = firingTransfers[item.ref] else {
+                    throw LedgerError(.database, "event \(item.position): the monitor's account or transfer is missing")
+                }
+                let firing = BalanceMonitor.Firing(
+                    monitor: detail.monitor, account: account.id, measure: detail.measure, operator: detail.operator,
+                    threshold: detail.threshold, value: detail.value, accountVersion: detail.accountVersion, transfer: transfer)
+                events.append(
+                    LedgerEvent(position: item.position, kind: .balanceMonitorFired, recordedAt: row.recordedAt, subject: .monitor(firing)))
+            }
+        }
+        let next = events.last?.position ?? after
+        return EventPage(events: events, next: next, head: head)
+    }
+
+    /// Transfers by sequence number with their lines, as recorded (no hold state).
+    private func transfers(seqs: [Int64]) async throws(LedgerError) -> [Int64: Transfer] {
+        guard !seqs.isEmpty else { return [:] }
+        return try await database {
+            var found: [Int64: Transfer] = [:]
+            let head: PostgresQuery = """
+                select t.seq, t.id, t.kind, p.id, t.effective_at, t.recorded_at, t.expires_at, coalesce(t.metadata::text, '{}'),
+                       t.rail, t.rail_ref
+                  from settle.transfers t left join settle.transfers p on p.seq = t.parent_seq
+                 where t.seq = any(\(seqs))
+                """
+            for try await (seq, id, kind, parent, eff, rec, exp, meta, rail, ref) in try await client.query(head, logger: logger)
+                .decode((Int64, String, Int16, String?, Date, Date, Date?, String, String?, String?).self)
+            {
+                found[seq] = Transfer(
+                    id: TransferID(internal: id), sequence: seq, kind: Transfer.Kind(rawValue: kind) ?? .posted,
+                    parent: parent.map { TransferID(internal: $0) }, lines: [], effectiveAt: eff, recordedAt: rec, expiresAt: exp,
+                    metadata: Metadata(jsonText: meta), railReference: rail.flatMap { r in ref.map { .init(rail: r, reference: $0) } },
+                    holdState: nil)
+            }
+            let lines: PostgresQuery = """
+                select e.transfer_seq, a.id, e.is_debit, e.is_pending, e.amount::text
+                  from settle.entries e join settle.accounts a on a.num = e.account_num
+                 where e.transfer_seq = any(\(seqs))
+                 order by e.transfer_seq, e.is_pending desc, e.account_version, a.id
+                """
+            for try await (seq, account, debit, pending, amount) in try await client.query(lines, logger: logger).decode(
+                (Int64, String, Bool, Bool, String).self)
+            {
+                found[seq]?.lines.append(
+                    .init(
+                        account: AccountID(internal: account), direction: debit ? .debit : .credit, pending: pending,
+                        amount: try Self.signed(amount)))
+            }
+            return found
+        }
+    }
+
+    private func transferIDs(seqs: [Int64]) async throws(LedgerError) -> [Int64: TransferID] {
+        guard !seqs.isEmpty else { return [:] }
+        return try await database {
+            var found: [Int64: TransferID] = [:]
+            let rows = try await client.query("select seq, id from settle.transfers where seq = any(\(seqs))", logger: logger)
+            for try await (seq, id) in rows.decode((Int64, String).self) { found[seq] = TransferID(internal: id) }
+            return found
+        }
+    }
+
+    private func accounts(nums: [Int64]) async throws(LedgerError) -> [Int64: Account] {
+        guard !nums.isEmpty else { return [:] }
+        return try await database {
+            var found: [Int64: Account] = [:]
+            let rows = try await client.query(
+                """
+                select num, id, asset_id, code, normal::text, flags, external_id, metadata::text, closed, created_at
+                  from settle.accounts where num = any(\(nums))
+                """, logger: logger)
+            for try await (num, id, asset, code, normal, flags, ext, meta, closed, created) in rows.decode(
+                (Int64, String, String, String, String, Int16, String?, String, Bool, Date).self)
+            {
+                found[num] = Account(
+                    id: AccountID(internal: id), asset: AssetID(internal: asset), code: code,
+                    normalSide: normal == "D" ? .debit : .credit, limit: .init(flags: flags), externalID: ext,
+                    metadata: Metadata(jsonText: meta), closed: closed, createdAt: created)
+            }
+            return found
+        }
+    }
+}
+
+/// The payload the monitor trigger writes (v24 `settle.outbox_monitors`).
+private struct MonitorPayload: Decodable {
+    var monitor: String
+    var accountNum: Int64
+    var accountVersion: Int64
+    var measure: BalanceMonitor.Measure
+    var `operator`: BalanceMonitor.Operator
+    var threshold: SignedAmount
+    var value: SignedAmount
+
+    enum CodingKeys: String, CodingKey {
+        case monitor, threshold, value, `operator`
+        case accountNum = "account_num"
+        case accountVersion = "account_version"
+        case measure = "balance"
+    }
+
+    init(text: String?) throws(LedgerError) {
+        do {
+            self = try JSONDecoder().decode(Self.self, from: Data((text ?? "").utf8))
+        } catch {
+            throw LedgerError(.database, "a balance monitor event's payload is unreadable: \(error)")
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        monitor = try c.decode(String.self, forKey: .monitor)
+        accountNum = try c.decode(Int64.self, forKey: .accountNum)
+        accountVersion = try c.decode(Int64.self, forKey: .accountVersion)
+        guard let measure = BalanceMonitor.Measure(rawValue: try c.decode(String.self, forKey: .measure)),
+            let op = BalanceMonitor.Operator(rawValue: try c.decode(String.self, forKey: .operator)),
+            let threshold = SignedAmount(decimal: try c.decode(String.self, forKey: .threshold)),
+            let value = SignedAmount(decimal: try c.decode(String.self, forKey: .value))
+        else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unknown measure, operator or amount")) }
+        self.measure = measure
+        self.operator = op
+        self.threshold = threshold
+        self.value = value
+    }
+}
