@@ -95,6 +95,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let checkpointNotFound: Code = "checkpoint_not_found"
 
         // Events, monitors and webhooks (decision 0039).
+        /// An event cursor of the right form names a position beyond the last event: it was not
+        /// given by this ledger.
+        public static let unknownCursor: Code = "unknown_cursor"
         /// No balance monitor has this id.
         public static let monitorNotFound: Code = "monitor_not_found"
         /// No webhook endpoint has this id.

@@ -161,7 +161,7 @@ struct OutboxTests {
         do {
             _ = try await ledger.events(after: head + 1_000_000)
             Issue.record("a cursor from the future was read")
-        } catch { #expect(error.code == .invalidCursor) }
+        } catch { #expect(error.code == .unknownCursor) }
         #expect(try await ledger.events(after: head).events.count >= 0)
     }
 }

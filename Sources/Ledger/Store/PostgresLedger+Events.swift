@@ -15,14 +15,15 @@ extension PostgresLedger {
     }
 
     /// Up to `limit` events after position `after`, in order, sequencing what committed first.
-    /// - Throws: ``LedgerError/Code/invalidCursor`` when `after` is negative or beyond the last
-    ///   event (a cursor this ledger never gave).
+    /// - Throws: ``LedgerError/Code/invalidCursor`` when `after` is negative,
+    ///   ``LedgerError/Code/unknownCursor`` when it is beyond the last event (a cursor this ledger
+    ///   never gave).
     public func events(after: Int64, limit: Int = 100) async throws(LedgerError) -> EventPage {
         guard after >= 0 else { throw LedgerError(.invalidCursor, "an event cursor is a position, 0 or more; got \(after)") }
         let limit = max(1, min(limit, 1_000))
         let head = try await sequenceEvents()
         guard after <= head else {
-            throw LedgerError(.invalidCursor, "cursor \(after) is beyond the last event, \(head): it was not given by this ledger")
+            throw LedgerError(.unknownCursor, "cursor \(after) is beyond the last event, \(head): it was not given by this ledger")
         }
         guard after < head else { return EventPage(events: [], next: after, head: head) }
 

@@ -1,0 +1,148 @@
+import Foundation
+import Ledger
+import LedgerAPI
+import NIOHTTP1
+import Testing
+
+/// `GET /v1/events` (long-poll), balance monitors and webhook endpoints over HTTP (decision 0039).
+@Suite("Events, monitors and webhook endpoints over HTTP")
+struct EventAPITests {
+    @Test func aLongPollReturnsTheEventThatArrivesWhileItWaits() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            try await s.books("world", "agent")
+            let head = try await s.call(.GET, "/v1/events?types=account.closed&account_prefix=\(p):", key: s.read).expect(200)
+            let after = try #require(head["head"])
+            async let waited = s.call(.GET, "/v1/events?after=\(after)&wait=20&account_prefix=\(p):", key: s.read)
+            try await Task.sleep(for: .milliseconds(300))
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("fund", "world", "agent", "500")).expect(201)
+            let reply = try await waited.expect(200)
+            let items = reply.json["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 1, "\(reply.text)")
+            #expect(items.first?["type"] as? String == "transfer.created")
+            let data = items.first?["data"] as? [String: Any]
+            #expect(data?["id"] as? String == "\(p):fund")
+            #expect(reply["next_cursor"] == "\(items.first?["position"] ?? "")")
+            #expect(items.first?["id"] as? String == "evt_\(items.first?["position"] ?? "")")
+
+            // Nothing more: a read without waiting answers at once, empty, at the same cursor.
+            let next = try #require(reply["next_cursor"])
+            let idle = try await s.call(.GET, "/v1/events?after=\(next)&account_prefix=\(p):", key: s.read).expect(200)
+            #expect((idle.json["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func aKeyLimitedToAPrefixSeesOnlyEventsWhollyInside() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            let start = try #require(try await s.call(.GET, "/v1/events?types=account.closed", key: s.read).expect(200)["head"])
+            try await s.books("world", "agent:a", "agent:b", "merchant")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("fund", "world", "agent:a", "500")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("move", "agent:a", "agent:b", "30")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("pay", "agent:b", "merchant", "20")).expect(201)
+            let limited = try await s.keys.create(scope: .read, accountPrefix: "\(p):agent:", label: "limited").token
+            var seen: [String] = []
+            var cursor = start
+            while true {
+                let page = try await s.call(.GET, "/v1/events?after=\(cursor)&limit=1000", key: limited).expect(200)
+                for item in page.json["items"] as? [[String: Any]] ?? [] {
+                    let data = item["data"] as? [String: Any]
+                    seen.append("\(item["type"] ?? "") \(data?["id"] ?? "")")
+                }
+                cursor = try #require(page["next_cursor"])
+                if cursor == page["head"] { break }
+            }
+            // The agent's accounts and the move between them, not the transfers that also touch the
+            // world or the merchant.
+            #expect(seen == ["account.created \(p):agent:a", "account.created \(p):agent:b", "transfer.created \(p):move"])
+            try await s.call(.GET, "/v1/events?account_prefix=\(p):m", key: limited).expectProblem(403, "forbidden_account")
+        }
+    }
+
+    @Test func badEventQueriesAreRefused() async throws {
+        try await TestServer.with { s in
+            try await s.call(.GET, "/v1/events?after=abc", key: s.read).expectProblem(400, "invalid_cursor")
+            try await s.call(.GET, "/v1/events?after=-1", key: s.read).expectProblem(400, "invalid_cursor")
+            try await s.call(.GET, "/v1/events?after=999999999999999999", key: s.read).expectProblem(422, "unknown_cursor")
+            try await s.call(.GET, "/v1/events?wait=31", key: s.read).expectProblem(400, "invalid_query")
+            try await s.call(.GET, "/v1/events?types=transfer.created,nope", key: s.read).expectProblem(400, "invalid_query")
+            try await s.call(.GET, "/v1/events?limit=0", key: s.read).expectProblem(400, "invalid_query")
+            try await s.call(.GET, "/v1/events").expectProblem(401, "unauthorized")
+        }
+    }
+
+    @Test func monitorsThroughTheAPIFireIntoTheEvents() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            try await s.books("world", "agent", "merchant")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("fund", "world", "agent", "500")).expect(201)
+            let monitor = #"{"id": "\#(p)-low", "account": "\#(p):agent", "balance": "available", "operator": "lt", "threshold": "100"}"#
+            let created = try await s.call(.POST, "/v1/monitors", key: s.write, body: monitor).expect(201)
+            #expect(created.json["holds_now"] as? Bool == false)
+            try await s.call(.POST, "/v1/monitors", key: s.write, body: monitor).expect(200)
+            try await s.call(.POST, "/v1/monitors", key: s.write, body: monitor.replacingOccurrences(of: "\"100\"", with: "\"99\""))
+                .expectProblem(409, "exists_with_different_fields")
+            try await s.call(
+                .POST, "/v1/monitors", key: s.write,
+                body: monitor.replacingOccurrences(of: "\(p)-low", with: "\(p)-x").replacingOccurrences(
+                    of: ":agent", with: ":nobody")
+            ).expectProblem(422, "account_not_found")
+            try await s.call(.POST, "/v1/monitors", key: s.write, body: monitor.replacingOccurrences(of: "\"lt\"", with: "\"<\""))
+                .expect(400)
+            try await s.call(.POST, "/v1/monitors", key: s.read, body: monitor).expectProblem(403, "forbidden_scope")
+
+            let start = try #require(try await s.call(.GET, "/v1/events?types=account.closed", key: s.read).expect(200)["head"])
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("pay", "agent", "merchant", "450")).expect(201)
+            let fired = try await s.call(
+                .GET, "/v1/events?after=\(start)&types=balance_monitor.fired&account_prefix=\(p):&wait=10", key: s.read
+            ).expect(200)
+            let items = fired.json["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 1, "\(fired.text)")
+            let data = items.first?["data"] as? [String: Any]
+            #expect(data?["monitor"] as? String == "\(p)-low")
+            #expect(data?["value"] as? String == "50")
+            #expect(data?["transfer"] as? String == "\(p):pay")
+
+            let list = try await s.call(.GET, "/v1/monitors?account_prefix=\(p):", key: s.read).expect(200)
+            #expect((list.json["items"] as? [[String: Any]])?.map { $0["id"] as? String } == ["\(p)-low"])
+            try await s.call(.GET, "/v1/monitors/\(p)-low", key: s.read).expect(200)
+            try await s.call(.DELETE, "/v1/monitors/\(p)-low", key: s.write).expect(200)
+            try await s.call(.DELETE, "/v1/monitors/\(p)-low", key: s.write).expectProblem(404, "not_found")
+            try await s.call(.GET, "/v1/monitors/\(p)-low", key: s.read).expectProblem(404, "not_found")
+        }
+    }
+
+    @Test func webhookEndpointsAreAdminsAndShowTheirSecretOnce() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            let body = #"{"id": "\#(p)-hook", "url": "http://127.0.0.1:9/hook", "types": ["transfer.created"], "account_prefix": "\#(p):"}"#
+            try await s.call(.POST, "/v1/webhook_endpoints", key: s.write, body: body).expectProblem(403, "forbidden_scope")
+            let created = try await s.call(.POST, "/v1/webhook_endpoints", key: s.admin, body: body).expect(201)
+            let secret = try #require(created["secret"])
+            #expect(secret.count == 64)
+            let again = try await s.call(.POST, "/v1/webhook_endpoints", key: s.admin, body: body).expect(200)
+            #expect(again["secret"] == nil)
+            try await s.call(
+                .POST, "/v1/webhook_endpoints", key: s.admin, body: body.replacingOccurrences(of: "/hook", with: "/other")
+            ).expectProblem(409, "exists_with_different_fields")
+            try await s.call(
+                .POST, "/v1/webhook_endpoints", key: s.admin,
+                body: #"{"id": "\#(p)-bad", "url": "ftp://127.0.0.1/hook"}"#
+            ).expectProblem(422, "invalid_url")
+            try await s.call(
+                .POST, "/v1/webhook_endpoints", key: s.admin,
+                body: #"{"id": "\#(p)-bad", "url": "http://127.0.0.1/hook", "types": ["transfer.nope"]}"#
+            ).expect(400)
+            try await s.call(
+                .POST, "/v1/webhook_endpoints", key: s.admin,
+                body: #"{"id": "\#(p)-bad", "url": "http://127.0.0.1/hook", "after": "999999999999999999"}"#
+            ).expectProblem(422, "unknown_cursor")
+            let list = try await s.call(.GET, "/v1/webhook_endpoints", key: s.admin).expect(200)
+            let mine = (list.json["items"] as? [[String: Any]] ?? []).filter { ($0["id"] as? String)?.hasPrefix(p) == true }
+            #expect(mine.count == 1)
+            #expect(mine.first?["secret"] == nil)
+            try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expect(200)
+            try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expectProblem(404, "not_found")
+        }
+    }
+}
