@@ -122,6 +122,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Webhooks",
+            dependencies: [
+                "Ledger", "LedgerAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "Ledger", "SettleTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RailKit",
             dependencies: [
                 "Ledger",
@@ -277,7 +298,7 @@ let package = Package(
             name: "Settle",
             dependencies: [
                 "Ledger", "EVM", "CSecp256k1",
-                "LedgerAPI", "Timestamps",
+                "LedgerAPI", "Timestamps", "Webhooks",
                 "LocalPostgres",
                 "HTTPLoad",
                 "RailKit",

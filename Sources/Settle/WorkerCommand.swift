@@ -22,7 +22,8 @@ struct WorkerCommand: AsyncParsableCommand {
             midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day, for every configured rail with statements; only with a rails \
             file), x402-pending "* * * * *" (x402 settlements broadcast but never resolved: receipt read, outcome booked; only with \
             --x402-facilitator, the file settle serve uses), chain-advance "*/10 * * * * *" (the hash chain, decision 0031), \
-            chain-checkpoint "0 * * * *" (sign the chain's heads; only with SETTLE_CHAIN_KEY_FILE or SETTLE_CHAIN_KEY). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            chain-checkpoint "0 * * * *" (sign the chain's heads; only with SETTLE_CHAIN_KEY_FILE or SETTLE_CHAIN_KEY), \
+            webhooks "*/2 * * * * *" (send the ledger's events to the registered webhook endpoints, decision 0039). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \

@@ -4,6 +4,7 @@ import Ledger
 import Logging
 import RailKit
 import Scheduler
+import Webhooks
 import X402
 
 /// The jobs `settle worker` runs, built from its settings and the parts they need.
@@ -113,6 +114,18 @@ struct WorkerJobs {
                     let checkpoint = try await ledger.takeChainCheckpoint(signingKey: chainKey)
                     let line = try JSONCoding.line(checkpoint)
                     context.logger.notice("chain checkpoint", metadata: ["checkpoint": "\(line)"])
+                })
+        }
+        if let schedule = try settings.schedule("webhooks") {
+            jobs.append(
+                try Job(name: "webhooks", schedule: schedule) { context in
+                    // An endpoint that fails waits its back-off; the others are served meanwhile.
+                    var deliverer = WebhookDeliverer(ledger: ledger)
+                    deliverer.logger = context.logger
+                    let report = try await deliverer.deliverDue()
+                    if report.delivered > 0 || report.failed > 0 {
+                        context.logger.info("webhooks", metadata: ["report": "\(report)"])
+                    }
                 })
         }
         if let reconcile, let schedule = try settings.schedule("reconcile") {

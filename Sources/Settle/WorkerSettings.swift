@@ -49,6 +49,7 @@ struct WorkerSettings: Sendable {
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
         "x402-pending": "* * * * *", "chain-advance": "*/10 * * * * *", "chain-checkpoint": "0 * * * *",
+        "webhooks": "*/2 * * * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.

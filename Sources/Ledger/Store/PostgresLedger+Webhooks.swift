@@ -90,6 +90,16 @@ extension PostgresLedger {
         }
     }
 
+    /// Moves an endpoint past events it does not take, without an attempt.
+    public func advanceWebhookEndpoint(_ id: String, through position: Int64) async throws(LedgerError) {
+        try await database {
+            try await client.query(
+                """
+                update settle.webhook_endpoints set delivered_through = greatest(delivered_through, \(position)) where id = \(id)
+                """, logger: logger)
+        }
+    }
+
     /// Records a failed attempt; the next one waits `retryAfter`.
     public func recordWebhookFailure(_ id: String, status: Int?, error: String, retryAfter: Duration) async throws(LedgerError) {
         let seconds = Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import LedgerAPI
+
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "Read the ledger's events (decision 0039).",
+        subcommands: [Tail.self], defaultSubcommand: Tail.self)
+
+    struct Tail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print events as JSON lines, as GET /v1/events shows them, following new ones.",
+            discussion: """
+                Starts after the last event (only what happens from now on) unless --after names a position \
+                (--after 0: from the first event). With --no-follow, prints what exists and exits; the last \
+                position read goes to standard error as `next_cursor=N`, to resume from.
+                """)
+
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "The last position already handled (default: the last event now).") var after: Int64?
+        @Option(help: "Comma-separated event types to print (default: all).") var types: String?
+        @Option(name: .customLong("account-prefix"), help: "Only events touching an account whose id starts with this.")
+        var accountPrefix: String?
+        @Flag(inversion: .prefixedNo, help: "Wait for new events (the default) or stop at the last one.") var follow = true
+
+        func run() async throws {
+            var kinds: Set<LedgerEvent.Kind> = []
+            for name in (types ?? "").split(separator: ",") {
+                guard let kind = LedgerEvent.Kind(rawValue: String(name)) else {
+                    throw ValidationError(
+                        "unknown event type \(name); types are \(LedgerEvent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                kinds.insert(kind)
+            }
+            let prefix = accountPrefix ?? ""
+            let (after, follow, wanted) = (after, follow, kinds)
+            try await db.withLedger(connections: 1) { ledger in
+                var cursor: Int64
+                if let after { cursor = after } else { cursor = try await ledger.sequenceEvents() }
+                while true {
+                    let page = try await ledger.events(after: cursor, limit: 500)
+                    for event in page.events
+                    where (wanted.isEmpty || wanted.contains(event.kind))
+                        && (prefix.isEmpty || event.accounts.contains { $0.rawValue.hasPrefix(prefix) })
+                    {
+                        FileHandle.standardOutput.write(Data(try EventJSON.event(event) + [UInt8(ascii: "\n")]))
+                    }
+                    cursor = page.next
+                    guard cursor >= page.head else { continue }
+                    if !follow {
+                        FileHandle.standardError.write(Data("next_cursor=\(cursor)\n".utf8))
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+    }
+}
