@@ -58,7 +58,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     static func status(of code: LedgerError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedID, .invalidAmount, .invalidCursor, .invalidMetadata, .invalidTimeout, .invalidRailReference,
-            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput:
+            .amountMustBePositive, .invalidAsset, .invalidAccount, .invalidInput,
+            // The document's `minItems: 2`: a request of one posting is malformed.
+            .tooFewPostings:
             .badRequest
         // A condition on an account the transfer does not post to, or two on one account: the
         // request has the documented form, its parts disagree (not expressible in JSON Schema).

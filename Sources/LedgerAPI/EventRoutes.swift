@@ -52,13 +52,8 @@ struct EventRoutes: Sendable {
                 types.insert(kind)
             }
         }
-        let prefix = query["account_prefix"].map(String.init) ?? ""
-        if !prefix.isEmpty {
-            guard (try? AccountID(prefix)) != nil else {
-                throw APIError(.invalidQuery, .badRequest, "account_prefix must be 1-128 characters of [A-Za-z0-9._:/@+-]")
-            }
-            try context.requireAccess(to: prefix)
-        }
+        let prefix = try Self.accountPrefix(query["account_prefix"].map(String.init)) ?? ""
+        if !prefix.isEmpty { try context.requireAccess(to: prefix) }
         let key = context.key
 
         // A key limited to a prefix sees the events whose every account is under it, as it sees
@@ -82,6 +77,17 @@ struct EventRoutes: Sendable {
         }
     }
 
+    /// The `account_prefix` query parameter: absent, or the start of an account id (never empty).
+    static func accountPrefix(_ text: String?) throws(APIError) -> String? {
+        guard let text else { return nil }
+        guard (try? AccountID(text)) != nil else {
+            throw APIError(
+                .invalidQuery, .badRequest, "account_prefix must be 1-128 characters of [A-Za-z0-9._:/@+-], starting with a letter or digit"
+            )
+        }
+        return text
+    }
+
     /// `POST /v1/monitors`.
     func createMonitor(_ request: Request, _ context: APIRequestContext, body: ByteBuffer) async throws -> Response {
         let wire = try APIJSON.decode(MonitorWire.self, from: body)
@@ -93,12 +99,8 @@ struct EventRoutes: Sendable {
 
     /// `GET /v1/monitors?account_prefix=`: the monitors of the accounts the caller may see.
     func monitors(_ request: Request, _ context: APIRequestContext) async throws -> Response {
-        let prefix = request.uri.queryParameters["account_prefix"].map(String.init) ?? context.key?.accountPrefix ?? ""
-        if !prefix.isEmpty {
-            guard (try? AccountID(prefix)) != nil else {
-                throw APIError(.invalidQuery, .badRequest, "account_prefix must be 1-128 characters of [A-Za-z0-9._:/@+-]")
-            }
-        }
+        let prefix =
+            try Self.accountPrefix(request.uri.queryParameters["account_prefix"].map(String.init)) ?? context.key?.accountPrefix ?? ""
         try context.requireAccess(to: prefix)
         return try APIJSON.response(ItemsWire(items: try await ledger.monitors(accountPrefix: prefix).map { MonitorWire($0) }))
     }

@@ -22,7 +22,8 @@ struct EventAPITests {
             #expect(items.first?["type"] as? String == "transfer.created")
             let data = items.first?["data"] as? [String: Any]
             #expect(data?["id"] as? String == "\(p):fund")
-            #expect(reply["next_cursor"] == "\(items.first?["position"] ?? "")")
+            // Other tests' events may follow it in the page: the cursor is at it or past it.
+            #expect(Int(reply["next_cursor"] ?? "") ?? 0 >= items.first?["position"] as? Int ?? .max)
             #expect(items.first?["id"] as? String == "evt_\(items.first?["position"] ?? "")")
 
             // Nothing more: a read without waiting answers at once, empty, at the same cursor.

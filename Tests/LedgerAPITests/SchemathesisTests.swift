@@ -6,16 +6,15 @@ import Testing
 /// invalid, and sends them to a running server: none may get a 5xx, and every response's status,
 /// content type, headers and body must be what the document says; every request the document
 /// calls valid must be accepted (or refused 422 by a rule JSON Schema cannot state, see
-/// `schemathesis.toml`). `negative_data_rejection` is not run yet: the server reads an optional
-/// field sent as JSON `null` as absent (`"metadata": null` on an asset, `"rail_reference": null` in
-/// a batch) where the document says the field is an object; either the decoders refuse `null` or
-/// the document says nullable, a decision left open (issue 14).
+/// `schemathesis.toml`); and every request it calls invalid must be refused
+/// (`negative_data_rejection`): an optional field sent as JSON `null` included, since no request
+/// field of the document is nullable.
 @Suite("Schemathesis against the API", .timeLimit(.minutes(10)))
 struct SchemathesisTests {
     static let executable = OpenAPIDocumentTests.repository.appendingPathComponent(".venv/bin/schemathesis").path
     static let checks = [
         "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
-        "response_schema_conformance", "positive_data_acceptance",
+        "response_schema_conformance", "positive_data_acceptance", "negative_data_rejection",
     ]
     static let configuration = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("schemathesis.toml").path
 

@@ -28,9 +28,9 @@ extension NewTransfer: Codable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let k = try decoder.container(keyedBy: CodingKeys.self)
         let id = try k.decode(TransferID.self, forKey: .id)
-        let type = try k.decodeIfPresent(String.self, forKey: .type) ?? "post"
+        let type = try k.decodeUnlessAbsent(String.self, forKey: .type) ?? "post"
         func require<T: Decodable>(_ key: CodingKeys, _ t: T.Type) throws -> T {
-            guard let v = try k.decodeIfPresent(T.self, forKey: key) else {
+            guard let v = try k.decodeUnlessAbsent(T.self, forKey: key) else {
                 throw DecodingError.keyNotFound(
                     key, .init(codingPath: decoder.codingPath, debugDescription: "\(type) needs \(key.stringValue)"))
             }
@@ -49,10 +49,10 @@ extension NewTransfer: Codable {
             action = .post(try require(.postings, [Posting].self))
         case "hold":
             try forbid(.hold, .amount, .transfer, .from, .to, .upTo)
-            action = .hold(try require(.postings, [Posting].self), timeout: try k.decodeIfPresent(Int64.self, forKey: .timeout))
+            action = .hold(try require(.postings, [Posting].self), timeout: try k.decodeUnlessAbsent(Int64.self, forKey: .timeout))
         case "post_hold":
             try forbid(.postings, .timeout, .transfer, .parent, .from, .to, .upTo, .conditions)
-            action = .postHold(try require(.hold, TransferID.self), amount: try k.decodeIfPresent(UInt256.self, forKey: .amount))
+            action = .postHold(try require(.hold, TransferID.self), amount: try k.decodeUnlessAbsent(UInt256.self, forKey: .amount))
         case "void_hold":
             try forbid(.postings, .timeout, .transfer, .amount, .parent, .from, .to, .upTo, .conditions)
             action = .voidHold(try require(.hold, TransferID.self))
@@ -63,7 +63,7 @@ extension NewTransfer: Codable {
             try forbid(.postings, .timeout, .hold, .amount, .transfer)
             action = .balancing(
                 from: try require(.from, AccountID.self), to: try require(.to, AccountID.self),
-                upTo: try k.decodeIfPresent(UInt256.self, forKey: .upTo))
+                upTo: try k.decodeUnlessAbsent(UInt256.self, forKey: .upTo))
         default:
             throw DecodingError.dataCorrupted(
                 .init(
@@ -71,11 +71,11 @@ extension NewTransfer: Codable {
                     debugDescription: "type must be post, hold, post_hold, void_hold, reverse or balancing"))
         }
         self.init(
-            id: id, action, parent: try k.decodeIfPresent(TransferID.self, forKey: .parent),
-            effectiveAt: try k.decodeIfPresent(Date.self, forKey: .effectiveAt),
-            metadata: try k.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:],
-            railReference: try k.decodeIfPresent(RailReference.self, forKey: .railReference),
-            conditions: try k.decodeIfPresent([Condition].self, forKey: .conditions) ?? [])
+            id: id, action, parent: try k.decodeUnlessAbsent(TransferID.self, forKey: .parent),
+            effectiveAt: try k.decodeUnlessAbsent(Date.self, forKey: .effectiveAt),
+            metadata: try k.decodeUnlessAbsent(Metadata.self, forKey: .metadata) ?? [:],
+            railReference: try k.decodeUnlessAbsent(RailReference.self, forKey: .railReference),
+            conditions: try k.decodeUnlessAbsent([Condition].self, forKey: .conditions) ?? [])
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -28,9 +28,17 @@ extension NewTransfer {
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let k = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(
-                account: try k.decode(AccountID.self, forKey: .account), version: try k.decodeIfPresent(Int64.self, forKey: .version),
-                available: try k.decodeIfPresent(SignedAmount.self, forKey: .available))
+            let version = try k.decodeUnlessAbsent(Int64.self, forKey: .version)
+            // A request out of the documented range is malformed, not a refused transfer.
+            if let version, version < 0 {
+                throw DecodingError.dataCorruptedError(forKey: .version, in: k, debugDescription: "a version is 0 or more")
+            }
+            let available = try k.decodeUnlessAbsent(SignedAmount.self, forKey: .available)
+            guard version != nil || available != nil else {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "a condition needs a version or an available amount"))
+            }
+            self.init(account: try k.decode(AccountID.self, forKey: .account), version: version, available: available)
         }
     }
 

@@ -126,6 +126,8 @@ public struct NewTransfer: Sendable, Hashable {
             throw LedgerError(.amountMustBePositive, "transfer \(id): posted amount must be greater than zero")
         case .balancing(_, _, let upTo?) where upTo.isZero:
             throw LedgerError(.amountMustBePositive, "transfer \(id): up_to must be greater than zero")
+        case .post(let p) where p.count < 2, .hold(let p, _) where p.count < 2:
+            throw LedgerError(.tooFewPostings, "transfer \(id): a transfer takes at least two postings")
         case .post, .hold, .postHold, .voidHold, .reverse, .balancing:
             break
         }

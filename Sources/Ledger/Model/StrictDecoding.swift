@@ -19,3 +19,17 @@ struct AnyKey: CodingKey {
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
 }
+
+extension KeyedDecodingContainer {
+    /// The field's value, or nil when the field is absent. Unlike `decodeIfPresent`, an explicit
+    /// JSON `null` is refused (`DecodingError.valueNotFound`): the API's request fields are never
+    /// nullable, and a client sending `null` for an object is as wrong as one sending a number.
+    public func decodeUnlessAbsent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) {
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [key], debugDescription: "\(key.stringValue) is null: leave the field out instead"))
+        }
+        return try decode(type, forKey: key)
+    }
+}

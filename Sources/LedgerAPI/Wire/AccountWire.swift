@@ -27,10 +27,11 @@ struct AccountWire: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         account = Account(
             id: try c.decode(AccountID.self, forKey: .id), asset: try c.decode(AssetID.self, forKey: .asset),
-            code: try c.decodeIfPresent(String.self, forKey: .code) ?? "", normalSide: try c.decode(Account.Side.self, forKey: .normalSide),
-            limit: try c.decodeIfPresent(Account.Limit.self, forKey: .limit) ?? .none,
-            externalID: try c.decodeIfPresent(String.self, forKey: .externalID),
-            metadata: try c.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:])
+            code: try c.decodeUnlessAbsent(String.self, forKey: .code) ?? "",
+            normalSide: try c.decode(Account.Side.self, forKey: .normalSide),
+            limit: try c.decodeUnlessAbsent(Account.Limit.self, forKey: .limit) ?? .none,
+            externalID: try c.decodeUnlessAbsent(String.self, forKey: .externalID),
+            metadata: try c.decodeUnlessAbsent(Metadata.self, forKey: .metadata) ?? [:])
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -15,9 +15,9 @@ struct AssetWire: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         asset = Asset(
             id: try c.decode(AssetID.self, forKey: .id), code: try c.decode(String.self, forKey: .code),
-            scale: try c.decode(Int.self, forKey: .scale), rail: try c.decodeIfPresent(String.self, forKey: .rail),
-            network: try c.decodeIfPresent(String.self, forKey: .network), token: try c.decodeIfPresent(String.self, forKey: .token),
-            metadata: try c.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:])
+            scale: try c.decode(Int.self, forKey: .scale), rail: try c.decodeUnlessAbsent(String.self, forKey: .rail),
+            network: try c.decodeUnlessAbsent(String.self, forKey: .network), token: try c.decodeUnlessAbsent(String.self, forKey: .token),
+            metadata: try c.decodeUnlessAbsent(Metadata.self, forKey: .metadata) ?? [:])
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -174,15 +174,15 @@ struct WebhookEndpointWire: Codable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
         url = try c.decode(String.self, forKey: .url)
-        types = try c.decodeIfPresent([String].self, forKey: .types) ?? []
+        types = try c.decodeUnlessAbsent([String].self, forKey: .types) ?? []
         for type in types where LedgerEvent.Kind(rawValue: type) == nil {
             throw DecodingError.dataCorruptedError(
                 forKey: .types, in: c,
                 debugDescription:
                     "unknown event type \(type); types are \(LedgerEvent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        accountPrefix = try c.decodeIfPresent(String.self, forKey: .accountPrefix) ?? ""
-        if let text = try c.decodeIfPresent(String.self, forKey: .after) {
+        accountPrefix = try c.decodeUnlessAbsent(String.self, forKey: .accountPrefix) ?? ""
+        if let text = try c.decodeUnlessAbsent(String.self, forKey: .after) {
             guard let position = EventCursor.parse(text) else {
                 throw DecodingError.dataCorruptedError(forKey: .after, in: c, debugDescription: "after is an event cursor: digits")
             }

@@ -121,10 +121,10 @@ struct ResolveRequestWire: Decodable, Sendable {
         let takesAmount = decoder.userInfo[.takesAmount] as? Bool ?? false
         if takesAmount { try decoder.rejectUnknownKeys(CodingKeys.self) } else { try decoder.rejectUnknownKeys(ResolveKeys.self) }
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decodeIfPresent(TransferID.self, forKey: .id)
-        amount = try c.decodeIfPresent(UInt256.self, forKey: .amount)
-        effectiveAt = try c.decodeIfPresent(Date.self, forKey: .effectiveAt)
-        metadata = try c.decodeIfPresent(Metadata.self, forKey: .metadata) ?? [:]
+        id = try c.decodeUnlessAbsent(TransferID.self, forKey: .id)
+        amount = try c.decodeUnlessAbsent(UInt256.self, forKey: .amount)
+        effectiveAt = try c.decodeUnlessAbsent(Date.self, forKey: .effectiveAt)
+        metadata = try c.decodeUnlessAbsent(Metadata.self, forKey: .metadata) ?? [:]
     }
 }
 
