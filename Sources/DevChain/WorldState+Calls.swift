@@ -10,6 +10,7 @@ extension WorldState {
     func hasCode(_ address: Address) -> Bool {
         tokens[address] != nil || escrows[address] != nil || batchSettlement?.address == address
             || (batchSettlement != nil && (address == BatchSettlement.erc3009DepositCollector || address == Multicall3.address))
+            || (permit2 != nil && (address == permit2?.address || address == Permit2.uptoProxy))
     }
 
     /// Runs `data` against the contract at `to` as `context.sender`. On revert `self` is left
@@ -34,6 +35,10 @@ extension WorldState {
         }
         if batchSettlement != nil && to == Multicall3.address {
             return executeMulticall3(data, context: context)
+        }
+        if let permit2, to == permit2.address || to == Permit2.uptoProxy {
+            guard value.isZero else { return .revertEmpty(gas: Gas.revert) }
+            return to == permit2.address ? executePermit2(data, context: context) : executeUptoProxy(data, context: context)
         }
         return .success(gas: 0)
     }
