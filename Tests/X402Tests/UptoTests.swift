@@ -39,7 +39,7 @@ import Testing
         return try await h.serve(router)
     }
 
-    func approvePermit2(_ h: X402Harness, _ key: PrivateKey) async throws {
+    static func approvePermit2(_ h: X402Harness, _ key: PrivateKey) async throws {
         // Gas for the one transaction the payer sends itself.
         let _: RPCValue = try await h.rpc.request(
             "devchain_fund",
@@ -78,7 +78,7 @@ import Testing
         try await X402Harness.with { h in
             let url = try await Self.serve(h)
             let payer = try await h.fundedPayer()
-            try await approvePermit2(h, payer)
+            try await Self.approvePermit2(h, payer)
             let data = try await X402Python.runOffPool(
                 python, [Self.script.path, url + "/tokens?charge=1234", Hex.encode(payer.bytes), X402Harness.network])
             let output = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -112,7 +112,7 @@ import Testing
         try await X402Harness.with { h in
             let url = try await Self.serve(h)
             let payer = try await h.fundedPayer()
-            try await approvePermit2(h, payer)
+            try await Self.approvePermit2(h, payer)
             let transactions = try await h.facilitatorTransactions()
             // Nothing used: served, nothing settled, no transaction, nothing booked.
             let free = try await X402Harness.pay(url + "/tokens?charge=0", Self.payment(h, key: payer))
@@ -149,7 +149,7 @@ import Testing
             }
             // Not approved to Permit2 yet.
             try await refused("/tokens", Self.payment(h, key: payer), .permit2AllowanceRequired)
-            try await approvePermit2(h, payer)
+            try await Self.approvePermit2(h, payer)
             // The handler charges more than the signed maximum.
             try await refused("/tokens?charge=5001", Self.payment(h, key: payer), .uptoSettlementExceedsAmount)
             // Signed for another facilitator: this one may not settle it.
@@ -175,6 +175,30 @@ import Testing
             #expect(try await h.tokenBalance(h.payTo) == 100)
             let booked = try await h.merchantBalance()
             #expect(booked.posted == Ledger.UInt256(100) && booked.pending == .zero)
+        }
+    }
+
+    @Test func aSettlementDroppedByAReorgIsSentAgainForTheChargeNotTheMaximum() async throws {
+        try await FollowTests.with { h, facilitator in
+            let payer = try await h.fundedPayer()
+            try await Self.approvePermit2(h, payer)
+            let payload = Self.payment(h, key: payer)
+            var charge = Self.offer(h)
+            charge.amount = "700"
+            let settled = try await facilitator.settle(payload, requirements: charge)
+            #expect(settled.success && settled.amount == "700", "\(settled)")
+            let block = try #require(await h.chain.receipt(try Hash32(hex: settled.transaction))).blockNumber
+            _ = try await h.chain.reorg(fromBlock: block, requeue: false)
+            #expect(try await h.tokenBalance(h.payTo) == 0)
+            // The stored transaction goes out again: its charge is read back from it, not the maximum.
+            #expect(try await facilitator.follow() == .init(final: 0, resent: 1, reversed: 0))
+            #expect(try await h.tokenBalance(h.payTo) == 700)
+            #expect(try await facilitator.settle(payload, requirements: charge).transaction == settled.transaction)
+            _ = try await h.chain.mine(blocks: 3)
+            #expect(try await facilitator.follow() == .init(final: 1, resent: 0, reversed: 0))
+            #expect(try await h.merchantBalance().posted == Ledger.UInt256(700))
+            #expect(try await FollowTests.incoming(h).posted == SignedAmount(Ledger.UInt256(700)))
+            #expect(try await h.ledger.verify().passed)
         }
     }
 }
