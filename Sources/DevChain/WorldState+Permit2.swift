@@ -140,3 +140,59 @@ extension WorldState {
         return .success([], logs: transferred.logs + [settled], gas: Self.uptoProxyGas + transferred.gas)
     }
 }
+
+extension WorldState {
+    /// `Permit2DepositCollector.collect` for `x402BatchSettlement.deposit`: an optional EIP-2612
+    /// `permit` to Permit2 (tried; a failure is logged and the deposit goes on), then Permit2's
+    /// witness transfer from the payer straight to the settlement contract, the collector as spender
+    /// and the channel id as witness.
+    mutating func collectPermit2(
+        _ b: BatchSettlementState, _ cfg: BatchChannelConfig, amount: UInt256, channelID: Hash32, collectorData: [UInt8], _ c: CallContext
+    ) -> ExecutionOutcome {
+        guard let permit2, let data = try? ABI.decode([.uint256, .uint256, .bytes, .bytes], from: collectorData) else {
+            return .revertEmpty(gas: Gas.revert)
+        }
+        let collector = CallContext(sender: BatchSettlement.permit2DepositCollector, timestamp: c.timestamp, chainID: c.chainID)
+        var logs: [DevChainLog] = []
+        var gas = Self.permit2TransferGas
+        if let eip2612 = data[3].bytes, !eip2612.isEmpty {
+            guard let p = try? ABI.decode([.uint256, .uint256, .uint8, .bytes32, .bytes32], from: eip2612) else {
+                return .revertEmpty(gas: Gas.revert)
+            }
+            guard p[0].uint! == amount else { return .customError("Permit2612AmountMismatch()", [], gas: Gas.revert) }
+            let attempt = call(
+                cfg.token,
+                ABI.encodeCall(
+                    "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)",
+                    [.address(cfg.payer), .address(permit2.address), p[0], p[1], p[2], p[3], p[4]]),
+                context: collector)
+            gas += attempt.gas
+            logs += attempt.succeeded ? attempt.logs : [Self.permitFailure(token: cfg.token, owner: cfg.payer, revert: attempt.output)]
+        }
+        let witness = Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(channelID)]))
+        let moved = call(
+            permit2.address,
+            ABI.encodeCall(
+                "permitWitnessTransferFrom(((address,uint256),uint256,uint256),(address,uint256),address,bytes32,string,bytes)",
+                [
+                    .tuple([.tuple([.address(cfg.token), .uint(amount)]), data[0], data[1]]), .tuple([.address(b.address), .uint(amount)]),
+                    .address(cfg.payer), .bytes32(witness), .string(Permit2.depositWitnessTypeString), data[2],
+                ]),
+            context: collector)
+        guard moved.succeeded else { return moved }
+        return .success([], logs: logs + moved.logs, gas: gas + moved.gas)
+    }
+
+    /// The collector's `EIP2612PermitFailedWith{Reason,Panic,Data}` event for a failed `permit`.
+    private static func permitFailure(token: Address, owner: Address, revert: [UInt8]) -> DevChainLog {
+        let (event, data): (String, [ABIValue]) =
+            switch RevertReason(data: revert) {
+            case .error(let reason): ("EIP2612PermitFailedWithReason(address,address,string)", [.string(reason)])
+            case .panic(let code): ("EIP2612PermitFailedWithPanic(address,address,uint256)", [.uint(code)])
+            default: ("EIP2612PermitFailedWithData(address,address,bytes)", [.bytes(revert)])
+            }
+        return DevChainLog(
+            address: BatchSettlement.permit2DepositCollector, topics: [ABI.eventTopic(event), token.word, owner.word],
+            data: ABI.encode(data))
+    }
+}

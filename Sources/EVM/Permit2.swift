@@ -31,6 +31,13 @@ public enum Permit2 {
     /// The upto proxy's `WITNESS_TYPEHASH`.
     public static let uptoWitnessTypeHash = Keccak256.hash("Witness(address to,address facilitator,uint256 validAfter)")
 
+    /// x402 batch-settlement's Permit2 deposit collector's `DEPOSIT_WITNESS_TYPE_STRING`: the witness
+    /// binds the deposit to its channel.
+    public static let depositWitnessTypeString =
+        "DepositWitness witness)DepositWitness(bytes32 channelId)TokenPermissions(address token,uint256 amount)"
+    /// The collector's `DEPOSIT_WITNESS_TYPEHASH`.
+    public static let depositWitnessTypeHash = Keccak256.hash("DepositWitness(bytes32 channelId)")
+
     /// `hashStruct(TokenPermissions)`.
     public static func tokenPermissionsHash(token: Address, amount: UInt256) -> Hash32 {
         Keccak256.hash(ABI.encode([.bytes32(tokenPermissionsTypeHash), .address(token), .uint(amount)]))

@@ -179,4 +179,71 @@ import Testing
                     from: facilitator.address) == Self.custom("InvalidNonce()"))
         }
     }
+
+    /// `deposit` through the Permit2 collector: the witness is the channel id, the collector the
+    /// spender, the tokens go from the payer straight to the settlement contract.
+    @Test func batchSettlementDepositsThroughThePermit2Collector() async throws {
+        try await DevChainHarness.with { h in
+            let config = BatchChannelConfig(
+                payer: payer.address, payerAuthorizer: payer.address, receiver: merchant, receiverAuthorizer: facilitator.address,
+                token: DevChainHarness.usdc, withdrawDelay: 900, salt: .zero)
+            let channel = config.channelID(in: BatchSettlement.domain(chainID: DevChainHarness.chainID))
+            func deposit(_ amount: UInt256, nonce: UInt256, witness: Hash32? = nil, signer: PrivateKey? = nil) -> [UInt8] {
+                let deadline = UInt256(h.now + 600)
+                let structHash = Permit2.witnessStructHash(
+                    token: DevChainHarness.usdc, amount: amount, spender: BatchSettlement.permit2DepositCollector, nonce: nonce,
+                    deadline: deadline,
+                    witness: Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(witness ?? channel)])),
+                    witnessTypeString: Permit2.depositWitnessTypeString)
+                let digest = EIP712.digest(
+                    domainSeparator: Permit2.domain(chainID: DevChainHarness.chainID).separator, structHash: structHash)
+                let signature = (signer ?? payer).sign(digest: digest).bytes
+                return ABI.encodeCall(
+                    "deposit(\(BatchChannelConfig.abiType),uint128,address,bytes)",
+                    [
+                        config.abiValue, .uint(amount), .address(BatchSettlement.permit2DepositCollector),
+                        .bytes(ABI.encode([.uint(nonce), .uint(deadline), .bytes(signature), .bytes([])])),
+                    ])
+            }
+            // Without an allowance to Permit2 the token refuses.
+            let refused = try await h.sendAndWait(from: payer, to: BatchSettlement.address, data: deposit(4_000, nonce: 1), gas: 500_000)
+            #expect(!refused.succeeded)
+            try await approvePermit2(h)
+            let before = try await h.tokenBalance(payer.address)
+            let receipt = try await h.sendAndWait(from: payer, to: BatchSettlement.address, data: deposit(4_000, nonce: 1), gas: 500_000)
+            #expect(receipt.succeeded)
+            #expect(try await h.tokenBalance(payer.address) == before - 4_000)
+            #expect(try await h.tokenBalance(BatchSettlement.address) == 4_000)
+            let transfer = try TransferEvent(log: try #require(receipt.logs.first))
+            #expect(transfer.from == payer.address && transfer.to == BatchSettlement.address && transfer.value == 4_000)
+            let balance = try await h.rpc.call(
+                CallRequest(to: BatchSettlement.address, data: ABI.encodeCall("channels(bytes32)", [.bytes32(channel)])))
+            #expect(try ABI.decode([.uint256, .uint256], from: balance) == [.uint(4_000), .uint(0)])
+            // Bound to another channel, signed by someone else, or the same nonce again: refused.
+            for data in [
+                deposit(1_000, nonce: 2, witness: Hash32.zero), deposit(1_000, nonce: 3, signer: DevChainHarness.keys[5]),
+                deposit(1_000, nonce: 1),
+            ] {
+                #expect(!(try await h.sendAndWait(from: payer, to: BatchSettlement.address, data: data, gas: 500_000).succeeded))
+            }
+            #expect(try await h.tokenBalance(BatchSettlement.address) == 4_000)
+            // Only the settlement contract may call the collector.
+            let direct = await simulateCollect(h)
+            #expect(direct == Self.custom("OnlyX402BatchSettlement()"))
+        }
+    }
+
+    func simulateCollect(_ h: DevChainHarness) async -> RevertReason? {
+        do {
+            _ = try await h.rpc.call(
+                CallRequest(
+                    from: payer.address, to: BatchSettlement.permit2DepositCollector,
+                    data: ABI.encodeCall(
+                        "collect(address,address,uint256,bytes32,bytes)",
+                        [.address(payer.address), .address(DevChainHarness.usdc), .uint(1), .bytes32(.zero), .bytes([])])))
+            return nil
+        } catch {
+            return error.rpc?.revert
+        }
+    }
 }
