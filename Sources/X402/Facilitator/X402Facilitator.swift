@@ -8,6 +8,8 @@ import Synchronization
 
 /// An x402 facilitator for the `exact` scheme on EVM chains (EIP-3009
 /// `transferWithAuthorization`), settling with its own key and booking every payment in the ledger.
+/// It settles `upto` (Permit2 through `x402UptoPermit2Proxy`) with the same rows, transactions and
+/// bookings; see `X402Facilitator+Upto.swift` and decision 0037.
 ///
 /// - ``verify(_:requirements:)`` checks the payment against the caller's requirements: scheme,
 ///   network, known token, EIP-712 domain from the configuration (never the client's), recipient
