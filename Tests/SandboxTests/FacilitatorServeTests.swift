@@ -122,7 +122,7 @@ extension BinaryTests {
                     python,
                     [
                         InteropPython.repositoryRoot.appendingPathComponent("Tests/SandboxTests/Interop/fastapi_upto_merchant.py").path,
-                        facilitatorURL, token, usdc, payTo, keys[2], chainID, rpcURL,
+                        facilitatorURL, token, usdc, payTo, keys[1], chainID, rpcURL,
                     ])
             }
             let upto = try #require(
