@@ -2,11 +2,13 @@
 
 Reads the sandbox's first JSON line on stdin; lets Permit2 move the agent's USDC (once, as any
 Permit2 payer does), pays `tokensURL`, and prints one JSON object: the paid answer, the settlement,
-what moved on chain to payTo and what the ledger booked to the merchant.
+what moved on chain to payTo, what the ledger booked to the merchant, and the clearing account
+once the chain rail has booked the transfer final.
 """
 import base64
 import json
 import sys
+import time
 
 import requests
 from eth_account import Account
@@ -28,11 +30,18 @@ w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(agent.sign_trans
 headers = {"Authorization": "Bearer " + info["apiKey"]}
 
 
-def posted(account):
+def balance(account):
     answer = requests.get(info["ledgerAPI"] + "/v1/accounts/" + account + "/balance", headers=headers, timeout=300)
-    return int(answer.json()["posted"]) if answer.status_code == 200 else 0
+    return answer.json() if answer.status_code == 200 else {"posted": "0", "debits_posted": "0"}
 
 
+def posted(account):
+    return int(balance(account)["posted"])
+
+
+incoming = "evm:usdc-31337:incoming:" + info["payTo"].lower()
+clearing_before = balance(incoming).get("posted", "0")
+incoming_before = int(balance(incoming)["debits_posted"])
 merchant_before = posted(info["merchantAccount"])
 pay_to_before = usdc.functions.balanceOf(info["payTo"]).call()
 
@@ -43,11 +52,21 @@ session = wrapRequestsWithPayment(requests.Session(), client)
 unpaid = requests.get(info["tokensURL"], timeout=300)
 paid = session.get(info["tokensURL"], timeout=300)
 settled = json.loads(base64.b64decode(paid.headers.get("PAYMENT-RESPONSE", "e30=")))
+merchant_delta = posted(info["merchantAccount"]) - merchant_before
+# The chain rail books the transfer to payTo final after its confirmations (a block a second).
+deadline = time.time() + 90
+while time.time() < deadline:
+    clearing = balance(incoming)
+    if int(clearing["debits_posted"]) > incoming_before and clearing.get("posted") == clearing_before:
+        break
+    time.sleep(0.5)
 print(json.dumps({
     "unpaid_status": unpaid.status_code,
     "paid_status": paid.status_code,
     "paid_body": paid.json() if paid.status_code == 200 else paid.text,
     "settled": settled,
     "pay_to_delta": usdc.functions.balanceOf(info["payTo"]).call() - pay_to_before,
-    "merchant_delta": posted(info["merchantAccount"]) - merchant_before,
+    "merchant_delta": merchant_delta,
+    "incoming_delta": int(balance(incoming)["debits_posted"]) - incoming_before,
+    "clearing_back": balance(incoming).get("posted") == clearing_before,
 }))
