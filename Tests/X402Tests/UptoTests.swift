@@ -201,4 +201,33 @@ import Testing
             #expect(try await h.ledger.verify().passed)
         }
     }
+
+    /// What the facilitator makes of a failed simulation of the proxy's `settle`: the custom errors
+    /// of the proxy and of Permit2, as the dev chain's node returns them, in the scheme's codes.
+    @Test func proxyAndPermit2RevertsMapToTheSchemesCodes() async throws {
+        try await X402Harness.with { h in
+            let payer = try await h.fundedPayer()
+            let facilitator = X402Harness.facilitatorKey.address
+            let permit = UptoPermit(
+                from: payer.address, token: X402Harness.tokenAddress, amount: 5_000, nonce: 9,
+                deadline: EVM.UInt256(UInt64(Date().timeIntervalSince1970) + 300), to: h.payTo, facilitator: facilitator)
+            let signature = permit.sign(with: payer, chainID: 31337).bytes
+            func reason(_ amount: EVM.UInt256, from sender: Address = facilitator, signature: [UInt8]? = nil) async -> X402Reason? {
+                do {
+                    let data = permit.settleCalldata(amount: amount, signature: signature ?? permit.sign(with: payer, chainID: 31337).bytes)
+                    _ = try await h.rpc.estimateGas(CallRequest(from: sender, to: Permit2.uptoProxy, data: data))
+                    return nil
+                } catch {
+                    return X402Reason.upto(forRevert: error)
+                }
+            }
+            #expect(await reason(100) == .permit2AllowanceRequired)
+            try await Self.approvePermit2(h, payer)
+            #expect(await reason(100) == nil)
+            #expect(await reason(100, from: TestAccounts.addresses[4]) == .uptoUnauthorizedFacilitator)
+            #expect(await reason(5_001) == .uptoAmountExceedsPermitted)
+            #expect(await reason(100, signature: permit.sign(with: PrivateKey.random(), chainID: 31337).bytes) == .permit2InvalidSignature)
+            #expect(await reason(100, signature: Array(signature.prefix(10))) == .permit2InvalidSignature)
+        }
+    }
 }
