@@ -42,6 +42,7 @@ public actor DevChain {
         for account in configuration.fundedAccounts { world.credit(account, configuration.initialEtherBalance) }
         if configuration.network == .ethereum {
             world.batchSettlement = BatchSettlementState(chainID: configuration.chainID)
+            world.permit2 = Permit2State(chainID: configuration.chainID)
         }
         if configuration.network == .tempo {
             for (version, address) in configuration.sessionEscrows {

@@ -171,11 +171,14 @@ extension WorldState {
         guard amount <= BatchSettlement.maxAmount - channel.balance else { return .customError(F.depositOverflow, [], gas: Gas.revert) }
         channel.balance = channel.balance + amount
         // `balanceOf` on an address without code reverts without data, as does calling a collector
-        // that is not deployed (only the ERC-3009 collector is, natively).
-        guard let before = tokens[cfg.token]?.balance(of: b.address), collector == BatchSettlement.erc3009DepositCollector else {
-            return .revertEmpty(gas: Gas.revert)
-        }
-        let collected = collectERC3009(b, cfg, amount: amount, channelID: id, collectorData: collectorData, c)
+        // that is not deployed (the ERC-3009 collector, and the Permit2 one beside Permit2).
+        guard let before = tokens[cfg.token]?.balance(of: b.address), hasCode(collector),
+            collector == BatchSettlement.erc3009DepositCollector || collector == BatchSettlement.permit2DepositCollector
+        else { return .revertEmpty(gas: Gas.revert) }
+        let collected =
+            collector == BatchSettlement.erc3009DepositCollector
+            ? collectERC3009(b, cfg, amount: amount, channelID: id, collectorData: collectorData, c)
+            : collectPermit2(b, cfg, amount: amount, channelID: id, collectorData: collectorData, c)
         guard collected.succeeded else { return collected }
         guard tokens[cfg.token]?.balance(of: b.address) == before + amount else {
             return .customError(F.depositCollectionFailed, [], gas: Gas.revert)

@@ -10,6 +10,8 @@ extension WorldState {
     func hasCode(_ address: Address) -> Bool {
         tokens[address] != nil || escrows[address] != nil || batchSettlement?.address == address
             || (batchSettlement != nil && (address == BatchSettlement.erc3009DepositCollector || address == Multicall3.address))
+            || (permit2 != nil && (address == permit2?.address || address == Permit2.uptoProxy))
+            || (permit2 != nil && batchSettlement != nil && address == BatchSettlement.permit2DepositCollector)
     }
 
     /// Runs `data` against the contract at `to` as `context.sender`. On revert `self` is left
@@ -28,12 +30,16 @@ extension WorldState {
             guard value.isZero else { return .revertEmpty(gas: Gas.revert) }
             return executeBatchSettlement(data, context: context)
         }
-        if batchSettlement != nil && to == BatchSettlement.erc3009DepositCollector {
-            // `collect` is only for the settlement contract, which runs it natively (see `collect`).
+        if to == BatchSettlement.erc3009DepositCollector || to == BatchSettlement.permit2DepositCollector, hasCode(to) {
+            // `collect` is only for the settlement contract, which runs it natively (see `deposit`).
             return .customError(BatchSettlementState.Failure.onlyX402BatchSettlement, [], gas: Gas.revert)
         }
         if batchSettlement != nil && to == Multicall3.address {
             return executeMulticall3(data, context: context)
+        }
+        if let permit2, to == permit2.address || to == Permit2.uptoProxy {
+            guard value.isZero else { return .revertEmpty(gas: Gas.revert) }
+            return to == permit2.address ? executePermit2(data, context: context) : executeUptoProxy(data, context: context)
         }
         return .success(gas: 0)
     }

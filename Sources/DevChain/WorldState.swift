@@ -23,6 +23,8 @@ struct WorldState: Sendable, Hashable {
     /// x402's batch-settlement contract (with its ERC-3009 deposit collector and Multicall3), on
     /// Ethereum-like networks.
     var batchSettlement: BatchSettlementState?
+    /// Permit2 (with x402's upto proxy beside it), on Ethereum-like networks.
+    var permit2: Permit2State?
 
     struct NonceLane: Sendable, Hashable {
         var account: Address

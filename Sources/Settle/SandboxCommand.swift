@@ -88,6 +88,10 @@ struct SandboxInfo: Encodable {
 
     var server: String
     var paidURL: String
+    /// Priced with x402 `upto`: the client signs ``tokensOffer``'s amount as a maximum, the answer
+    /// charges per token it used.
+    var tokensURL: String
+    var tokensOffer: Offer
     /// An MCP server (Streamable HTTP) whose `joke` tool is paid with MPP.
     var mcpURL: String
     var facilitatorURL: String
@@ -105,6 +109,9 @@ struct SandboxInfo: Encodable {
     init(_ running: RunningStack) {
         server = running.server
         paidURL = running.paidURL
+        tokensURL = running.tokensURL
+        let upto = running.tokensOffer
+        tokensOffer = Offer(scheme: upto.scheme, kind: upto.kind, network: upto.network, asset: upto.asset, amount: upto.amount)
         mcpURL = running.mcpURL
         facilitatorURL = running.facilitatorURL
         facilitatorAccess = "open"

@@ -151,8 +151,18 @@ struct MerchantParts: Sendable {
         let batch = X402BatchServer(
             facilitator: X402BatchFacilitator(configuration: batchConfiguration, rpc: EthereumRPC(url: rpcURL), logger: logger),
             store: batchStore, logger: logger)
+        // Usage-priced answers (LLM tokens): x402 upto, a signed maximum of ten calls' price, of
+        // which the handler charges what its answer used.
+        let tokensMaximum = String(UInt64(configuration.price) * 10)
         let x402 = X402Middleware<BasicRequestContext>(
             configuration: X402ServerConfiguration(routes: [
+                X402Route(
+                    path: "/paid/tokens",
+                    accepts: [
+                        .upto(
+                            network: token.network, maximum: tokensMaximum, asset: usdc.address.checksummed, payTo: payTo.checksummed,
+                            name: usdc.name, version: usdc.version, facilitator: signer.address)
+                    ]),
                 X402Route(
                     path: "/paid/joke",
                     accepts: [
@@ -163,11 +173,13 @@ struct MerchantParts: Sendable {
                         // A deposit covers a hundred calls: what a prepaid agent does not use comes back.
                         batchConfiguration.requirements(
                             amount: String(configuration.price), payTo: payTo, minDeposit: String(UInt64(configuration.price) * 100)),
-                    ])
+                    ]),
             ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger), batch: batch)
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.group().add(middleware: PaymentSchemes<BasicRequestContext>([mpp, x402]))
             .get("/paid/joke") { _, _ in #"{"joke":"\#(Stack.joke)"}"# }
+        let tokenPrice = UInt64(configuration.price) / 10
+        router.group().add(middleware: x402).get("/paid/tokens") { _, _ in Stack.tokensAnswer(pricePerToken: tokenPrice) }
         // The same joke as a paid MCP tool (MPP over JSON-RPC `_meta`).
         MCPRoutes.add(
             to: router, path: "/mcp",
@@ -226,7 +238,9 @@ struct MerchantParts: Sendable {
                         scheme: "mpp", kind: "stripe/charge", network: "stripe:" + Stack.cardNetworkID, asset: "usd",
                         amount: String(Stack.cardPrice), merchantAccount: cardMerchant.rawValue),
                     .init(scheme: "mpp", kind: "evm/charge", network: token.network, asset: usdc.address.checksummed, amount: price),
-                ])
+                ],
+                tokensOffer: .init(
+                    scheme: "x402", kind: "upto", network: token.network, asset: usdc.address.checksummed, amount: tokensMaximum))
             try await body(running)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()

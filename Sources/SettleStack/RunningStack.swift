@@ -29,6 +29,8 @@ public struct RunningStack: Sendable {
     /// The merchant server, e.g. `http://127.0.0.1:8402`.
     public var server: String
     public var paidURL: String { server + "/paid/joke" }
+    /// A usage-priced route: x402 `upto`, charged per token of the answer up to ``tokensOffer``'s amount.
+    public var tokensURL: String { server + "/paid/tokens" }
     public var mcpURL: String { server + "/mcp" }
     public var facilitatorURL: String { server + "/x402/facilitator" }
     public var ledgerURL: String
@@ -64,4 +66,6 @@ public struct RunningStack: Sendable {
     /// Where the merchant is paid on both chains.
     public var payTo: Address
     public var offers: [Offer]
+    /// How ``tokensURL`` is paid: its `amount` is the maximum a client signs.
+    public var tokensOffer: Offer
 }

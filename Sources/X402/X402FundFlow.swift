@@ -4,7 +4,8 @@ import RailKit
 /// How x402 money moves in the ledger, as data.
 ///
 /// - `verified`: the facilitator accepted the authorization for settlement (before any
-///   transaction): a hold debiting `evm:{asset}:incoming:{payto}` and crediting `{merchant}`.
+///   transaction): a hold debiting `evm:{asset}:incoming:{payto}` and crediting `{merchant}`, of
+///   the price (`exact`) or of the amount charged (`upto`, never more than the signed maximum).
 /// - `settled`: the transfer's receipt was seen with status 1 and a matching `Transfer` log:
 ///   the hold is posted.
 /// - `settlement_failed`: the transaction reverted or never could be mined: the hold is voided.
@@ -35,10 +36,12 @@ public enum X402FundFlow {
                 .init(
                     "verified", from: [], to: "verified", action: .hold(timeout: holdTimeout),
                     postings: [.init(.debit, incoming, "amount"), .init(.credit, merchant, "amount")],
-                    summary: "the authorization is verified and reserved for settlement: the route's price is held"),
+                    summary: "the authorization is verified and reserved for settlement: the route's price (upto: the charge) is held"),
                 .init(
                     "settled", from: ["verified"], to: "settled", action: .postHold(of: "verified", amount: nil), postings: [],
-                    summary: "transferWithAuthorization mined with status 1 and the expected Transfer log"),
+                    summary:
+                        "the settlement (exact: transferWithAuthorization; upto: the proxy's Permit2 transfer of the charge) mined with status 1 and the expected Transfer log"
+                ),
                 .init(
                     "settlement_failed", from: ["verified"], to: "failed", action: .voidHold(of: "verified"), postings: [],
                     summary: "the settlement transaction reverted or can never be mined"),
@@ -55,7 +58,8 @@ public enum X402FundFlow {
     /// assets.
     public static func descriptor(id: String = "x402", tokens: [X402Token], holdTimeout: Int64) -> RailDescriptor {
         RailDescriptor(
-            id: id, kind: "x402", summary: "x402 payments settled by the facilitator (EIP-3009 transferWithAuthorization)",
+            id: id, kind: "x402",
+            summary: "x402 payments settled by the facilitator (exact: EIP-3009 transferWithAuthorization; upto: Permit2)",
             assets: tokens.map(\.ledgerAsset), capabilities: [], fundFlow: flow(holdTimeout: holdTimeout))
     }
 }

@@ -163,7 +163,7 @@ struct BatchSettlementTests {
         let forgedReason = forged.revertReason.map { "\($0)" } ?? ""
         #expect(!forged.succeeded)
         #expect(forgedReason.hasSuffix("invalid signature"), "\(forgedReason)")
-        // No code at the Permit2 collector on this chain: the call reverts without data.
+        // ERC-3009 collector data sent to the Permit2 collector does not decode: a revert without data.
         let permit2 = try await f.send(Self.payer, f.deposit(10, collector: BatchSettlement.permit2DepositCollector))
         #expect(!permit2.succeeded && permit2.revertData == [])
         // The same authorization twice: the token's nonce is used.

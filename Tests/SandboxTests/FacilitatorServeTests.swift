@@ -113,6 +113,27 @@ extension BinaryTests {
             }
             let incoming = try await Self.balance(settle, "evm:\(asset):incoming:\(payTo)", environment)
             #expect(incoming["posted"] as? String == "0" && incoming["debits_posted"] as? String == "1000", "\(incoming)")
+
+            // The same facilitator behind a usage-priced route: the official upto server scheme asks
+            // /supported for the facilitator's address, the official client signs 5000 at most, the
+            // handler charges 1234, and that is what Settle settles and books.
+            let uptoOutput = try await offPool {
+                try runChildProcess(
+                    python,
+                    [
+                        InteropPython.repositoryRoot.appendingPathComponent("Tests/SandboxTests/Interop/fastapi_upto_merchant.py").path,
+                        facilitatorURL, token, usdc, payTo, keys[1], chainID, rpcURL,
+                    ])
+            }
+            let upto = try #require(
+                try JSONSerialization.jsonObject(with: uptoOutput) as? [String: Any], "\(String(decoding: uptoOutput, as: UTF8.self))")
+            #expect(upto["unpaid_status"] as? Int == 402)
+            #expect((upto["offer"] as? [String: Any])?["scheme"] as? String == "upto", "\(upto)")
+            #expect(upto["paid_status"] as? Int == 200, "\(upto)")
+            #expect(upto["overrides_header"] is NSNull, "the middleware strips the handler's header")
+            #expect((upto["settled"] as? [String: Any])?["amount"] as? String == "1234", "\(upto)")
+            let charged = try await Self.balance(settle, merchant, environment)
+            #expect(charged["posted"] as? String == "2234", "\(charged)")
         }
 
         static func port(in log: String) -> Int? {

@@ -145,6 +145,27 @@ extension BinaryTests {
             #expect(
                 kinds.first == "exact" && kinds.dropFirst().first == "batch-settlement", "the sandbox lists the prepaid offer: \(kinds)")
 
+            // The usage-priced route: the official upto client signs ten calls' price as a maximum
+            // (Permit2), the answer charges 100 units per token it used (13), and exactly that moves
+            // on chain and is booked, then cleared by the chain rail.
+            let tokensOutput = try await offPool {
+                try runChildProcess(
+                    python, [Self.packageRoot.appendingPathComponent("Tests/SandboxTests/Interop/pay_sandbox_tokens.py").path],
+                    input: Data((line + "\n").utf8))
+            }
+            let tokens = try #require(
+                try JSONSerialization.jsonObject(with: tokensOutput) as? [String: Any], "\(String(decoding: tokensOutput, as: UTF8.self))")
+            #expect(tokens["unpaid_status"] as? Int == 402)
+            #expect(tokens["paid_status"] as? Int == 200, "\(tokens)")
+            #expect((tokens["paid_body"] as? [String: Any])?["charged"] as? String == "1300")
+            #expect((tokens["settled"] as? [String: Any])?["amount"] as? String == "1300")
+            #expect(tokens["pay_to_delta"] as? Int == 1300)
+            #expect(tokens["merchant_delta"] as? Int == 1300)
+            // The chain rail booked the transfer final: the clearing account is back where it was.
+            #expect(tokens["incoming_delta"] as? Int == 1300)
+            #expect(tokens["clearing_back"] as? Bool == true, "\(tokens)")
+            #expect((info["tokensOffer"] as? [String: Any])?["amount"] as? String == "10000")
+
             // The same route with a card (pympp's stripe client, its shared payment token minted on the
             // card mock) and with an EIP-3009 authorization (pympp's evm client).
             func pay(_ script: String, _ config: [String: Any]) async throws -> [String: Any] {

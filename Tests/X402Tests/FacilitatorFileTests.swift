@@ -45,7 +45,8 @@ import Testing
         #expect(built.path == "/x402/facilitator")
         #expect(!built.access.isOpen)
         let supported = try await built.facilitator.supported()
-        #expect(supported.kinds.map(\.network) == ["eip155:31337"])
+        #expect(supported.kinds.map(\.network) == ["eip155:31337", "eip155:31337"])
+        #expect(supported.kinds.map(\.scheme) == ["exact", "upto"])
     }
 
     @Test func badFilesAreRefusedWithTheirReason() async throws {

@@ -122,9 +122,13 @@ struct FacilitatorTests {
             let noDomain = try X402Harness.payment(key: payer, requirements: requirements)
             #expect(try await h.facilitator.verify(noDomain, requirements: requirements).invalidReason == .missingEIP712Domain)
             requirements = h.requirements()
+            requirements.scheme = "deferred"
+            let deferred = try X402Harness.payment(key: payer, requirements: requirements)
+            #expect(try await h.facilitator.verify(deferred, requirements: requirements).invalidReason == .unsupportedScheme)
+            // upto is settled here, with Permit2: an EIP-3009 authorization is not its payload.
             requirements.scheme = "upto"
             let upto = try X402Harness.payment(key: payer, requirements: requirements)
-            #expect(try await h.facilitator.verify(upto, requirements: requirements).invalidReason == .unsupportedScheme)
+            #expect(try await h.facilitator.verify(upto, requirements: requirements).invalidReason == .invalidPayload)
             let settled = try await h.facilitator.settle(wrongNetwork, requirements: wrongNetwork.accepted)
             #expect(!settled.success && settled.errorReason == .invalidNetwork && settled.transaction == "")
         }
@@ -232,7 +236,13 @@ struct FacilitatorTests {
     @Test func supportedListsTheNetworkAndSigner() async throws {
         try await X402Harness.with { h in
             let supported = try await h.facilitator.supported()
-            #expect(supported.kinds == [.init(x402Version: 2, scheme: "exact", network: "eip155:31337")])
+            #expect(
+                supported.kinds == [
+                    .init(x402Version: 2, scheme: "exact", network: "eip155:31337"),
+                    .init(
+                        x402Version: 2, scheme: "upto", network: "eip155:31337",
+                        extra: ["facilitatorAddress": .string(X402Harness.facilitatorKey.address.checksummed)]),
+                ])
             #expect(supported.signers["eip155:*"] == [X402Harness.facilitatorKey.address.checksummed])
         }
     }

@@ -5,6 +5,11 @@ import Ledger
 
 /// A payment whose fields parsed and bind to the requirements; its window and signature are
 /// checked separately (a stored settlement is answered even after its window closed).
+///
+/// For `upto`, ``upto`` holds the Permit2 permit and ``authorization`` the transfer its settlement
+/// makes, in the same terms: owner, `witness.to`, the amount settled, `validAfter`, the deadline
+/// and the Permit2 nonce as a word. Both move tokens from `from` to `to` and show the same
+/// `Transfer` log, so the settlement, its row and its bookings are the same for both schemes.
 struct CheckedPayment: Sendable {
     var key: PaymentKey
     var token: X402Token
@@ -17,13 +22,19 @@ struct CheckedPayment: Sendable {
     var ledgerAmount: Ledger.UInt256
     /// When its settlement row was created (the effective time of its bookings).
     var createdAt: Double = 0
+    /// The Permit2 permit of an `upto` payment; nil for `exact`.
+    var upto: UptoPermit? = nil
 
     var payer: String { authorization.from.checksummed }
 
     static let transferSignature = "transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)"
 
+    /// The contract the settlement transaction calls: the token, or the upto proxy.
+    var target: Address { upto == nil ? token.address : Permit2.uptoProxy }
+
     var calldata: [UInt8] {
-        ABI.encodeCall(
+        if let upto { return upto.settleCalldata(amount: authorization.value, signature: signature.bytes) }
+        return ABI.encodeCall(
             Self.transferSignature,
             [
                 .address(authorization.from), .address(authorization.to), .uint(authorization.value), .uint(authorization.validAfter),
@@ -39,11 +50,13 @@ struct CheckedPayment: Sendable {
     }
 
     func invalid(_ reason: X402Reason, _ message: String) -> VerifyResponse {
-        .invalid(reason, message, payer: payer)
+        .invalid(upto == nil ? reason : reason.upto, message, payer: payer)
     }
 
     func failure(_ reason: X402Reason, _ message: String, transaction: String = "") -> SettleResponse {
-        SettleResponse(success: false, errorReason: reason, errorMessage: message, payer: payer, transaction: transaction, network: network)
+        SettleResponse(
+            success: false, errorReason: upto == nil ? reason : reason.upto, errorMessage: message, payer: payer, transaction: transaction,
+            network: network)
     }
 }
 
@@ -65,9 +78,15 @@ struct Invalid: Error {
 
 extension X402Facilitator {
     /// Parses the payment and binds it to `requirements` (the resource's own, not the client's copy).
-    func parse(_ payload: PaymentPayload, _ requirements: PaymentRequirements) -> Result<CheckedPayment, Invalid> {
+    ///
+    /// - Parameter settling: for `upto`, `requirements.amount` is what to settle (at most the
+    ///   permitted maximum) rather than the maximum itself.
+    func parse(_ payload: PaymentPayload, _ requirements: PaymentRequirements, settling: Bool = false) -> Result<CheckedPayment, Invalid> {
         guard payload.x402Version == 2 else { return .failure(Invalid(.invalidX402Version, "x402Version must be 2")) }
         let accepted = payload.accepted
+        if accepted.scheme == X402Facilitator.upto || requirements.scheme == X402Facilitator.upto {
+            return parseUpto(payload, requirements, settling: settling)
+        }
         guard accepted.scheme == "exact", requirements.scheme == "exact" else {
             return .failure(Invalid(.unsupportedScheme, "only the exact scheme is supported"))
         }
@@ -75,14 +94,10 @@ extension X402Facilitator {
             return .failure(Invalid(.networkMismatch, "the payment is for \(accepted.network), not \(requirements.network)"))
         }
         let network = requirements.network
-        guard network.hasPrefix("eip155:"), UInt64(network.dropFirst(7)) != nil else {
-            return .failure(Invalid(.invalidNetwork, "network \(network) is not an eip155 chain"))
-        }
-        guard let (token, domain) = tokenDomain(network: network, asset: requirements.asset) else {
-            if configuration.tokens.contains(where: { $0.network == network }) {
-                return .failure(Invalid(.failedToGetAssetInfo, "asset \(requirements.asset) is not settled on \(network)"))
-            }
-            return .failure(Invalid(.invalidNetwork, "network \(network) is not supported"))
+        let (token, domain): (X402Token, TokenDomain)
+        switch configuredToken(requirements, notEIP155: .invalidNetwork) {
+        case .failure(let invalid): return .failure(invalid)
+        case .success(let found): (token, domain) = found
         }
         guard let name = requirements.extra?["name"]?.stringValue, let version = requirements.extra?["version"]?.stringValue else {
             return .failure(Invalid(.missingEIP712Domain, "extra.name and extra.version are required"))
@@ -157,6 +172,22 @@ extension X402Facilitator {
                 ledgerAmount: ledgerAmount))
     }
 
+    /// The configured token of the requirements' network and asset; `notEIP155` is the scheme's
+    /// reason for a network that is not `eip155:<chain id>`.
+    func configuredToken(_ requirements: PaymentRequirements, notEIP155: X402Reason) -> Result<(X402Token, TokenDomain), Invalid> {
+        let network = requirements.network
+        guard network.hasPrefix("eip155:"), UInt64(network.dropFirst(7)) != nil else {
+            return .failure(Invalid(notEIP155, "network \(network) is not an eip155 chain"))
+        }
+        guard let found = tokenDomain(network: network, asset: requirements.asset) else {
+            if configuration.tokens.contains(where: { $0.network == network }) {
+                return .failure(Invalid(.failedToGetAssetInfo, "asset \(requirements.asset) is not settled on \(network)"))
+            }
+            return .failure(Invalid(.invalidNetwork, "network \(network) is not supported"))
+        }
+        return .success(found)
+    }
+
     /// `validBefore ≥ now + margin`, `validAfter ≤ now`, and the signature recovers to `from` in
     /// the token's configured domain.
     func checkWindowAndSignature(_ payment: CheckedPayment) -> VerifyResponse? {
@@ -166,6 +197,11 @@ extension X402Facilitator {
             return payment.invalid(.validBefore, "validBefore must be at least \(configuration.validityMargin) s ahead")
         }
         if a.validAfter > EVM.UInt256(now) { return payment.invalid(.validAfter, "the authorization is not valid yet") }
+        if let upto = payment.upto {
+            guard let signer = try? payment.signature.recoverAddress(from: upto.digest(chainID: payment.token.chainID)), signer == a.from
+            else { return payment.invalid(.invalidSignature, "the signature does not recover to from in Permit2's domain") }
+            return nil
+        }
         guard let signer = try? a.recoverSigner(payment.signature, in: payment.domain), signer == a.from else {
             return payment.invalid(.invalidSignature, "the signature does not recover to from in the token's domain")
         }

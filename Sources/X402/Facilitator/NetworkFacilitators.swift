@@ -10,6 +10,8 @@ public typealias SchemeFacilitators = RoutedFacilitators<ByScheme>
 /// Which field of the requirements picks the facilitator of a payment.
 public protocol FacilitatorRoute: Sendable {
     static var key: KeyPath<PaymentRequirements, String> & Sendable { get }
+    /// The same field of a `/supported` kind.
+    static var kindKey: KeyPath<SupportedResponse.Kind, String> & Sendable { get }
     /// The field, in messages.
     static var name: String { get }
     /// The reason a payment that no facilitator takes is refused with.
@@ -18,12 +20,14 @@ public protocol FacilitatorRoute: Sendable {
 
 public enum ByNetwork: FacilitatorRoute {
     public static let key: KeyPath<PaymentRequirements, String> & Sendable = \.network
+    public static let kindKey: KeyPath<SupportedResponse.Kind, String> & Sendable = \.network
     public static let name = "network"
     public static let refusal = X402Reason.invalidNetwork
 }
 
 public enum ByScheme: FacilitatorRoute {
     public static let key: KeyPath<PaymentRequirements, String> & Sendable = \.scheme
+    public static let kindKey: KeyPath<SupportedResponse.Kind, String> & Sendable = \.scheme
     public static let name = "scheme"
     public static let refusal = X402Reason.unsupportedScheme
 }
@@ -53,12 +57,13 @@ public struct RoutedFacilitators<Route: FacilitatorRoute>: Facilitator {
         return try await facilitator.settle(payload, requirements: requirements)
     }
 
-    /// Every kind, and the extensions and signers once each.
+    /// Every kind a route sends to its facilitator (a facilitator's other kinds are not reachable
+    /// here), and the extensions and signers once each.
     public func supported() async throws -> SupportedResponse {
         var merged = SupportedResponse(kinds: [])
         for value in routes.keys.sorted() {
             let answer = try await routes[value]!.supported()
-            merged.kinds += answer.kinds
+            merged.kinds += answer.kinds.filter { $0[keyPath: Route.kindKey] == value }
             for extensionName in answer.extensions where !merged.extensions.contains(extensionName) {
                 merged.extensions.append(extensionName)
             }

@@ -8,6 +8,8 @@ import Synchronization
 
 /// An x402 facilitator for the `exact` scheme on EVM chains (EIP-3009
 /// `transferWithAuthorization`), settling with its own key and booking every payment in the ledger.
+/// It settles `upto` (Permit2 through `x402UptoPermit2Proxy`) with the same rows, transactions and
+/// bookings; see `X402Facilitator+Upto.swift` and decision 0037.
 ///
 /// - ``verify(_:requirements:)`` checks the payment against the caller's requirements: scheme,
 ///   network, known token, EIP-712 domain from the configuration (never the client's), recipient
@@ -71,7 +73,8 @@ public final class X402Facilitator: Facilitator {
         var networks: [String] = []
         for token in configuration.tokens where !networks.contains(token.network) { networks.append(token.network) }
         return SupportedResponse(
-            kinds: networks.map { .init(x402Version: 2, scheme: "exact", network: $0) }, extensions: [],
+            kinds: networks.map { .init(x402Version: 2, scheme: "exact", network: $0) } + networks.map { uptoKind(network: $0) },
+            extensions: [],
             signers: ["eip155:*": [signerAddress.checksummed]])
     }
 
@@ -108,9 +111,15 @@ public final class X402Facilitator: Facilitator {
 
     public func settle(_ payload: PaymentPayload, requirements: PaymentRequirements) async throws -> SettleResponse {
         let payment: CheckedPayment
-        switch parse(payload, requirements) {
+        switch parse(payload, requirements, settling: true) {
         case .failure(let invalid): return invalid.settleResponse(network: requirements.network)
         case .success(let parsed): payment = parsed
+        }
+        if payment.upto != nil, payment.authorization.value.isZero {
+            // upto charging nothing: no transaction, no row, nothing booked (the permit stays
+            // unspent on chain; the resource server's record refuses its replay).
+            if let invalid = checkWindowAndSignature(payment) { return Invalid(invalid).settleResponse(network: payment.network) }
+            return SettleResponse(success: true, payer: payment.payer, transaction: "", network: payment.network, amount: "0")
         }
         let deadline = ContinuousClock.now + configuration.receiptTimeout
         let lease = Double(configuration.reservationLease.components.seconds)
@@ -222,7 +231,11 @@ public final class X402Facilitator: Facilitator {
         // whose terms its accepted copy repeats; the domain is the configured token's.
         var requirements = payload.accepted
         requirements.extra = ["name": .string(token.name), "version": .string(token.version)]
-        guard case .success(let payment) = parse(payload, requirements), payment.requestHash == record.requestHash else {
+        // An upto row settles less than the accepted maximum: the amount its transaction settles.
+        if payload.accepted.scheme == Self.upto, let raw = record.rawTx, let amount = Self.uptoSettledAmount(rawTransaction: raw) {
+            requirements.amount = amount.description
+        }
+        guard case .success(let payment) = parse(payload, requirements, settling: true), payment.requestHash == record.requestHash else {
             logger.error("x402 settlement row does not parse back to itself", metadata: ["key": "\(record.key)"])
             return nil
         }
@@ -236,10 +249,10 @@ public final class X402Facilitator: Facilitator {
         if let invalid = try await chainChecks(payment, .all) { return .failure(Invalid(invalid)) }
         guard configuration.estimateGas else { return .success(configuration.gasLimit) }
         do {
-            let estimate = try await rpc.estimateGas(CallRequest(from: signerAddress, to: payment.token.address, data: payment.calldata))
+            let estimate = try await rpc.estimateGas(CallRequest(from: signerAddress, to: payment.target, data: payment.calldata))
             return .success(estimate + estimate / 4 + 5_000)
         } catch {
-            let reason = Self.reason(forRevert: error)
+            let reason = payment.upto == nil ? Self.reason(forRevert: error) : X402Reason.upto(forRevert: error)
             return .failure(Invalid(payment.invalid(reason, "simulation failed: \(error)")))
         }
     }
@@ -264,7 +277,7 @@ public final class X402Facilitator: Facilitator {
             try await sender.submit(address: signerAddress, rpc: rpc) { nonce in
                 let transaction = EIP1559Transaction(
                     chainID: payment.token.chainID, nonce: nonce, maxPriorityFeePerGas: tip, maxFeePerGas: fee, gasLimit: gas,
-                    to: payment.token.address, data: payment.calldata)
+                    to: payment.target, data: payment.calldata)
                 let signed = transaction.signed(with: configuration.signer)
                 hash = signed.hash
                 try await store.recordBroadcast(payment.key, txHash: signed.hash.hex, rawTx: signed.rawBytes)
@@ -361,6 +374,9 @@ public final class X402Facilitator: Facilitator {
         if checks.authorizationState, try await authorizationUsed(payment) {
             return payment.invalid(.nonceAlreadyUsed, "authorizationState is true on chain")
         }
+        if checks.balance, payment.upto != nil, try await !permit2AllowanceCovers(payment) {
+            return payment.invalid(.permit2AllowanceRequired, "the payer has not approved Permit2 for \(payment.authorization.value)")
+        }
         if checks.balance {
             let output = try await rpc.call(
                 CallRequest(to: payment.token.address, data: ABI.encodeCall("balanceOf(address)", [.address(payment.authorization.from)])))
@@ -375,6 +391,7 @@ public final class X402Facilitator: Facilitator {
     }
 
     func authorizationUsed(_ payment: CheckedPayment) async throws -> Bool {
+        if let upto = payment.upto { return try await permit2NonceUsed(upto) }
         let output = try await rpc.call(
             CallRequest(
                 to: payment.token.address,

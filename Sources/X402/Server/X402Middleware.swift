@@ -210,9 +210,17 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
                 return response
             }
             let body = try await response.body.collect(upTo: configuration.maxResponseBytes)
+            // `upto`: what the handler charged (an internal header, never sent on).
+            let charged = Self.settlementRequirements(requirements, overrides: response.headers[.settlementOverrides])
+            response.headers[.settlementOverrides] = nil
+            guard case .success(let settleRequirements) = charged else {
+                context.logger.error("x402 Settlement-Overrides not applied; nothing settled", metadata: ["error": "\(charged)"])
+                try await store.release(key: key)
+                return Self.json(.internalServerError, ["error": "the handler's Settlement-Overrides could not be applied"])
+            }
             let settlement: SettleResponse
             do {
-                settlement = try await facilitator.settle(payload, requirements: requirements)
+                settlement = try await facilitator.settle(payload, requirements: settleRequirements)
             } catch {
                 context.logger.error("x402 settle failed", metadata: ["error": "\(error)"])
                 try await store.release(key: key)
@@ -338,12 +346,12 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// The payer, nonce and a hash of what was signed and accepted; nil when the payload is not an
-    /// EIP-3009 authorization.
+    /// The payer, nonce and a hash of what was signed and accepted; nil when the payload is neither
+    /// an EIP-3009 authorization nor an `upto` Permit2 authorization.
     static func identity(of payload: PaymentPayload) -> Identity? {
         guard let authorization = payload.payload["authorization"], let from = authorization["from"]?.stringValue,
             let nonce = authorization["nonce"]?.stringValue, from.utf8.count == 42, nonce.utf8.count == 66
-        else { return nil }
+        else { return uptoIdentity(of: payload) }
         let hash = Array(SHA256.hash(data: X402HeaderCodec.json(CanonicalPayment(accepted: payload.accepted, payload: payload.payload))))
         return Identity(payer: from, nonce: nonce, hash: hash)
     }
@@ -372,7 +380,7 @@ extension HTTPField.Name {
 
 /// What a payment's identity hash covers: the accepted offer and the signed scheme payload (not
 /// the extensions, which carry the payment-identifier itself).
-private struct CanonicalPayment: Encodable {
+struct CanonicalPayment: Encodable {
     var accepted: PaymentRequirements
     var payload: JSONValue
 }

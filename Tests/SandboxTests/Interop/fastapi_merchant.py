@@ -6,13 +6,9 @@ Usage: fastapi_merchant.py <facilitator_url> <access_token> <usdc> <pay_to> <pay
 The three lines a merchant changes are marked below. Prints one JSON object.
 """
 import json
-import socket
 import sys
-import threading
-import time
 
 import requests
-import uvicorn
 from eth_account import Account
 from fastapi import FastAPI
 from x402 import x402ClientSync, x402ResourceServer
@@ -20,6 +16,7 @@ from x402.http import HTTPFacilitatorClient
 from x402.http.clients import wrapRequestsWithPayment
 from x402.http.middleware.fastapi import payment_middleware
 from x402.mechanisms.evm.exact import ExactEvmServerScheme, register_exact_evm_client
+from local_app import serve
 
 facilitator_url, token, usdc, pay_to, payer_key, chain_id = sys.argv[1:7]
 network = "eip155:" + chain_id
@@ -41,16 +38,7 @@ def weather():
     return {"weather": "sunny"}
 
 
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-threading.Thread(target=uvicorn_server.run, daemon=True).start()
-deadline = time.time() + 300
-while not uvicorn_server.started and time.time() < deadline:
-    time.sleep(0.05)
-
-base = f"http://127.0.0.1:{port}"
+base, uvicorn_server = serve(app)
 client = x402ClientSync()
 register_exact_evm_client(client, Account.from_key(payer_key), networks=network)
 client.set_spend_controls(False)
