@@ -264,6 +264,8 @@ let package = Package(
             dependencies: [
                 "SettleTesting", "Ledger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Interop"],
             swiftSettings: swiftSettings
