@@ -20,10 +20,18 @@ struct ChainCommand: AsyncParsableCommand {
             abstract: "Chain every entry written since the last run; exit 1 if an account cannot be chained.")
         @OptionGroup var db: DatabaseOptions
         @Option(help: "The most links one round (one transaction) writes.") var maxLinksPerRound = 10_000
+        @Option(help: "A budget of links per second, so the chainer leaves the cores to the writers (default: none).")
+        var maxLinksPerSecond: Int?
+
+        func validate() throws {
+            if let budget = maxLinksPerSecond, budget < 1 { throw ValidationError("--max-links-per-second must be at least 1") }
+        }
 
         func run() async throws {
-            let limit = maxLinksPerRound
-            let advance = try await db.withLedger(connections: 1) { try await $0.advanceChain(maxLinksPerRound: limit) }
+            let (limit, budget) = (maxLinksPerRound, maxLinksPerSecond)
+            let advance = try await db.withLedger(connections: 1) {
+                try await $0.advanceChain(maxLinksPerRound: limit, maxLinksPerSecond: budget)
+            }
             print("chained \(advance.links) links over \(advance.accounts) accounts in \(advance.rounds) rounds")
             for problem in advance.problems { print("cannot chain: \(problem)") }
             if !advance.problems.isEmpty { throw ExitCode(1) }

@@ -26,7 +26,8 @@ struct WorkerCommand: AsyncParsableCommand {
             webhooks "*/2 * * * * *" (send the ledger's events to the registered webhook endpoints, decision 0039). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
-            WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_METRICS_PORT (none: GET /metrics \
+            WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_CHAIN_LINKS_PER_SECOND (none: chain-advance's budget, \
+            for machines whose cores the writers need), WORKER_METRICS_PORT (none: GET /metrics \
             on WORKER_METRICS_HOST, 127.0.0.1). Database: DATABASE_URL (else the \
             embedded database), DATABASE_CONNECTIONS (4). Any number of workers may run: each job runs on one \
             at a time. See docs/operations.md.

@@ -96,10 +96,11 @@ struct WorkerJobs {
                 })
         }
         if let schedule = try settings.schedule("chain-advance") {
+            let budget = settings.chainLinksPerSecond
             jobs.append(
                 try Job(name: "chain-advance", schedule: schedule) { context in
                     // Rows are protected once chained: the schedule is the window of decision 0031.
-                    let advance = try await ledger.advanceChain()
+                    let advance = try await ledger.advanceChain(maxLinksPerSecond: budget)
                     if advance.links > 0 {
                         context.logger.info("chained", metadata: ["links": "\(advance.links)", "accounts": "\(advance.accounts)"])
                     }

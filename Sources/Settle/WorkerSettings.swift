@@ -44,6 +44,8 @@ struct WorkerSettings: Sendable {
     /// The checkpoint signing key: a file, or the hex key itself. Never stored in the database.
     var chainKeyFile: String?
     var chainKey: String?
+    /// chain-advance's budget of links per second; nil: as fast as it can.
+    var chainLinksPerSecond: Int?
 
     /// The jobs `settle worker` knows, by name, with their default schedules.
     static let defaultSchedules: [String: String] = [
@@ -107,6 +109,15 @@ struct WorkerSettings: Sendable {
         }
         chainKeyFile = reader.string(forKey: "settle.chain_key_file").flatMap { $0.isEmpty ? nil : $0 }
         chainKey = reader.string(forKey: "settle.chain_key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if let n = reader.int(forKey: "worker.chain_links_per_second") {
+            guard n >= 0 else {
+                throw CommandFailure(description: "configuration worker.chain_links_per_second must be 0 (no budget) or more")
+            }
+            chainLinksPerSecond = n == 0 ? nil : n
+        } else if let text = reader.string(forKey: "worker.chain_links_per_second"), !text.isEmpty {
+            throw CommandFailure(
+                description: "configuration worker.chain_links_per_second must be an integer, got \(text.debugDescription)")
+        }
         let level = reader.string(forKey: "log.level", default: logLevel.rawValue)
         guard let parsed = Logger.Level(rawValue: level) else {
             throw CommandFailure(description: "configuration log.level must be one of \(Logger.Level.allCases.map(\.rawValue))")

@@ -111,6 +111,25 @@ struct HashChainTests {
         }
     }
 
+    @Test func aBudgetPacesTheChainerAndGivesTheSameChain() async throws {
+        let url = try await TestDatabase.isolatedDatabase()
+        defer { Task { try? await TestDatabase.dropIsolated(url) } }
+        try await withLedger(url) { ledger in
+            _ = try await Fixture(ledger)
+            let start = ContinuousClock.now
+            // Rounds of two links at four links a second: the rounds after the first wait their turn.
+            let advance = try await ledger.advanceChain(maxLinksPerRound: 2, maxAccountsPerRound: 1, maxLinksPerSecond: 4)
+            let elapsed = ContinuousClock.now - start
+            #expect(advance.links == 3 + (try await entries(ledger)))
+            #expect(elapsed >= .seconds(Double(advance.links - 2) / 4), "\(elapsed) for \(advance.links) links")
+            #expect(try await ledger.verifyChain(publicKey: nil).passed)
+            do {
+                _ = try await ledger.advanceChain(maxLinksPerSecond: 0)
+                Issue.record("a budget of 0 links a second was taken")
+            } catch { #expect((error as? LedgerError)?.code == .invalidInput) }
+        }
+    }
+
     @Test func anEditedEntryIsNamed() async throws {
         try await withFixture { f in
             let a = f.accounts["a"]!
