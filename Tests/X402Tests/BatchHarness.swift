@@ -20,13 +20,17 @@ struct BatchHarness {
     let price: EVM.UInt256
     let minDeposit: EVM.UInt256
 
-    init(_ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000) async throws {
+    /// - Parameter clock: the facilitator's Unix seconds (a test moves it past a withdrawal's deadline).
+    init(
+        _ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000,
+        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+    ) async throws {
         self.h = h
         self.price = price
         self.minDeposit = minDeposit
         configuration = X402BatchConfiguration(
             token: X402Harness.token, signer: Self.signer, receiverAuthorizer: PrivateKey.random(),
-            merchantAccounts: [h.payTo.lowercased: h.merchant])
+            merchantAccounts: [h.payTo.lowercased: h.merchant], clock: clock)
         let facilitator = X402BatchFacilitator(configuration: configuration, rpc: h.rpc, logger: X402Harness.logger)
         let store = X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger)
         try await store.prepare()
@@ -121,6 +125,21 @@ struct BatchHarness {
                     ]),
                 ]),
             ]))
+    }
+
+    /// The payer starts leaving the channel with `amount` (`initiateWithdraw`, sent by the payer,
+    /// who is given the ether for it).
+    func initiateWithdraw(_ config: BatchChannelConfig, amount: EVM.UInt256, payer: PrivateKey) async throws -> Bool {
+        let _: RPCValue = try await h.rpc.request(
+            "devchain_fund",
+            [.object(["address": .string(payer.address.lowercased), "ether": .quantity(EVM.UInt256(1_000_000_000_000_000_000))])])
+        let call = ABI.encodeCall("initiateWithdraw(\(BatchChannelConfig.abiType),uint128)", [config.abiValue, .uint(amount)])
+        let fee = try await h.rpc.gasPrice().multipliedReportingOverflow(by: 2).partialValue
+        let transaction = EIP1559Transaction(
+            chainID: X402Harness.token.chainID, nonce: try await h.rpc.transactionCount(payer.address), maxPriorityFeePerGas: 1,
+            maxFeePerGas: fee, gasLimit: 500_000, to: BatchSettlement.address, data: call
+        ).signed(with: payer)
+        return try await h.rpc.transactionReceipt(try await h.rpc.sendRawTransaction(transaction.rawBytes))?.succeeded == true
     }
 
     // MARK: Ledger

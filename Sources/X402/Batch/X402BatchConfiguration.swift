@@ -22,6 +22,9 @@ public struct X402BatchConfiguration: Sendable {
     public var contract: Address
     /// A channel's chain state read this recently lets a voucher be verified without a chain read.
     public var chainStateTTL: Duration
+    /// Seconds a claim needs to land: vouchers are refused on a channel whose payer's withdrawal
+    /// can complete within this time (decision 0038).
+    public var claimMargin: UInt64
     /// How long a transaction's receipt is waited for.
     public var receiptTimeout: Duration
     public var receiptPollInterval: Duration
@@ -32,6 +35,7 @@ public struct X402BatchConfiguration: Sendable {
     public init(
         token: X402Token, signer: PrivateKey, receiverAuthorizer: PrivateKey, merchantAccounts: [String: AccountID],
         withdrawDelay: UInt64 = 900, contract: Address = BatchSettlement.address, chainStateTTL: Duration = .seconds(30),
+        claimMargin: UInt64 = 60,
         receiptTimeout: Duration = .seconds(10), receiptPollInterval: Duration = .milliseconds(10),
         maxPriorityFeePerGas: EVM.UInt256 = 1_000_000_000,
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
@@ -43,6 +47,7 @@ public struct X402BatchConfiguration: Sendable {
         self.withdrawDelay = withdrawDelay
         self.contract = contract
         self.chainStateTTL = chainStateTTL
+        self.claimMargin = claimMargin
         self.receiptTimeout = receiptTimeout
         self.receiptPollInterval = receiptPollInterval
         self.maxPriorityFeePerGas = maxPriorityFeePerGas

@@ -30,7 +30,7 @@ public struct X402BatchStore: Sendable {
     static let columns = """
         channel_id, payer, payer_authorizer, receiver, receiver_authorizer, token, withdraw_delay, salt, merchant_account, \
         balance::text, total_claimed::text, withdraw_requested_at, refund_nonce::text, synced_at, charged::text, signed_max::text, \
-        signature, claimed::text
+        signature, claimed::text, generation
         """
 
     func channel(_ id: Hash32) async throws -> BatchChannelRecord? {
@@ -41,8 +41,9 @@ public struct X402BatchStore: Sendable {
     }
 
     /// The accounts of a channel's bookings.
-    func createAccounts(channel: Hash32, receiver: Address, merchant: String) async throws {
-        let accounts = try BatchBookings.accounts(assetID, channel: channel, receiver: receiver, merchant: merchant)
+    func createAccounts(channel: Hash32, generation: Int = 0, receiver: Address, merchant: String) async throws {
+        let accounts = try BatchBookings.accounts(
+            assetID, channel: channel, generation: generation, receiver: receiver, merchant: merchant)
         for (account, result) in zip(accounts, try await ledger.createAccounts(accounts)) {
             // An account made elsewhere with other fields (a merchant account, x402's incoming) is used as it is.
             if case .rejected(let error) = result, error.code != .existsWithDifferentFields {
@@ -89,17 +90,27 @@ public struct X402BatchStore: Sendable {
                     withdraw_requested_at = excluded.withdraw_requested_at, refund_nonce = excluded.refund_nonce, synced_at = now(),
                     charged = excluded.charged, signed_max = excluded.signed_max, signature = excluded.signature,
                     vouchers = x.vouchers + 1, last_voucher_at = now(), unclaimed_since = coalesce(x.unclaimed_since, now())
-                where x.charged = \((oldCharged ?? .zero).description)::numeric
+                where x.charged = \((oldCharged ?? .zero).description)::numeric and x.generation = \(record.generation)
                 returning channel_id
                 """, logger: logger)
-            var written = false
-            for try await _ in rows { written = true }
-            guard written else { return false }
-            for result in try await ledger.post(transfers, on: connection) {
-                if case .rejected(let error) = result { throw error }
-            }
-            return true
+            return try await Self.post(transfers, ifWritten: rows, ledger: ledger, on: connection)
         }
+    }
+
+    /// Posts `transfers` on `connection` when the row change `rows` returned a row.
+    /// - Returns: whether it did; a rejected transfer throws (the transaction is rolled back).
+    private static func post(
+        _ transfers: [NewTransfer], ifWritten rows: PostgresRowSequence, ledger: PostgresLedger, on connection: PostgresConnection
+    )
+        async throws -> Bool
+    {
+        var written = false
+        for try await _ in rows { written = true }
+        guard written else { return false }
+        for result in try await ledger.post(transfers, on: connection) {
+            if case .rejected(let error) = result { throw error }
+        }
+        return true
     }
 
     /// Records the chain's state of a channel as just read.
@@ -111,6 +122,32 @@ public struct X402BatchStore: Sendable {
                 refund_nonce = \(state.refundNonce.description)::numeric, synced_at = now()
             where channel_id = \(id.hex)
             """, logger: logger)
+    }
+
+    /// Starts the next generation of a channel whose chain no longer has what `record` describes
+    /// (``BatchChannelRecord/isSuperseded(by:)``): the row restarts from the chain's `state`, with
+    /// nothing charged beyond what the chain says is claimed and no voucher, and `transfers` (the
+    /// new generation's opening) are booked with it. The earlier generation's bookings stay as
+    /// they were: they describe a chain that is gone.
+    /// - Returns: the new row; nil when another request renewed or changed the row first.
+    func renew(_ record: BatchChannelRecord, state: BatchChannelState, transfers: [NewTransfer]) async throws -> BatchChannelRecord? {
+        let ledger = self.ledger
+        let logger = self.logger
+        let renewed = try await ledger.client.withTransaction(logger: logger) { connection -> Bool in
+            let rows = try await connection.query(
+                """
+                update settle.x402_batch_channels set generation = generation + 1, renewed_at = now(),
+                    balance = \(state.balance.description)::numeric, total_claimed = \(state.totalClaimed.description)::numeric,
+                    withdraw_requested_at = \(Int64(clamping: state.withdrawRequestedAt)),
+                    refund_nonce = \(state.refundNonce.description)::numeric, synced_at = now(),
+                    charged = \(state.totalClaimed.description)::numeric, signed_max = \(state.totalClaimed.description)::numeric,
+                    signature = '0x', claimed = \(state.totalClaimed.description)::numeric, vouchers = 0, unclaimed_since = null
+                where channel_id = \(record.id.hex) and generation = \(record.generation) and charged = \(record.charged.description)::numeric
+                returning channel_id
+                """, logger: logger)
+            return try await Self.post(transfers, ifWritten: rows, ledger: ledger, on: connection)
+        }
+        return renewed ? try await channel(record.id) : nil
     }
 
     /// Channels of `receiver` with charges to claim: those with a pending withdrawal first (their
@@ -141,6 +178,7 @@ public struct X402BatchStore: Sendable {
                         total_claimed = greatest(total_claimed, \(record.charged.description)::numeric),
                         unclaimed_since = case when charged > \(record.charged.description)::numeric then now() end
                     where channel_id = \(record.id.hex) and claimed = \(record.claimed.description)::numeric
+                        and generation = \(record.generation)
                     returning channel_id
                     """, logger: logger)
                 var updated = false
@@ -148,8 +186,8 @@ public struct X402BatchStore: Sendable {
                 guard updated else { continue }
                 transfers.append(
                     try BatchBookings.claim(
-                        asset, channel: record.id, receiver: record.config.receiver, amount: record.charged - record.claimed,
-                        total: record.charged, transaction: transaction))
+                        asset, channel: record.id, generation: record.generation, receiver: record.config.receiver,
+                        amount: record.charged - record.claimed, total: record.charged, transaction: transaction))
             }
             for result in try await ledger.post(transfers, on: connection) {
                 if case .rejected(let error) = result { throw error }
@@ -172,7 +210,10 @@ public struct X402BatchStore: Sendable {
         let asset = assetID
         try await ledger.client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
-                "select claimed::text from settle.x402_batch_channels where channel_id = \(record.id.hex) for update", logger: logger)
+                """
+                select claimed::text from settle.x402_batch_channels
+                where channel_id = \(record.id.hex) and generation = \(record.generation) for update
+                """, logger: logger)
             var claimed: EVM.UInt256?
             for try await text in rows.decode(String.self) { claimed = try EVM.UInt256(decimal: text) }
             guard let claimed else { throw LedgerError(.guardFailed, "channel \(record.id.hex) is not stored") }
@@ -189,13 +230,14 @@ public struct X402BatchStore: Sendable {
             if total > claimed {
                 transfers.append(
                     try BatchBookings.claim(
-                        asset, channel: record.id, receiver: record.config.receiver, amount: total - claimed, total: total,
-                        transaction: transaction))
+                        asset, channel: record.id, generation: record.generation, receiver: record.config.receiver, amount: total - claimed,
+                        total: total, transaction: transaction))
             }
             if refunded > .zero {
                 transfers.append(
                     try BatchBookings.refund(
-                        asset, channel: record.id, nonce: after.refundNonce, amount: refunded, transaction: transaction))
+                        asset, channel: record.id, generation: record.generation, nonce: after.refundNonce, amount: refunded,
+                        transaction: transaction))
             }
             for result in try await ledger.post(transfers, on: connection) {
                 if case .rejected(let error) = result { throw error }
@@ -220,7 +262,7 @@ public struct X402BatchStore: Sendable {
                 refundNonce: try amount(12)),
             syncedAt: try c[13].decode(Date?.self), charged: try amount(14), signedMax: try amount(15),
             signature: try Hex.decode(try text(16)),
-            claimed: try amount(17), merchantAccount: try text(8))
+            claimed: try amount(17), merchantAccount: try text(8), generation: Int(try c[18].decode(Int32.self)))
     }
 }
 
