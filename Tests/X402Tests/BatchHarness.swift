@@ -20,10 +20,13 @@ struct BatchHarness {
     let price: EVM.UInt256
     let minDeposit: EVM.UInt256
 
-    /// - Parameter clock: the facilitator's Unix seconds (a test moves it past a withdrawal's deadline).
+    /// - Parameters:
+    ///   - clock: the facilitator's Unix seconds (a test moves it past a withdrawal's deadline).
+    ///   - transactions: where the facilitator stores its transactions to follow them.
     init(
         _ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000,
-        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) },
+        transactions: X402BatchTransactionStore? = nil
     ) async throws {
         self.h = h
         self.price = price
@@ -31,7 +34,8 @@ struct BatchHarness {
         configuration = X402BatchConfiguration(
             token: X402Harness.token, signer: Self.signer, receiverAuthorizer: PrivateKey.random(),
             merchantAccounts: [h.payTo.lowercased: h.merchant], clock: clock)
-        let facilitator = X402BatchFacilitator(configuration: configuration, rpc: h.rpc, logger: X402Harness.logger)
+        let facilitator = X402BatchFacilitator(
+            configuration: configuration, rpc: h.rpc, transactions: transactions, logger: X402Harness.logger)
         let store = X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger)
         try await store.prepare()
         server = X402BatchServer(facilitator: facilitator, store: store, logger: X402Harness.logger)

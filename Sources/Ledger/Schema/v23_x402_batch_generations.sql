@@ -7,3 +7,31 @@
 alter table settle.x402_batch_channels
     add column generation integer not null default 0 check (generation >= 0),
     add column renewed_at timestamptz;
+
+-- The transactions Settle's batch-settlement facilitator sends (deposits, claims, sweeps, refunds),
+-- stored before they are broadcast and followed until final, as x402 `exact`'s settlements are
+-- (decision 0034): one that a reorganization drops is sent again (the stored transaction, or its
+-- call with a new nonce when the nonce went elsewhere), one that can no longer be mined is given up
+-- and logged, its booking to be reversed.
+create table settle.x402_batch_transactions (
+    tx_hash text primary key check (tx_hash ~ '^0x[0-9a-f]*$' and octet_length(tx_hash) = 66),
+    chain_id bigint not null check (chain_id > 0),
+    kind text not null check (kind in ('deposit', 'claim', 'settle', 'refund')),
+    sender text not null check (sender ~ '^0x[0-9a-f]*$' and octet_length(sender) = 42),
+    nonce bigint not null check (nonce >= 0),
+    gas bigint not null check (gas > 0),
+    call_data bytea not null,
+    raw_tx bytea not null,
+    -- A deposit's ERC-3009 authorization cannot be used after this (Unix seconds).
+    valid_before numeric(78, 0),
+    state text not null default 'broadcast'
+        check (state in ('broadcast', 'mined', 'reverted', 'replaced', 'dropped')),
+    block_number bigint,
+    replaced_by text check (replaced_by ~ '^0x[0-9a-f]*$' and octet_length(replaced_by) = 66),
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    final_at timestamptz
+);
+
+-- The follower's scan: what is not final yet, per chain.
+create index x402_batch_transactions_followed on settle.x402_batch_transactions (chain_id, updated_at) where final_at is null;

@@ -19,18 +19,25 @@ public final class X402BatchFacilitator: Facilitator {
     public let logger: Logger
     let chain: BatchChain
 
-    public convenience init(configuration: X402BatchConfiguration, rpc: EthereumRPC, logger: Logger = Logger(label: "settle.x402.batch")) {
-        self.init(configuration: configuration, rpc: rpc, logger: logger, sender: SerialSender())
+    /// - Parameter transactions: where its transactions are stored before they are broadcast, to
+    ///   be followed until final (``follow(limit:)``); nil: they are not.
+    public convenience init(
+        configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore? = nil,
+        logger: Logger = Logger(label: "settle.x402.batch")
+    ) {
+        self.init(configuration: configuration, rpc: rpc, transactions: transactions, logger: logger, sender: SerialSender())
     }
 
     /// - Parameter sender: the nonces of `configuration.signer`: shared with the `exact`
     ///   facilitator that signs with the same key, so their transactions never take one nonce twice.
-    init(configuration: X402BatchConfiguration, rpc: EthereumRPC, logger: Logger, sender: SerialSender) {
+    init(
+        configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore?, logger: Logger,
+        sender: SerialSender
+    ) {
         self.configuration = configuration
         self.logger = logger
-        chain = BatchChain(configuration: configuration, rpc: rpc, sender: sender)
+        chain = BatchChain(configuration: configuration, rpc: rpc, sender: sender, transactions: transactions)
     }
-
     var domain: TokenDomain { configuration.domain }
     var network: String { configuration.token.network }
 

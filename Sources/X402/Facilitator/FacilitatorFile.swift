@@ -112,6 +112,8 @@ public struct X402FacilitatorFile: Sendable, Decodable {
     public struct Built: Sendable {
         public var facilitator: NetworkFacilitators
         public var facilitators: [X402Facilitator]
+        /// The networks' batch-settlement facilitators, whose transactions the worker follows.
+        public var batchFacilitators: [X402BatchFacilitator]
         public var access: X402FacilitatorAccess
         public var path: String
     }
@@ -142,6 +144,7 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         guard (1...600).contains(receiptTimeout) else { throw X402FacilitatorFileError(.invalid, "receipt_timeout_seconds must be 1-600") }
         var byNetwork: [String: any Facilitator] = [:]
         var facilitators: [X402Facilitator] = []
+        var batchFacilitators: [X402BatchFacilitator] = []
         for network in networks {
             let parts = network.network.split(separator: ":")
             guard parts.count == 2, parts[0] == "eip155", let chainID = UInt64(parts[1]) else {
@@ -196,8 +199,10 @@ public struct X402FacilitatorFile: Sendable, Decodable {
                         receiverAuthorizer: try key(
                             file: settings.receiverAuthorizerKeyFile, env: settings.receiverAuthorizerKeyEnv, environment,
                             what: "\(network.network): the receiver authorizer key", keys: "receiver_authorizer_key"),
-                        merchantAccounts: accounts, receiptTimeout: .seconds(receiptTimeout)),
-                    rpc: rpc, logger: logger, sender: facilitator.sender)
+                        merchantAccounts: accounts, receiptTimeout: .seconds(receiptTimeout), finality: UInt64(finality)),
+                    rpc: rpc, transactions: X402BatchTransactionStore(client: ledger.client, logger: logger), logger: logger,
+                    sender: facilitator.sender)
+                batchFacilitators.append(batch)
                 byNetwork[network.network] = SchemeFacilitators([
                     "exact": facilitator,
                     X402BatchFacilitator.scheme: X402BatchBookingFacilitator(
@@ -209,7 +214,8 @@ public struct X402FacilitatorFile: Sendable, Decodable {
             facilitators.append(facilitator)
         }
         return Built(
-            facilitator: NetworkFacilitators(byNetwork), facilitators: facilitators, access: try access(environment, loopback: loopback),
+            facilitator: NetworkFacilitators(byNetwork), facilitators: facilitators, batchFacilitators: batchFacilitators,
+            access: try access(environment, loopback: loopback),
             path: path ?? "/x402/facilitator")
     }
 
