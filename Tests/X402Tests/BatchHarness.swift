@@ -174,15 +174,7 @@ struct BatchHarness {
 
     /// The sum of the charges booked on a channel (its transfers to the merchant).
     func chargesBooked(_ id: Hash32) async throws -> Ledger.UInt256 {
-        let escrow = try BatchBookings.escrow(X402Harness.token.assetID, id)
-        let rows = try await h.ledger.client.query(
-            """
-            select coalesce(sum(e.amount), 0)::text from settle.entries e
-                join settle.accounts a on a.num = e.account_num join settle.transfers t on t.seq = e.transfer_seq
-            where a.id = \(escrow.rawValue) and e.is_debit and t.id like 'x402:batch:0x%'
-            """, logger: X402Harness.logger)
-        for try await text in rows.decode(String.self) { return Ledger.UInt256(decimal: text) ?? .zero }
-        return .zero
+        Ledger.UInt256(decimal: try await server.store.chargesBooked(id).description) ?? .zero
     }
 }
 

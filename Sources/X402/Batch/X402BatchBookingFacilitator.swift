@@ -13,8 +13,10 @@ import Synchronization
 /// when they are claimed: a claim up to `totalClaimed` books the charge of what the channel's
 /// claims had not reached yet (escrow → merchant) and the claim (channel clearing → claimed); a
 /// deposit, a sweep (`settle`) and a refund (with its claim) are booked as Settle's own server
-/// books them (``BatchBookings``), decision 0038. Claims and refunds are booked one at a time, the
-/// chain's `totalClaimed` read before each, so two of them never book the same increment.
+/// books them (``BatchBookings``), decision 0038. What a claim adds is counted from the charges
+/// already booked, not from the chain: a claim whose answer was lost (mined after `/settle`
+/// answered pending) is booked when the server claims again, which the chain takes as a no-op.
+/// Claims and refunds are booked one at a time, so two of them never book the same increment.
 public final class X402BatchBookingFacilitator: Facilitator {
     public let facilitator: X402BatchFacilitator
     public let store: X402BatchStore
@@ -95,20 +97,11 @@ public final class X402BatchBookingFacilitator: Facilitator {
         try await store.createAccounts(channel: channel, receiver: receiver, merchant: merchant.rawValue)
     }
 
-    /// A claim batch: the chain's `totalClaimed` of each channel before, the claim, then each
-    /// channel's increment booked as its charge and its claim.
+    /// A claim batch, then each channel's increment over its booked charges booked as its charge
+    /// and its claim.
     private func claim(_ claims: [BatchPayload.Claim], _ payload: PaymentPayload, _ requirements: PaymentRequirements) async throws
         -> SettleResponse
     {
-        var before: [Hash32: EVM.UInt256] = [:]
-        for claim in claims {
-            let id = claim.config.channelID(in: facilitator.domain)
-            do {
-                before[id] = try await facilitator.chain.state(id).totalClaimed
-            } catch {
-                return facilitator.failure(.batchRPCReadFailed, "\(error)")
-            }
-        }
         let response = try await facilitator.settle(payload, requirements: requirements)
         guard response.success else { return response }
         var transfers: [NewTransfer] = []
@@ -120,8 +113,7 @@ public final class X402BatchBookingFacilitator: Facilitator {
         for claim in claims {
             let id = claim.config.channelID(in: facilitator.domain)
             guard let total = reached.removeValue(forKey: id), let merchant = merchant(claim.config.receiver) else { continue }
-            transfers += try await increment(
-                claim.config, channel: id, from: before[id] ?? .zero, to: total, merchant: merchant, transaction: response.transaction)
+            transfers += try await increment(claim.config, channel: id, to: total, merchant: merchant, transaction: response.transaction)
         }
         try await post(transfers)
         return response
@@ -133,35 +125,26 @@ public final class X402BatchBookingFacilitator: Facilitator {
         _ config: BatchChannelConfig, _ order: BatchPayload.RefundOrder, _ payload: PaymentPayload, _ requirements: PaymentRequirements
     ) async throws -> SettleResponse {
         let id = config.channelID(in: facilitator.domain)
-        let before: BatchChannelState
-        do {
-            before = try await facilitator.chain.state(id)
-        } catch {
-            return facilitator.failure(.batchRPCReadFailed, "\(error)", payer: config.payer)
-        }
         let response = try await facilitator.settle(payload, requirements: requirements)
         guard response.success, let merchant = merchant(config.receiver) else { return response }
-        let after = BatchChannelState(channelState: response.extra?["channelState"])
-        let total = order.claims.filter { $0.config.channelID(in: facilitator.domain) == id }.map(\.totalClaimed).reduce(
-            before.totalClaimed, max)
-        var transfers = try await increment(
-            config, channel: id, from: before.totalClaimed, to: total, merchant: merchant, transaction: response.transaction)
+        let total = order.claims.filter { $0.config.channelID(in: facilitator.domain) == id }.map(\.totalClaimed).reduce(.zero, max)
+        var transfers = try await increment(config, channel: id, to: total, merchant: merchant, transaction: response.transaction)
         if let refunded = response.amount.flatMap({ try? EVM.UInt256(decimal: $0) }), refunded > .zero {
+            // Keyed by the nonce after the refund, as Settle's own server books it.
             transfers.append(
-                try BatchBookings.refund(
-                    asset, channel: id, nonce: after?.refundNonce ?? before.refundNonce + 1, amount: refunded,
-                    transaction: response.transaction))
+                try BatchBookings.refund(asset, channel: id, nonce: order.nonce + 1, amount: refunded, transaction: response.transaction))
         }
         try await post(transfers)
         return response
     }
 
-    /// What a claim from `from` to `to` books: the charges it collects, then the claim.
-    private func increment(
-        _ config: BatchChannelConfig, channel: Hash32, from: EVM.UInt256, to total: EVM.UInt256, merchant: AccountID, transaction: String
-    ) async throws -> [NewTransfer] {
-        guard total > from else { return [] }
+    /// What a claim up to `total` books: the charges it collects beyond those booked, then the claim.
+    private func increment(_ config: BatchChannelConfig, channel: Hash32, to total: EVM.UInt256, merchant: AccountID, transaction: String)
+        async throws -> [NewTransfer]
+    {
         try await createAccounts(channel, receiver: config.receiver, merchant: merchant)
+        let from = try await store.chargesBooked(channel)
+        guard total > from else { return [] }
         return [
             try BatchBookings.charge(asset, channel: channel, merchant: merchant.rawValue, amount: total - from, cumulative: total),
             try BatchBookings.claim(

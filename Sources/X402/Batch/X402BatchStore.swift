@@ -113,6 +113,20 @@ public struct X402BatchStore: Sendable {
         return true
     }
 
+    /// The sum of the charges booked on a channel's generation: the cumulative its bookings
+    /// reached (charges are booked in order, each the increment to its cumulative).
+    func chargesBooked(_ channel: Hash32, generation: Int = 0) async throws -> EVM.UInt256 {
+        let escrow = try BatchBookings.escrow(assetID, channel, generation: generation)
+        let rows = try await ledger.client.query(
+            """
+            select coalesce(sum(e.amount), 0)::text from settle.entries e
+                join settle.accounts a on a.num = e.account_num join settle.transfers t on t.seq = e.transfer_seq
+            where a.id = \(escrow.rawValue) and e.is_debit and t.id like 'x402:batch:0x%'
+            """, logger: logger)
+        for try await text in rows.decode(String.self) { return try EVM.UInt256(decimal: text) }
+        return .zero
+    }
+
     /// Records the chain's state of a channel as just read.
     func refresh(_ id: Hash32, _ state: BatchChannelState) async throws {
         try await ledger.client.query(
