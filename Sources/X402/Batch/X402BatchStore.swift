@@ -11,11 +11,21 @@ public struct X402BatchStore: Sendable {
     /// The channels' token: its ledger asset and chain.
     public let token: X402Token
     let logger: Logger
+    /// The vouchers' group commit.
+    private let vouchers = BatchVoucherQueue()
 
     public init(ledger: PostgresLedger, token: X402Token, logger: Logger = Logger(label: "settle.x402.batch")) {
         self.ledger = ledger
         self.token = token
         self.logger = logger
+    }
+
+    /// A voucher's channel update and its charge, as they are committed together.
+    struct VoucherCommit: Sendable {
+        var guarded: BatchVoucherGuard
+        /// The channel's generation the voucher was checked against.
+        var generation: Int
+        var charge: NewTransfer
     }
 
     var assetID: AssetID { token.assetID }
@@ -52,17 +62,36 @@ public struct X402BatchStore: Sendable {
         }
     }
 
-    /// A voucher's charge and the channel's new charged cumulative, in one statement.
+    /// A voucher's charge and the channel's new charged cumulative, committed together with the
+    /// other vouchers that came meanwhile (``BatchVoucherQueue``) in one statement.
     /// - Returns: false when the channel was charged since `oldCharged` was read; nothing is
     ///   written then.
-    func commitVoucher(_ guarded: BatchVoucherGuard, charge: NewTransfer) async throws(LedgerError) -> Bool {
-        do {
-            _ = try await ledger.post([charge], guardedBy: guarded)
-            return true
-        } catch {
-            guard error.code == .guardFailed else { throw error }
-            return false
+    func commitVoucher(_ commit: VoucherCommit) async throws(LedgerError) -> Bool {
+        try await vouchers.commit(commit) { [self] batch in await self.commit(batch) }.get()
+    }
+
+    /// Commits a batch of vouchers of distinct channels in one statement; when any of them
+    /// cannot be (its channel changed, its charge was refused: nothing is written then), each
+    /// alone, so that each gets its own answer.
+    func commit(_ batch: [VoucherCommit]) async -> [Result<Bool, LedgerError>] {
+        if batch.count > 1 {
+            do {
+                _ = try await ledger.post(batch.map(\.charge), guardedBy: BatchVouchersGuard(commits: batch))
+                return batch.map { _ in .success(true) }
+            } catch {
+                logger.debug("x402 batch vouchers committed one by one", metadata: ["vouchers": "\(batch.count)", "error": "\(error)"])
+            }
         }
+        var answers: [Result<Bool, LedgerError>] = []
+        for commit in batch {
+            do {
+                _ = try await ledger.post([commit.charge], guardedBy: commit.guarded)
+                answers.append(.success(true))
+            } catch {
+                answers.append(error.code == .guardFailed ? .success(false) : .failure(error))
+            }
+        }
+        return answers
     }
 
     /// Records a mined deposit and the first charge it pays: the channel row (created, or moved

@@ -179,11 +179,13 @@ extension X402Middleware {
                 _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: opening.transfers)
             }
             let committed = try await batch.store.commitVoucher(
-                BatchVoucherGuard(
-                    channel: id, oldCharged: base, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature),
-                charge: try BatchBookings.charge(
-                    batch.store.assetID, channel: id, generation: generation, merchant: merchant.rawValue, amount: price,
-                    cumulative: charged))
+                .init(
+                    guarded: BatchVoucherGuard(
+                        channel: id, oldCharged: base, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature),
+                    generation: generation,
+                    charge: try BatchBookings.charge(
+                        batch.store.assetID, channel: id, generation: generation, merchant: merchant.rawValue, amount: price,
+                        cumulative: charged)))
             guard committed else {
                 return paymentRequired(route, resource, error: "the channel was charged by another request", reason: .batchChannelBusy)
             }
