@@ -61,6 +61,7 @@ let package = Package(
                 .embedInCode("Schema/v19_hash_chain.sql"),
                 .embedInCode("Schema/v20_x402_follow.sql"),
                 .embedInCode("Schema/v21_linear_checks.sql"),
+                .embedInCode("Schema/v23_x402_batch_generations.sql"),
                 .embedInCode("Schema/v24_outbox.sql"),
             ],
             swiftSettings: swiftSettings

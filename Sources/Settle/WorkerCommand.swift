@@ -20,7 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
             holds-expire "* * * * *" (void holds whose timeout passed), rails-sync "*/5 * * * *" (pull each \
             configured rail's events; only with a rails file), snapshots "10 0 * * *" (balances as of the day's \
             midnight, each missed day caught up), reconcile "30 2 * * *" (the previous day, for every configured rail with statements; only with a rails \
-            file), x402-pending "* * * * *" (x402 settlements broadcast but never resolved: receipt read, outcome booked; only with \
+            file), x402-pending "* * * * *" (x402 settlements broadcast but never resolved: receipt read, outcome booked; settlements and \
+            batch-settlement transactions followed until final, sent again when a reorganization drops them; only with \
             --x402-facilitator, the file settle serve uses), chain-advance "*/10 * * * * *" (the hash chain, decision 0031), \
             chain-checkpoint "0 * * * *" (sign the chain's heads; only with SETTLE_CHAIN_KEY_FILE or SETTLE_CHAIN_KEY), \
             webhooks "*/2 * * * * *" (send the ledger's events to the registered webhook endpoints, decision 0039). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
@@ -109,17 +110,15 @@ struct WorkerCommand: AsyncParsableCommand {
                 if !incomplete.isEmpty { throw RailSyncFailure(description: "reconciliation of \(text) incomplete for \(incomplete)") }
             }
             // The worker serves nothing: the file's `access` (who may call the routes) is not used.
-            let facilitators =
-                try facilitatorFile.flatMap { path in
-                    path.isEmpty
-                        ? nil : try X402FacilitatorFile.load(path).build(ledger: ledger, loopback: true, logger: logger).facilitators
-                } ?? []
+            let built = try facilitatorFile.flatMap { path in
+                path.isEmpty ? nil : try X402FacilitatorFile.load(path).build(ledger: ledger, loopback: true, logger: logger)
+            }
             let chainKey =
                 try settings.chainKeyFile.map { try ChainKeySource.signingKey(file: $0) }
                 ?? settings.chainKey.map(ChainKey.privateKey(hex:))
             let jobs = try WorkerJobs(
                 settings: settings, ledger: ledger, rails: rails, booker: booker, reconcile: reconcilable.isEmpty ? nil : reconcile,
-                facilitators: facilitators, chainKey: chainKey
+                facilitators: built?.facilitators ?? [], batchFacilitators: built?.batchFacilitators ?? [], chainKey: chainKey
             ).build()
             let worker = try Worker(client: client, jobs: jobs, configuration: settings.worker, logger: logger)
             let service = ClosureService {

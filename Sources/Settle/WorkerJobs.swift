@@ -23,6 +23,9 @@ struct WorkerJobs {
     /// The x402 facilitators of the facilitator file `settle serve` uses, whose broadcast
     /// settlements nobody came back for are followed by `x402-pending`.
     var facilitators: [X402Facilitator] = []
+    /// Their batch-settlement facilitators, whose deposits, claims, sweeps and refunds
+    /// `x402-pending` follows too.
+    var batchFacilitators: [X402BatchFacilitator] = []
     /// The key `chain-checkpoint` signs with; without one that job is not registered.
     var chainKey: Curve25519.Signing.PrivateKey?
 
@@ -64,7 +67,7 @@ struct WorkerJobs {
                 })
         }
         if !facilitators.isEmpty, let schedule = try settings.schedule("x402-pending") {
-            let facilitators = facilitators
+            let (facilitators, batchFacilitators) = (facilitators, batchFacilitators)
             jobs.append(
                 try Job(name: "x402-pending", schedule: schedule) { context in
                     // A request that timed out before its receipt left the settlement broadcast: its
@@ -79,6 +82,13 @@ struct WorkerJobs {
                         if resolved > 0 || followed != .init() {
                             context.logger.info(
                                 "x402 settlements", metadata: ["resolved": "\(resolved)", "followed": "\(followed)"])
+                        }
+                    }
+                    for facilitator in batchFacilitators {
+                        try Task.checkCancellation()
+                        let followed = try await facilitator.follow(limit: 500)
+                        if followed != .init() {
+                            context.logger.info("x402 batch transactions", metadata: ["followed": "\(followed)"])
                         }
                     }
                 })

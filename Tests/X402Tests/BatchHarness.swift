@@ -20,14 +20,22 @@ struct BatchHarness {
     let price: EVM.UInt256
     let minDeposit: EVM.UInt256
 
-    init(_ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000) async throws {
+    /// - Parameters:
+    ///   - clock: the facilitator's Unix seconds (a test moves it past a withdrawal's deadline).
+    ///   - transactions: where the facilitator stores its transactions to follow them.
+    init(
+        _ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000,
+        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) },
+        transactions: X402BatchTransactionStore? = nil
+    ) async throws {
         self.h = h
         self.price = price
         self.minDeposit = minDeposit
         configuration = X402BatchConfiguration(
             token: X402Harness.token, signer: Self.signer, receiverAuthorizer: PrivateKey.random(),
-            merchantAccounts: [h.payTo.lowercased: h.merchant])
-        let facilitator = X402BatchFacilitator(configuration: configuration, rpc: h.rpc, logger: X402Harness.logger)
+            merchantAccounts: [h.payTo.lowercased: h.merchant], clock: clock)
+        let facilitator = X402BatchFacilitator(
+            configuration: configuration, rpc: h.rpc, transactions: transactions, logger: X402Harness.logger)
         let store = X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger)
         try await store.prepare()
         server = X402BatchServer(facilitator: facilitator, store: store, logger: X402Harness.logger)
@@ -123,6 +131,21 @@ struct BatchHarness {
             ]))
     }
 
+    /// The payer starts leaving the channel with `amount` (`initiateWithdraw`, sent by the payer,
+    /// who is given the ether for it).
+    func initiateWithdraw(_ config: BatchChannelConfig, amount: EVM.UInt256, payer: PrivateKey) async throws -> Bool {
+        let _: RPCValue = try await h.rpc.request(
+            "devchain_fund",
+            [.object(["address": .string(payer.address.lowercased), "ether": .quantity(EVM.UInt256(1_000_000_000_000_000_000))])])
+        let call = ABI.encodeCall("initiateWithdraw(\(BatchChannelConfig.abiType),uint128)", [config.abiValue, .uint(amount)])
+        let fee = try await h.rpc.gasPrice().multipliedReportingOverflow(by: 2).partialValue
+        let transaction = EIP1559Transaction(
+            chainID: X402Harness.token.chainID, nonce: try await h.rpc.transactionCount(payer.address), maxPriorityFeePerGas: 1,
+            maxFeePerGas: fee, gasLimit: 500_000, to: BatchSettlement.address, data: call
+        ).signed(with: payer)
+        return try await h.rpc.transactionReceipt(try await h.rpc.sendRawTransaction(transaction.rawBytes))?.succeeded == true
+    }
+
     // MARK: Ledger
 
     func balance(_ account: AccountID) async throws -> (debits: Ledger.UInt256, credits: Ledger.UInt256) {
@@ -151,15 +174,7 @@ struct BatchHarness {
 
     /// The sum of the charges booked on a channel (its transfers to the merchant).
     func chargesBooked(_ id: Hash32) async throws -> Ledger.UInt256 {
-        let escrow = try BatchBookings.escrow(X402Harness.token.assetID, id)
-        let rows = try await h.ledger.client.query(
-            """
-            select coalesce(sum(e.amount), 0)::text from settle.entries e
-                join settle.accounts a on a.num = e.account_num join settle.transfers t on t.seq = e.transfer_seq
-            where a.id = \(escrow.rawValue) and e.is_debit and t.id like 'x402:batch:0x%'
-            """, logger: X402Harness.logger)
-        for try await text in rows.decode(String.self) { return Ledger.UInt256(decimal: text) ?? .zero }
-        return .zero
+        Ledger.UInt256(decimal: try await server.store.chargesBooked(id).description) ?? .zero
     }
 }
 

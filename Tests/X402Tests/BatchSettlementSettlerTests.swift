@@ -26,9 +26,6 @@ struct BatchSettlementSettlerTests {
             let b = try await BatchHarness(h)
             let url = try await b.start() + "/metered"
             let payer = try await h.fundedPayer()
-            let _: RPCValue = try await h.rpc.request(
-                "devchain_fund",
-                [.object(["address": .string(payer.address.lowercased), "ether": .quantity(EVM.UInt256(1_000_000_000_000_000_000))])])
             let config = b.config(payer: payer)
             let id = config.channelID(in: b.domain)
             #expect(try await X402Harness.pay(url, b.deposit(config, amount: 10_000, key: payer)).status == 200)
@@ -41,14 +38,7 @@ struct BatchSettlementSettlerTests {
             #expect(try await b.channelRow(id)?.claimed == .zero)
 
             // The payer starts leaving with what is not claimed; the settler sees it and claims first.
-            let call = ABI.encodeCall("initiateWithdraw(\(BatchChannelConfig.abiType),uint128)", [config.abiValue, .uint(8000)])
-            let fee = try await h.rpc.gasPrice().multipliedReportingOverflow(by: 2).partialValue
-            let transaction = EIP1559Transaction(
-                chainID: X402Harness.token.chainID, nonce: try await h.rpc.transactionCount(payer.address), maxPriorityFeePerGas: 1,
-                maxFeePerGas: fee, gasLimit: 500_000, to: BatchSettlement.address, data: call
-            ).signed(with: payer)
-            let hash = try await h.rpc.sendRawTransaction(transaction.rawBytes)
-            #expect(try await h.rpc.transactionReceipt(hash)?.succeeded == true)
+            #expect(try await b.initiateWithdraw(config, amount: 8000, payer: payer))
 
             #expect(try await settler.round() == 1)
             let row = try #require(try await b.channelRow(id))

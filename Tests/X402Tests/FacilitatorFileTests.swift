@@ -1,3 +1,4 @@
+import EVM
 import Foundation
 import SettleTesting
 import Testing
@@ -49,6 +50,28 @@ import Testing
         #expect(supported.kinds.map(\.scheme) == ["exact", "upto"])
     }
 
+    static let batch = ["receiver_authorizer_key_env": "TEST_AUTHORIZER"]
+    static let batchEnvironment = environment.merging(["TEST_AUTHORIZER": "0x" + String(repeating: "22", count: 32)]) { $1 }
+
+    /// The good file with `batch_settlement` on its network.
+    static func batchFile(_ settings: [String: String]) -> Data {
+        file { object in
+            var network = (object["networks"] as! [[String: Any]])[0]
+            network["batch_settlement"] = settings
+            object["networks"] = [network]
+        }
+    }
+
+    @Test func batchSettlementIsServedBesideExactWithItsReceiverAuthorizer() async throws {
+        let built = try await Self.build(Self.batchFile(Self.batch), environment: Self.batchEnvironment).get()
+        let supported = try await built.facilitator.supported()
+        #expect(supported.kinds.map(\.scheme).sorted() == ["batch-settlement", "exact", "upto"])
+        let authorizer = try PrivateKey(hex: "0x" + String(repeating: "22", count: 32)).address.checksummed
+        let kind = try #require(supported.kinds.first { $0.scheme == "batch-settlement" })
+        #expect(kind.network == "eip155:31337")
+        #expect(kind.extra?["receiverAuthorizer"]?.stringValue == authorizer)
+    }
+
     @Test func badFilesAreRefusedWithTheirReason() async throws {
         let cases: [(String, Data, [String: String], Bool)] = [
             ("no networks", Self.file { $0["networks"] = [] }, Self.environment, false),
@@ -74,6 +97,9 @@ import Testing
             ("open off loopback", Self.file { $0["access"] = "open" }, Self.environment, false),
             ("unknown access", Self.file { $0["access"] = "public" }, Self.environment, true),
             ("not json", Data("{".utf8), Self.environment, false),
+            ("batch authorizer unset", Self.batchFile(["receiver_authorizer_key_env": "UNSET"]), Self.environment, false),
+            ("batch without key", Self.batchFile([:]), Self.environment, false),
+            ("batch token elsewhere", Self.batchFile(Self.batch.merging(["token": Self.payTo]) { $1 }), Self.batchEnvironment, false),
         ]
         for (name, data, environment, loopback) in cases {
             let result = try await Self.build(data, loopback: loopback, environment: environment)

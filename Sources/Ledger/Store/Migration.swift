@@ -38,6 +38,10 @@ struct Migration: Sendable {
         Migration(version: 19, name: "hash_chain", sql: String(decoding: PackageResources.v19_hash_chain_sql, as: UTF8.self)),
         Migration(version: 20, name: "x402_follow", sql: String(decoding: PackageResources.v20_x402_follow_sql, as: UTF8.self)),
         Migration(version: 21, name: "linear_checks", sql: String(decoding: PackageResources.v21_linear_checks_sql, as: UTF8.self)),
+        // 22 was reserved for x402 `upto`, which needed no table of its own.
+        Migration(
+            version: 23, name: "x402_batch_generations",
+            sql: String(decoding: PackageResources.v23_x402_batch_generations_sql, as: UTF8.self)),
         Migration(version: 24, name: "outbox", sql: String(decoding: PackageResources.v24_outbox_sql, as: UTF8.self)),
     ]
 

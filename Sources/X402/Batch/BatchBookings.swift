@@ -16,13 +16,29 @@ import Ledger
 /// Every transfer id is a natural key of what happened (the ERC-3009 nonce of a deposit, the
 /// cumulative a charge reaches, the total a claim reaches, the refund nonce, the sweep's
 /// transaction), so a repeat books nothing.
+///
+/// A channel's later generations (a stored channel the chain no longer has, decision 0038) have
+/// accounts and transfer ids of their own, `{channel}@{generation}`: a new life of the same
+/// channel id counts its cumulatives from the start again, and must never meet the keys of the
+/// earlier one.
 enum BatchBookings {
-    static func clearing(_ asset: AssetID, _ channel: Hash32) throws(LedgerError) -> AccountID {
-        try AccountID("evm:\(asset.rawValue):batch:\(channel.hex)")
+    /// The channel as account and transfer ids name it: its id, then `@{generation}` after the first.
+    static func tag(_ channel: Hash32, _ generation: Int) -> String {
+        generation == 0 ? channel.hex : "\(channel.hex)@\(generation)"
     }
 
-    static func escrow(_ asset: AssetID, _ channel: Hash32) throws(LedgerError) -> AccountID {
-        try AccountID("evm:\(asset.rawValue):batch:\(channel.hex):payer")
+    static func clearing(_ asset: AssetID, _ channel: Hash32, generation: Int = 0) throws(LedgerError) -> AccountID {
+        try AccountID("evm:\(asset.rawValue):batch:\(tag(channel, generation))")
+    }
+
+    static func escrow(_ asset: AssetID, _ channel: Hash32, generation: Int = 0) throws(LedgerError) -> AccountID {
+        try AccountID("evm:\(asset.rawValue):batch:\(tag(channel, generation)):payer")
+    }
+
+    static func metadata(_ channel: Hash32, _ generation: Int) -> Metadata {
+        var metadata: Metadata = ["channel": .string(channel.hex)]
+        if generation > 0 { metadata["generation"] = .string(String(generation)) }
+        return metadata
     }
 
     static func claimed(_ asset: AssetID, _ receiver: Address) throws(LedgerError) -> AccountID {
@@ -34,61 +50,73 @@ enum BatchBookings {
     }
 
     /// The accounts a channel's bookings touch.
-    static func accounts(_ asset: AssetID, channel: Hash32, receiver: Address, merchant: String) throws(LedgerError) -> [Account] {
+    static func accounts(_ asset: AssetID, channel: Hash32, generation: Int = 0, receiver: Address, merchant: String) throws(LedgerError)
+        -> [Account]
+    {
         [
-            Account(id: try clearing(asset, channel), asset: asset, code: "clearing", normalSide: .debit),
-            Account(id: try escrow(asset, channel), asset: asset, code: "escrow", normalSide: .credit),
+            Account(id: try clearing(asset, channel, generation: generation), asset: asset, code: "clearing", normalSide: .debit),
+            Account(id: try escrow(asset, channel, generation: generation), asset: asset, code: "escrow", normalSide: .credit),
             Account(id: try claimed(asset, receiver), asset: asset, code: "clearing", normalSide: .debit),
             Account(id: try incoming(asset, receiver), asset: asset, code: "clearing", normalSide: .debit),
             Account(id: try AccountID(merchant), asset: asset, code: "revenue", normalSide: .credit),
         ]
     }
 
-    static func deposit(_ asset: AssetID, channel: Hash32, nonce: Hash32, amount: EVM.UInt256, transaction: String) throws(LedgerError)
-        -> NewTransfer
-    {
-        try funding(
-            asset, id: "x402:batch:deposit:\(nonce.hex)", channel: channel, amount: amount,
-            metadata: ["channel": .string(channel.hex), "tx_hash": .string(transaction)])
+    static func deposit(
+        _ asset: AssetID, channel: Hash32, generation: Int = 0, nonce: Hash32, amount: EVM.UInt256, transaction: String
+    ) throws(LedgerError) -> NewTransfer {
+        var metadata = metadata(channel, generation)
+        metadata["tx_hash"] = .string(transaction)
+        return try funding(
+            asset, id: "x402:batch:deposit:\(nonce.hex)", channel: channel, generation: generation, amount: amount, metadata: metadata)
     }
 
     /// What a channel this server first sees already holds for its payer (funded on chain through
     /// another server, or before this one lost its records): booked as one deposit.
-    static func opening(_ asset: AssetID, channel: Hash32, amount: EVM.UInt256) throws(LedgerError) -> NewTransfer {
+    static func opening(_ asset: AssetID, channel: Hash32, generation: Int = 0, amount: EVM.UInt256) throws(LedgerError) -> NewTransfer {
         try funding(
-            asset, id: "x402:batch:opening:\(channel.hex)", channel: channel, amount: amount, metadata: ["channel": .string(channel.hex)])
+            asset, id: "x402:batch:opening:\(tag(channel, generation))", channel: channel, generation: generation, amount: amount,
+            metadata: metadata(channel, generation))
     }
 
-    private static func funding(_ asset: AssetID, id: String, channel: Hash32, amount: EVM.UInt256, metadata: Metadata) throws(LedgerError)
-        -> NewTransfer
-    {
+    private static func funding(
+        _ asset: AssetID, id: String, channel: Hash32, generation: Int, amount: EVM.UInt256, metadata: Metadata
+    ) throws(LedgerError) -> NewTransfer {
         let value = try ledgerAmount(amount)
         return NewTransfer(
-            id: try TransferID(id), .post([.debit(try clearing(asset, channel), value), .credit(try escrow(asset, channel), value)]),
+            id: try TransferID(id),
+            .post([
+                .debit(try clearing(asset, channel, generation: generation), value),
+                .credit(try escrow(asset, channel, generation: generation), value),
+            ]),
             metadata: metadata)
     }
 
     /// A charge of `amount`, bringing the channel's charged cumulative to `cumulative`.
-    static func charge(_ asset: AssetID, channel: Hash32, merchant: String, amount: EVM.UInt256, cumulative: EVM.UInt256)
-        throws(LedgerError)
-        -> NewTransfer
-    {
+    static func charge(
+        _ asset: AssetID, channel: Hash32, generation: Int = 0, merchant: String, amount: EVM.UInt256, cumulative: EVM.UInt256
+    ) throws(LedgerError) -> NewTransfer {
         let value = try ledgerAmount(amount)
+        var metadata = metadata(channel, generation)
+        metadata["cumulative"] = .string(cumulative.description)
         return NewTransfer(
-            id: try TransferID("x402:batch:\(channel.hex):\(cumulative.description)"),
-            .post([.debit(try escrow(asset, channel), value), .credit(try AccountID(merchant), value)]),
-            metadata: ["channel": .string(channel.hex), "cumulative": .string(cumulative.description)])
+            id: try TransferID("x402:batch:\(tag(channel, generation)):\(cumulative.description)"),
+            .post([.debit(try escrow(asset, channel, generation: generation), value), .credit(try AccountID(merchant), value)]),
+            metadata: metadata)
     }
 
     /// A claim of `amount`, bringing what is claimed on the channel to `total`.
-    static func claim(_ asset: AssetID, channel: Hash32, receiver: Address, amount: EVM.UInt256, total: EVM.UInt256, transaction: String)
-        throws(LedgerError) -> NewTransfer
-    {
+    static func claim(
+        _ asset: AssetID, channel: Hash32, generation: Int = 0, receiver: Address, amount: EVM.UInt256, total: EVM.UInt256,
+        transaction: String
+    ) throws(LedgerError) -> NewTransfer {
         let value = try ledgerAmount(amount)
+        var metadata = metadata(channel, generation)
+        metadata["tx_hash"] = .string(transaction)
         return NewTransfer(
-            id: try TransferID("x402:batch:claim:\(channel.hex):\(total.description)"),
-            .post([.debit(try claimed(asset, receiver), value), .credit(try clearing(asset, channel), value)]),
-            metadata: ["channel": .string(channel.hex), "tx_hash": .string(transaction)])
+            id: try TransferID("x402:batch:claim:\(tag(channel, generation)):\(total.description)"),
+            .post([.debit(try claimed(asset, receiver), value), .credit(try clearing(asset, channel, generation: generation), value)]),
+            metadata: metadata)
     }
 
     static func sweep(_ asset: AssetID, receiver: Address, amount: EVM.UInt256, transaction: Hash32) throws(LedgerError) -> NewTransfer {
@@ -100,14 +128,19 @@ enum BatchBookings {
     }
 
     /// The refund at `nonce` of `amount` to the payer.
-    static func refund(_ asset: AssetID, channel: Hash32, nonce: EVM.UInt256, amount: EVM.UInt256, transaction: String) throws(LedgerError)
-        -> NewTransfer
-    {
+    static func refund(
+        _ asset: AssetID, channel: Hash32, generation: Int = 0, nonce: EVM.UInt256, amount: EVM.UInt256, transaction: String
+    ) throws(LedgerError) -> NewTransfer {
         let value = try ledgerAmount(amount)
+        var metadata = metadata(channel, generation)
+        metadata["tx_hash"] = .string(transaction)
         return NewTransfer(
-            id: try TransferID("x402:batch:refund:\(channel.hex):\(nonce.description)"),
-            .post([.debit(try escrow(asset, channel), value), .credit(try clearing(asset, channel), value)]),
-            metadata: ["channel": .string(channel.hex), "tx_hash": .string(transaction)])
+            id: try TransferID("x402:batch:refund:\(tag(channel, generation)):\(nonce.description)"),
+            .post([
+                .debit(try escrow(asset, channel, generation: generation), value),
+                .credit(try clearing(asset, channel, generation: generation), value),
+            ]),
+            metadata: metadata)
     }
 
     static func ledgerAmount(_ amount: EVM.UInt256) throws(LedgerError) -> Ledger.UInt256 {

@@ -19,11 +19,13 @@ struct BatchChannelState: Sendable, Hashable {
 }
 
 /// The facilitator's calls to the contract: reads, simulations, and transactions signed by its
-/// key one at a time (``SerialSender``), each waited for up to the receipt timeout.
+/// key one at a time (``SerialSender``), each stored before it is broadcast when there is a
+/// `transactions` store, and waited for up to the receipt timeout.
 struct BatchChain: Sendable {
     let configuration: X402BatchConfiguration
     let rpc: EthereumRPC
     let sender: SerialSender
+    let transactions: X402BatchTransactionStore?
 
     var contract: Address { configuration.contract }
 
@@ -70,8 +72,11 @@ struct BatchChain: Sendable {
         return estimate + estimate / 4 + 5_000
     }
 
-    /// Signs `data` to the contract with the next nonce, sends it and waits for its receipt.
-    func send(_ data: [UInt8], gas: UInt64) async throws -> Outcome {
+    /// Signs `data` to the contract with the next nonce, stores it (as `kind`; a deposit with the
+    /// end of its authorization, `validBefore`), sends it and waits for its receipt.
+    func send(_ data: [UInt8], gas: UInt64, kind: X402BatchTransactionStore.Kind, validBefore: EVM.UInt256? = nil) async throws
+        -> Outcome
+    {
         let key = configuration.signer
         let price = try await sender.currentGasPrice(rpc: rpc)
         let tip = configuration.maxPriorityFeePerGas
@@ -83,12 +88,25 @@ struct BatchChain: Sendable {
                 to: contract, data: data
             ).signed(with: key)
             hash = signed.hash
+            // Stored first: a transaction sent and then forgotten (the process stopped, the node
+            // lost it) is found and sent again by the follower.
+            try await transactions?.record(
+                signed.hash, chainID: configuration.token.chainID, kind: kind, sender: key.address, nonce: nonce, gas: gas,
+                callData: data, rawTx: signed.rawBytes, validBefore: validBefore)
             _ = try await rpc.sendRawTransaction(signed.rawBytes)
             return true
         }
+        return try await receipt(hash)
+    }
+
+    /// Waits up to the receipt timeout for `hash`'s receipt, and records where it was mined.
+    func receipt(_ hash: Hash32) async throws -> Outcome {
         let deadline = ContinuousClock.now + configuration.receiptTimeout
         while ContinuousClock.now < deadline {
-            if let receipt = try? await rpc.transactionReceipt(hash) { return .mined(receipt) }
+            if let receipt = try? await rpc.transactionReceipt(hash) {
+                try await transactions?.mined(hash, block: receipt.blockNumber, succeeded: receipt.succeeded)
+                return .mined(receipt)
+            }
             try await Task.sleep(for: configuration.receiptPollInterval)
         }
         return .pending(hash)

@@ -22,6 +22,11 @@ public struct X402BatchConfiguration: Sendable {
     public var contract: Address
     /// A channel's chain state read this recently lets a voucher be verified without a chain read.
     public var chainStateTTL: Duration
+    /// Seconds a claim needs to land: vouchers are refused on a channel whose payer's withdrawal
+    /// can complete within this time (decision 0038).
+    public var claimMargin: UInt64
+    /// Blocks deep a transaction must be before it is no longer followed.
+    public var finality: UInt64
     /// How long a transaction's receipt is waited for.
     public var receiptTimeout: Duration
     public var receiptPollInterval: Duration
@@ -32,7 +37,8 @@ public struct X402BatchConfiguration: Sendable {
     public init(
         token: X402Token, signer: PrivateKey, receiverAuthorizer: PrivateKey, merchantAccounts: [String: AccountID],
         withdrawDelay: UInt64 = 900, contract: Address = BatchSettlement.address, chainStateTTL: Duration = .seconds(30),
-        receiptTimeout: Duration = .seconds(10), receiptPollInterval: Duration = .milliseconds(10),
+        claimMargin: UInt64 = 60,
+        receiptTimeout: Duration = .seconds(10), receiptPollInterval: Duration = .milliseconds(10), finality: UInt64 = 12,
         maxPriorityFeePerGas: EVM.UInt256 = 1_000_000_000,
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
     ) {
@@ -43,6 +49,8 @@ public struct X402BatchConfiguration: Sendable {
         self.withdrawDelay = withdrawDelay
         self.contract = contract
         self.chainStateTTL = chainStateTTL
+        self.claimMargin = claimMargin
+        self.finality = finality
         self.receiptTimeout = receiptTimeout
         self.receiptPollInterval = receiptPollInterval
         self.maxPriorityFeePerGas = maxPriorityFeePerGas

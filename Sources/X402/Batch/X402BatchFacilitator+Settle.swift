@@ -40,7 +40,7 @@ extension X402BatchFacilitator {
         let call = Self.depositCall(config, deposit)
         let outcome: BatchChain.Outcome
         do {
-            outcome = try await chain.send(call, gas: try await chain.simulate(call))
+            outcome = try await chain.send(call, gas: try await chain.simulate(call), kind: .deposit, validBefore: deposit.validBefore)
         } catch {
             return failure(.batchDepositTransactionFailed, "\(error)", payer: config.payer)
         }
@@ -76,7 +76,7 @@ extension X402BatchFacilitator {
         } catch {
             return failure(.batchClaimSimulationFailed, "\(error)")
         }
-        return try await transact(call, gas: gas, failed: .batchClaimTransactionFailed, amount: nil)
+        return try await transact(call, gas: gas, kind: .claim, failed: .batchClaimTransactionFailed, amount: nil)
     }
 
     func sweep(receiver: Address, token: Address) async throws -> SettleResponse {
@@ -94,7 +94,8 @@ extension X402BatchFacilitator {
         } catch {
             return failure(.batchSettleSimulationFailed, "\(error)")
         }
-        return try await transact(call, gas: gas, failed: .batchSettleTransactionFailed, amount: totals.claimed - totals.settled)
+        return try await transact(
+            call, gas: gas, kind: .settle, failed: .batchSettleTransactionFailed, amount: totals.claimed - totals.settled)
     }
 
     /// `refundWithSignature` at the channel's nonce, after its claim when the order has one: both
@@ -141,7 +142,7 @@ extension X402BatchFacilitator {
             return failure(.batchRefundSimulationFailed, "\(error)", payer: config.payer)
         }
         let refunded = min(order.amount, available)
-        var response = try await transact(call, gas: gas, failed: .batchRefundTransactionFailed, amount: refunded)
+        var response = try await transact(call, gas: gas, kind: .refund, failed: .batchRefundTransactionFailed, amount: refunded)
         guard response.success else { return response }
         response.payer = config.payer.checksummed
         let after = BatchChannelState(
@@ -151,10 +152,12 @@ extension X402BatchFacilitator {
         return response
     }
 
-    private func transact(_ call: [UInt8], gas: UInt64, failed: X402Reason, amount: EVM.UInt256?) async throws -> SettleResponse {
+    private func transact(_ call: [UInt8], gas: UInt64, kind: X402BatchTransactionStore.Kind, failed: X402Reason, amount: EVM.UInt256?)
+        async throws -> SettleResponse
+    {
         let outcome: BatchChain.Outcome
         do {
-            outcome = try await chain.send(call, gas: gas)
+            outcome = try await chain.send(call, gas: gas, kind: kind)
         } catch {
             return failure(failed, "\(error)")
         }

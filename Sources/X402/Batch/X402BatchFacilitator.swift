@@ -19,12 +19,25 @@ public final class X402BatchFacilitator: Facilitator {
     public let logger: Logger
     let chain: BatchChain
 
-    public init(configuration: X402BatchConfiguration, rpc: EthereumRPC, logger: Logger = Logger(label: "settle.x402.batch")) {
-        self.configuration = configuration
-        self.logger = logger
-        chain = BatchChain(configuration: configuration, rpc: rpc, sender: SerialSender())
+    /// - Parameter transactions: where its transactions are stored before they are broadcast, to
+    ///   be followed until final (``follow(limit:)``); nil: they are not.
+    public convenience init(
+        configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore? = nil,
+        logger: Logger = Logger(label: "settle.x402.batch")
+    ) {
+        self.init(configuration: configuration, rpc: rpc, transactions: transactions, logger: logger, sender: SerialSender())
     }
 
+    /// - Parameter sender: the nonces of `configuration.signer`: shared with the `exact`
+    ///   facilitator that signs with the same key, so their transactions never take one nonce twice.
+    init(
+        configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore?, logger: Logger,
+        sender: SerialSender
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        chain = BatchChain(configuration: configuration, rpc: rpc, sender: sender, transactions: transactions)
+    }
     var domain: TokenDomain { configuration.domain }
     var network: String { configuration.token.network }
 
@@ -87,8 +100,26 @@ public final class X402BatchFacilitator: Facilitator {
             return verdict
         }
         verdict.state = state
-        verdict.refusal = Self.cumulativeRefusal(voucher.maxClaimable, state: state, refund: refund)
+        verdict.refusal =
+            Self.cumulativeRefusal(voucher.maxClaimable, state: state, refund: refund)
+            ?? (refund ? nil : withdrawalRefusal(state, config: config))
         return verdict
+    }
+
+    /// A voucher on a channel whose payer's withdrawal can complete before a claim of it lands
+    /// (within ``X402BatchConfiguration/claimMargin`` of `withdrawRequestedAt + withdrawDelay`)
+    /// is refused: the payer may take the unclaimed balance at any moment, so the voucher is worth
+    /// no more than what is already claimed, and it gets the reason of a voucher above what the
+    /// channel can pay, `invalid_batch_settlement_evm_cumulative_exceeds_balance` (x402 2.25 has
+    /// no reason of its own for it; decision 0038). A refund is still taken: it returns the rest.
+    func withdrawalRefusal(_ state: BatchChannelState, config: BatchChannelConfig) -> (reason: X402Reason, message: String?)? {
+        guard state.withdrawRequestedAt > 0 else { return nil }
+        let completes = state.withdrawRequestedAt + config.withdrawDelay
+        guard configuration.clock() + configuration.claimMargin >= completes else { return nil }
+        return (
+            .batchCumulativeExceedsBalance,
+            "the payer's withdrawal can complete at \(completes) (unix seconds): the channel pays no voucher beyond what is claimed"
+        )
     }
 
     /// The voucher against the channel's chain state: funded, within the balance, above what is
@@ -106,8 +137,10 @@ public final class X402BatchFacilitator: Facilitator {
         return nil
     }
 
+    /// - Parameter known: the channel's chain state when the caller has just read it.
     func verifyDeposit(
-        _ config: BatchChannelConfig, _ voucher: BatchPayload.Voucher, _ deposit: BatchPayload.Deposit, _ requirements: PaymentRequirements
+        _ config: BatchChannelConfig, _ voucher: BatchPayload.Voucher, _ deposit: BatchPayload.Deposit, _ requirements: PaymentRequirements,
+        state known: BatchChannelState? = nil
     ) async throws -> Verdict {
         var verdict = Verdict(payer: config.payer, channelID: voucher.channelID)
         func refuse(_ reason: X402Reason, _ message: String? = nil) -> Verdict {
@@ -135,7 +168,7 @@ public final class X402BatchFacilitator: Facilitator {
         let state: BatchChannelState
         let payerBalance: EVM.UInt256
         do {
-            state = try await chain.state(voucher.channelID)
+            if let known { state = known } else { state = try await chain.state(voucher.channelID) }
             payerBalance = try await chain.tokenBalance(config.payer)
         } catch {
             return refuse(.batchRPCReadFailed, "\(error)")

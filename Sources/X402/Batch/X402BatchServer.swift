@@ -17,7 +17,8 @@ public final class X402BatchServer: Sendable {
     public let store: X402BatchStore
     let logger: Logger
     private let busy = Mutex<[Hash32: ContinuousClock.Instant]>([:])
-    private let accounted = Mutex<Set<Hash32>>([])
+    /// The channels (``BatchBookings/tag(_:_:)``: id and generation) whose accounts exist.
+    private let accounted = Mutex<Set<String>>([])
 
     public init(facilitator: X402BatchFacilitator, store: X402BatchStore, logger: Logger = Logger(label: "settle.x402.batch")) {
         self.facilitator = facilitator
@@ -26,6 +27,18 @@ public final class X402BatchServer: Sendable {
     }
 
     var configuration: X402BatchConfiguration { facilitator.configuration }
+
+    /// When this server started: only a chain state it read itself counts as fresh (a row synced
+    /// by an earlier process may describe a chain that was replaced since, decision 0038).
+    let started = Date()
+
+    /// Whether `record`'s chain state lets a voucher be verified without reading the chain: read
+    /// by this server within ``X402BatchConfiguration/chainStateTTL``.
+    func isFresh(_ record: BatchChannelRecord) -> Bool {
+        guard let synced = record.syncedAt, synced >= started else { return false }
+        let ttl = Double(configuration.chainStateTTL.components.seconds) + Double(configuration.chainStateTTL.components.attoseconds) / 1e18
+        return Date().timeIntervalSince(synced) < ttl
+    }
 
     // MARK: Serialization
 
@@ -44,11 +57,12 @@ public final class X402BatchServer: Sendable {
         _ = busy.withLock { $0.removeValue(forKey: id) }
     }
 
-    /// Creates a channel's ledger accounts once per process.
-    func createAccounts(_ id: Hash32, config: BatchChannelConfig, merchant: String) async throws {
-        if accounted.withLock({ $0.contains(id) }) { return }
-        try await store.createAccounts(channel: id, receiver: config.receiver, merchant: merchant)
-        _ = accounted.withLock { $0.insert(id) }
+    /// Creates the ledger accounts of a channel's generation once per process.
+    func createAccounts(_ id: Hash32, generation: Int = 0, config: BatchChannelConfig, merchant: String) async throws {
+        let tag = BatchBookings.tag(id, generation)
+        if accounted.withLock({ $0.contains(tag) }) { return }
+        try await store.createAccounts(channel: id, generation: generation, receiver: config.receiver, merchant: merchant)
+        _ = accounted.withLock { $0.insert(tag) }
     }
 
     func merchant(for config: BatchChannelConfig) -> AccountID? {

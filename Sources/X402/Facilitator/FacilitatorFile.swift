@@ -14,6 +14,12 @@ import RailKit
 ///  "access_tokens_env": "SETTLE_X402_FACILITATOR_TOKENS"}
 /// ```
 ///
+/// A network also serves x402's prepaid mode (`batch-settlement`) when it has a
+/// `"batch_settlement"` object: the receiver authorizer's key (`receiver_authorizer_key_file` or
+/// `receiver_authorizer_key_env`, as the signer's), and optionally the channels' `token` (default
+/// the network's first). `/supported` then lists the kind with its `receiverAuthorizer`, and the
+/// deposits, claims, sweeps and refunds it settles are booked (``X402BatchBookingFacilitator``).
+///
 /// Secrets never sit in it: the signer key comes from a file (`signer_key_file`, hex, owner-only
 /// permissions) or an environment variable (`signer_key_env`), the callers' bearer tokens from an
 /// environment variable (`access_tokens_env`, comma-separated) or a file (`access_tokens_file`, one
@@ -26,11 +32,29 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         public var tokens: [Token]
         /// Blocks deep a settlement must be before it is no longer followed (default 12).
         public var finalityBlocks: Int?
+        /// The prepaid mode on this network; absent, only `exact` is served.
+        public var batchSettlement: BatchSettlementSettings?
 
         enum CodingKeys: String, CodingKey {
             case network, tokens
             case rpcURL = "rpc_url"
             case finalityBlocks = "finality_blocks"
+            case batchSettlement = "batch_settlement"
+        }
+    }
+
+    /// A network's `batch-settlement`: the key that signs claim batches and refunds (never in the
+    /// file itself), and the token of its channels.
+    public struct BatchSettlementSettings: Sendable, Decodable {
+        public var receiverAuthorizerKeyFile: String?
+        public var receiverAuthorizerKeyEnv: String?
+        /// The channels' token: one of the network's `tokens` (default the first).
+        public var token: String?
+
+        enum CodingKeys: String, CodingKey {
+            case token
+            case receiverAuthorizerKeyFile = "receiver_authorizer_key_file"
+            case receiverAuthorizerKeyEnv = "receiver_authorizer_key_env"
         }
     }
 
@@ -88,6 +112,8 @@ public struct X402FacilitatorFile: Sendable, Decodable {
     public struct Built: Sendable {
         public var facilitator: NetworkFacilitators
         public var facilitators: [X402Facilitator]
+        /// The networks' batch-settlement facilitators, whose transactions the worker follows.
+        public var batchFacilitators: [X402BatchFacilitator]
         public var access: X402FacilitatorAccess
         public var path: String
     }
@@ -118,6 +144,7 @@ public struct X402FacilitatorFile: Sendable, Decodable {
         guard (1...600).contains(receiptTimeout) else { throw X402FacilitatorFileError(.invalid, "receipt_timeout_seconds must be 1-600") }
         var byNetwork: [String: any Facilitator] = [:]
         var facilitators: [X402Facilitator] = []
+        var batchFacilitators: [X402BatchFacilitator] = []
         for network in networks {
             let parts = network.network.split(separator: ":")
             guard parts.count == 2, parts[0] == "eip155", let chainID = UInt64(parts[1]) else {
@@ -149,38 +176,75 @@ public struct X402FacilitatorFile: Sendable, Decodable {
             guard (1...10_000).contains(finality) else {
                 throw X402FacilitatorFileError(.invalid, "\(network.network): finality_blocks must be 1-10000")
             }
+            let rpc = EthereumRPC(url: network.rpcURL, logger: logger)
             let facilitator = X402Facilitator(
                 configuration: X402FacilitatorConfiguration(
                     tokens: tokens, signer: signer, receiptTimeout: .seconds(receiptTimeout), merchantAccounts: accounts,
                     railID: "x402-" + network.network.replacingOccurrences(of: ":", with: "-"), finality: UInt64(finality)),
-                rpc: EthereumRPC(url: network.rpcURL, logger: logger), store: X402SettlementStore(client: ledger.client, logger: logger),
+                rpc: rpc, store: X402SettlementStore(client: ledger.client, logger: logger),
                 booker: RailBooker(ledger: ledger), logger: logger)
-            byNetwork[network.network] = facilitator
+            if let settings = network.batchSettlement {
+                let token: X402Token
+                if let named = settings.token {
+                    guard let address = try? Address(named), let found = tokens.first(where: { $0.address == address }) else {
+                        throw X402FacilitatorFileError(.invalid, "\(network.network): batch_settlement.token must be one of its tokens")
+                    }
+                    token = found
+                } else {
+                    token = tokens[0]
+                }
+                let batch = X402BatchFacilitator(
+                    configuration: X402BatchConfiguration(
+                        token: token, signer: signer,
+                        receiverAuthorizer: try key(
+                            file: settings.receiverAuthorizerKeyFile, env: settings.receiverAuthorizerKeyEnv, environment,
+                            what: "\(network.network): the receiver authorizer key", keys: "receiver_authorizer_key"),
+                        merchantAccounts: accounts, receiptTimeout: .seconds(receiptTimeout), finality: UInt64(finality)),
+                    rpc: rpc, transactions: X402BatchTransactionStore(client: ledger.client, logger: logger), logger: logger,
+                    sender: facilitator.sender)
+                batchFacilitators.append(batch)
+                byNetwork[network.network] = SchemeFacilitators([
+                    "exact": facilitator, X402Facilitator.upto: facilitator,
+                    X402BatchFacilitator.scheme: X402BatchBookingFacilitator(
+                        facilitator: batch, store: X402BatchStore(ledger: ledger, token: token, logger: logger), logger: logger),
+                ])
+            } else {
+                byNetwork[network.network] = facilitator
+            }
             facilitators.append(facilitator)
         }
         return Built(
-            facilitator: NetworkFacilitators(byNetwork), facilitators: facilitators, access: try access(environment, loopback: loopback),
+            facilitator: NetworkFacilitators(byNetwork), facilitators: facilitators, batchFacilitators: batchFacilitators,
+            access: try access(environment, loopback: loopback),
             path: path ?? "/x402/facilitator")
     }
 
     private func signerKey(_ environment: [String: String]) throws(X402FacilitatorFileError) -> PrivateKey {
+        try key(file: signerKeyFile, env: signerKeyEnv, environment, what: "the signer key", keys: "signer_key")
+    }
+
+    /// A key from the file or the environment variable its settings name (`<keys>_file`,
+    /// `<keys>_env`), never from the facilitator file itself.
+    private func key(file: String?, env: String?, _ environment: [String: String], what: String, keys: String)
+        throws(X402FacilitatorFileError) -> PrivateKey
+    {
         let text: String
-        switch (signerKeyFile, signerKeyEnv) {
+        switch (file, env) {
         case (let file?, nil):
             guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw X402FacilitatorFileError(.unreadable, "cannot read the signer key file \(file)")
+                throw X402FacilitatorFileError(.unreadable, "cannot read \(what) file \(file)")
             }
             text = contents
         case (nil, let name?):
             guard let value = environment[name], !value.isEmpty else {
-                throw X402FacilitatorFileError(.invalid, "the signer key variable \(name) is not set")
+                throw X402FacilitatorFileError(.invalid, "\(what) variable \(name) is not set")
             }
             text = value
         default:
-            throw X402FacilitatorFileError(.invalid, "give exactly one of signer_key_file and signer_key_env (never the key itself)")
+            throw X402FacilitatorFileError(.invalid, "give exactly one of \(keys)_file and \(keys)_env (never the key itself)")
         }
         guard let key = try? PrivateKey(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw X402FacilitatorFileError(.invalid, "the signer key is not a 32-byte hex secp256k1 key")
+            throw X402FacilitatorFileError(.invalid, "\(what) is not a 32-byte hex secp256k1 key")
         }
         return key
     }

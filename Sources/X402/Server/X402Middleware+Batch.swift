@@ -51,7 +51,40 @@ extension X402Middleware {
 
         var refund = false
         if case .refund = parsed { refund = true }
-        let record = try await batch.store.channel(id)
+        var deposit = false
+        if case .deposit = parsed { deposit = true }
+        var record = try await batch.store.channel(id)
+        // A stored channel is checked against the chain before anything is decided from it,
+        // unless its state is fresh and the voucher continues it (the hot path): a corrective 402
+        // or a deposit from a row the chain no longer has would make the payer pay again for
+        // charges of a chain that is gone (decision 0038).
+        var chainState: BatchChannelState?
+        if let stored = record {
+            let fresh = batch.isFresh(stored)
+            let continues = voucher.maxClaimable == (refund ? stored.charged : stored.charged + price)
+            if !fresh || !continues || deposit {
+                let state: BatchChannelState
+                do {
+                    state = try await facilitator.chain.state(id)
+                } catch {
+                    return paymentRequired(
+                        route, resource, error: "the channel's state cannot be read: \(error)", reason: .batchRPCReadFailed)
+                }
+                chainState = state
+                if stored.isSuperseded(by: state) {
+                    guard let renewed = try await renew(stored, state: state, merchant: merchant, batch: batch, logger: context.logger)
+                    else {
+                        return paymentRequired(route, resource, error: "the channel is serving another request", reason: .batchChannelBusy)
+                    }
+                    record = renewed
+                } else {
+                    try await batch.store.refresh(id, state)
+                    record?.chain = state
+                    record?.syncedAt = Date()
+                }
+            }
+        }
+        let generation = record?.generation ?? 0
         // Without a record (a channel this server never saw), the voucher is taken at its word
         // for the base, as x402's own server does; the chain then bounds it.
         let base =
@@ -72,15 +105,15 @@ extension X402Middleware {
         let verdict: X402BatchFacilitator.Verdict
         switch parsed {
         case .deposit(_, _, let deposit):
-            verdict = try await facilitator.verifyDeposit(config, voucher, deposit, requirements)
+            verdict = try await facilitator.verifyDeposit(config, voucher, deposit, requirements, state: chainState)
         default:
-            if let record, let synced = record.syncedAt,
-                Date().timeIntervalSince(synced) < Double(facilitator.configuration.chainStateTTL.components.seconds)
-            {
+            if let record, batch.isFresh(record) {
                 var local = X402BatchFacilitator.Verdict(payer: config.payer, state: record.chain, channelID: id)
                 if let reason = facilitator.checkConfig(config, id, requirements) ?? facilitator.checkVoucherSignature(config, voucher) {
                     local.refusal = (reason, nil)
-                } else if let refusal = X402BatchFacilitator.cumulativeRefusal(voucher.maxClaimable, state: record.chain, refund: refund) {
+                } else if let refusal = X402BatchFacilitator.cumulativeRefusal(voucher.maxClaimable, state: record.chain, refund: refund)
+                    ?? (refund ? nil : facilitator.withdrawalRefusal(record.chain, config: config))
+                {
                     local.refusal = refusal
                 }
                 verdict = local
@@ -92,7 +125,7 @@ extension X402Middleware {
         if let refusal = verdict.refusal {
             return paymentRequired(route, resource, error: refusal.message ?? refusal.reason.rawValue, reason: refusal.reason)
         }
-        try await batch.createAccounts(id, config: config, merchant: merchant.rawValue)
+        try await batch.createAccounts(id, generation: generation, config: config, merchant: merchant.rawValue)
 
         if case .refund(_, _, let requested, _) = parsed {
             var stored = record
@@ -120,15 +153,16 @@ extension X402Middleware {
             let opening = record == nil ? try Self.opening(verdict.state!, base: base, channel: id, merchant: merchant, batch: batch) : nil
             let updated = BatchChannelRecord(
                 id: id, config: config, chain: after, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature,
-                claimed: record?.claimed ?? opening?.claimed ?? .zero, merchantAccount: merchant.rawValue)
+                claimed: record?.claimed ?? opening?.claimed ?? .zero, merchantAccount: merchant.rawValue, generation: generation)
             let asset = batch.store.assetID
             let transfers =
                 (opening?.transfers ?? []) + [
                     try BatchBookings.deposit(
-                        asset, channel: id, nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: deposit.salt),
-                        amount: deposit.amount,
+                        asset, channel: id, generation: generation,
+                        nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: deposit.salt), amount: deposit.amount,
                         transaction: settled.transaction),
-                    try BatchBookings.charge(asset, channel: id, merchant: merchant.rawValue, amount: price, cumulative: charged),
+                    try BatchBookings.charge(
+                        asset, channel: id, generation: generation, merchant: merchant.rawValue, amount: price, cumulative: charged),
                 ]
             guard try await batch.store.recordDeposit(updated, oldCharged: record?.charged, transfers: transfers) else {
                 context.logger.error("x402 batch deposit mined but its channel changed meanwhile", metadata: ["channel": "\(id.hex)"])
@@ -145,10 +179,13 @@ extension X402Middleware {
                 _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: opening.transfers)
             }
             let committed = try await batch.store.commitVoucher(
-                BatchVoucherGuard(
-                    channel: id, oldCharged: base, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature),
-                charge: try BatchBookings.charge(
-                    batch.store.assetID, channel: id, merchant: merchant.rawValue, amount: price, cumulative: charged))
+                .init(
+                    guarded: BatchVoucherGuard(
+                        channel: id, oldCharged: base, charged: charged, signedMax: voucher.maxClaimable, signature: voucher.signature),
+                    generation: generation,
+                    charge: try BatchBookings.charge(
+                        batch.store.assetID, channel: id, generation: generation, merchant: merchant.rawValue, amount: price,
+                        cumulative: charged)))
             guard committed else {
                 return paymentRequired(route, resource, error: "the channel was charged by another request", reason: .batchChannelBusy)
             }
@@ -167,18 +204,41 @@ extension X402Middleware {
     /// The bookings of a channel this server first sees, in chain state `state`: what it holds
     /// unclaimed as an opening deposit, and what the voucher's `base` says was charged before as
     /// one charge, so that its accounts still come to zero. `claimed`: what counts as claimed.
-    static func opening(_ state: BatchChannelState, base: EVM.UInt256, channel: Hash32, merchant: AccountID, batch: X402BatchServer)
-        throws(LedgerError) -> (claimed: EVM.UInt256, transfers: [NewTransfer])
-    {
+    static func opening(
+        _ state: BatchChannelState, base: EVM.UInt256, channel: Hash32, generation: Int = 0, merchant: AccountID, batch: X402BatchServer
+    ) throws(LedgerError) -> (claimed: EVM.UInt256, transfers: [NewTransfer]) {
         let claimed = min(state.totalClaimed, base)
         let asset = batch.store.assetID
         var transfers: [NewTransfer] = []
-        if state.balance > claimed { transfers.append(try BatchBookings.opening(asset, channel: channel, amount: state.balance - claimed)) }
+        if state.balance > claimed {
+            transfers.append(try BatchBookings.opening(asset, channel: channel, generation: generation, amount: state.balance - claimed))
+        }
         if base > claimed {
             transfers.append(
-                try BatchBookings.charge(asset, channel: channel, merchant: merchant.rawValue, amount: base - claimed, cumulative: base))
+                try BatchBookings.charge(
+                    asset, channel: channel, generation: generation, merchant: merchant.rawValue, amount: base - claimed, cumulative: base))
         }
         return (claimed, transfers)
+    }
+
+    /// The next generation of a stored channel the chain no longer has (decision 0038): its
+    /// accounts, then the row restarted from the chain's `state` with what the chain holds
+    /// unclaimed booked as its opening. What the earlier generation charged and never claimed is
+    /// logged: it can no longer be claimed.
+    func renew(_ stored: BatchChannelRecord, state: BatchChannelState, merchant: AccountID, batch: X402BatchServer, logger: Logger)
+        async throws -> BatchChannelRecord?
+    {
+        let generation = stored.generation + 1
+        try await batch.createAccounts(stored.id, generation: generation, config: stored.config, merchant: merchant.rawValue)
+        let opening = try Self.opening(
+            state, base: state.totalClaimed, channel: stored.id, generation: generation, merchant: merchant, batch: batch)
+        logger.error(
+            "x402 batch channel stored but not on chain: a new generation starts",
+            metadata: [
+                "channel": "\(stored.id.hex)", "generation": "\(generation)",
+                "unclaimed": "\(stored.charged > stored.claimed ? stored.charged - stored.claimed : .zero)",
+            ])
+        return try await batch.store.renew(stored, state: state, transfers: opening.transfers)
     }
 
     /// The settle answer of a charge: `chargedAmount` and the channel's state with the new
