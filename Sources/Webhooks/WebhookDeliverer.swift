@@ -74,8 +74,12 @@ public struct WebhookDeliverer: Sendable {
             let page = try await ledger.events(after: cursor, limit: batchSize)
             let batch = page.events.filter(endpoint.wants)
             if batch.isEmpty {
+                // Nothing this endpoint takes: move past it and read on, so that a narrow filter
+                // does not crawl a page per pass behind a busy ledger.
                 if page.next > cursor { try await ledger.advanceWebhookEndpoint(endpoint.id, through: page.next) }
-                return (delivered, false)
+                cursor = page.next
+                if cursor >= page.head { return (delivered, false) }
+                continue
             }
             switch await post(batch, to: endpoint) {
             case .success(let status):

@@ -150,6 +150,32 @@ struct OutboxTests {
         )
     }
 
+    @Test func aBatchIsOneRowReadAPageAtATime() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "shop")
+        let start = try await b.ledger.sequenceEvents()
+        let transfers = (0..<250).map { i in
+            NewTransfer(id: b.tid("t\(i)"), .post([.debit(b.id("@world"), 1), .credit(b.id("shop"), 1)]))
+        }
+        #expect(try await b.ledger.post(transfers).count { $0.isCreated } == 250)
+        var ids: [TransferID] = []
+        var cursor = start
+        var pages = 0
+        while true {
+            let page = try await b.ledger.events(after: cursor, limit: 100)
+            #expect(page.events.count <= 100)
+            #expect(page.events.map(\.position) == Array(cursor + 1..<cursor + 1 + Int64(page.events.count)))
+            ids += Self.mine(page.events, b).compactMap { event in
+                if case .transfer(let t) = event.subject { t.id } else { nil }
+            }
+            cursor = page.next
+            pages += 1
+            if cursor == page.head { break }
+        }
+        #expect(ids == transfers.map(\.id))
+        #expect(pages >= 3)
+    }
+
     @Test func aCursorTheLedgerNeverGaveIsRefused() async throws {
         let ledger = try await TestDatabase.ledger()
         let head = try await ledger.sequenceEvents()

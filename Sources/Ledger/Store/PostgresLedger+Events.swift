@@ -29,13 +29,24 @@ extension PostgresLedger {
 
         struct Row { var kind: Int16, refs: [Int64], payload: String?, recordedAt: Date, first: Int64 }
         let rows: [Row] = try await database {
-            // Each row holds at least one event: `limit` rows cover `limit` events.
+            // Only the rows that overlap positions after+1 ... after+limit, and of each only the refs
+            // in that window: a statement of thousands of transfers is one row, read a page at a time.
+            // Positions are dense and rows disjoint, so those rows are the ones ending inside the
+            // window and the first one ending after it, each found through the position index.
+            let end = after + Int64(limit)
             let query: PostgresQuery = """
-                select kind, refs, payload::text, recorded_at, last_position - count + 1
-                  from settle.outbox
-                 where last_position > \(after) and last_position is not null
+                select kind, refs[(greatest(\(after) + 1, first) - first + 1):(least(\(end), last_position) - first + 1)],
+                       payload::text, recorded_at, greatest(\(after) + 1, first)
+                  from (select o.*, o.last_position - o.count + 1 as first
+                          from settle.outbox o
+                         where o.last_position > \(after) and o.last_position <= \(end)
+                        union all
+                        (select o.*, o.last_position - o.count + 1 as first
+                           from settle.outbox o
+                          where o.last_position > \(end)
+                          order by o.last_position
+                          limit 1)) w
                  order by last_position
-                 limit \(Int64(limit))
                 """
             var rows: [Row] = []
             for try await (kind, refs, payload, recorded, first) in try await client.query(query, logger: logger).decode(
