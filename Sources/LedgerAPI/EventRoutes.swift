@@ -66,7 +66,10 @@ struct EventRoutes: Sendable {
 
         let deadline = ContinuousClock.now.advanced(by: wait)
         while true {
-            let page = try await ledger.events(after: cursor, limit: limit)
+            // The account filter is applied by the database (the key's prefix as "touches one", then
+            // "all under it" here), and a filtered read looks at up to 1,000 positions a call.
+            let page = try await ledger.events(
+                after: cursor, limit: limit, accountPrefix: prefix.isEmpty ? key?.accountPrefix ?? "" : prefix, scan: 1_000)
             let shown = page.events.filter(visible)
             cursor = page.next
             if !shown.isEmpty || ContinuousClock.now >= deadline {

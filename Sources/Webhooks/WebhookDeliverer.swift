@@ -71,7 +71,7 @@ public struct WebhookDeliverer: Sendable {
         var delivered = 0
         for _ in 0..<batchesPerPass {
             try Task.checkCancellation()
-            let page = try await ledger.events(after: cursor, limit: batchSize)
+            let page = try await ledger.events(after: cursor, limit: batchSize, accountPrefix: endpoint.accountPrefix, scan: 1_000)
             let batch = page.events.filter(endpoint.wants)
             if batch.isEmpty {
                 // Nothing this endpoint takes: move past it and read on, so that a narrow filter

@@ -174,6 +174,25 @@ struct OutboxTests {
         }
         #expect(ids == transfers.map(\.id))
         #expect(pages >= 3)
+
+        // Filtered by the database, in large steps: only this test's events, capped at the limit,
+        // the page ending at its last event; then on from there.
+        let first = try await b.ledger.events(after: start, limit: 10, accountPrefix: b.prefix + ":", scan: 10_000)
+        #expect(first.events.count == 10)
+        #expect(Self.mine(first.events, b).count == 10)
+        #expect(first.next == first.events.last?.position)
+        var rest: [LedgerEvent] = []
+        var at = first.next
+        while at < first.head {
+            let page = try await b.ledger.events(after: at, limit: 1_000, accountPrefix: b.prefix + ":", scan: 10_000)
+            rest += page.events
+            at = page.next
+        }
+        #expect(Self.mine(rest, b).count == rest.count)
+        #expect(
+            (first.events + rest).compactMap { event -> TransferID? in
+                if case .transfer(let t) = event.subject { t.id } else { nil }
+            } == transfers.map(\.id))
     }
 
     @Test func aCursorTheLedgerNeverGaveIsRefused() async throws {

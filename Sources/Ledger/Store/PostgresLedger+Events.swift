@@ -15,12 +15,22 @@ extension PostgresLedger {
     }
 
     /// Up to `limit` events after position `after`, in order, sequencing what committed first.
+    ///
+    /// - Parameters:
+    ///   - accountPrefix: only events touching an account whose id starts with it ("" = all),
+    ///     decided in the database, so that the others are not read.
+    ///   - scan: how many positions one call may look at (default `limit`, at most 10,000): a reader
+    ///     with a narrow filter moves through a busy ledger in large steps; ``EventPage/next`` says
+    ///     how far it looked.
     /// - Throws: ``LedgerError/Code/invalidCursor`` when `after` is negative,
     ///   ``LedgerError/Code/unknownCursor`` when it is beyond the last event (a cursor this ledger
     ///   never gave).
-    public func events(after: Int64, limit: Int = 100) async throws(LedgerError) -> EventPage {
+    public func events(after: Int64, limit: Int = 100, accountPrefix: String = "", scan: Int? = nil) async throws(LedgerError)
+        -> EventPage
+    {
         guard after >= 0 else { throw LedgerError(.invalidCursor, "an event cursor is a position, 0 or more; got \(after)") }
         let limit = max(1, min(limit, 1_000))
+        let window = min(max(scan ?? limit, limit), 10_000)
         let head = try await sequenceEvents()
         guard after <= head else {
             throw LedgerError(.unknownCursor, "cursor \(after) is beyond the last event, \(head): it was not given by this ledger")
@@ -33,7 +43,7 @@ extension PostgresLedger {
             // in that window: a statement of thousands of transfers is one row, read a page at a time.
             // Positions are dense and rows disjoint, so those rows are the ones ending inside the
             // window and the first one ending after it, each found through the position index.
-            let end = after + Int64(limit)
+            let end = min(after + Int64(window), head)
             let query: PostgresQuery = """
                 select kind, refs[(greatest(\(after) + 1, first) - first + 1):(least(\(end), last_position) - first + 1)],
                        payload::text, recorded_at, greatest(\(after) + 1, first)
@@ -57,26 +67,44 @@ extension PostgresLedger {
             return rows
         }
 
-        // The (position, row, ref) of each event to return.
+        // The (position, row, ref) of each event looked at.
+        let end = min(after + Int64(window), head)
         var wanted: [(position: Int64, row: Int, ref: Int64)] = []
-        scan: for (r, row) in rows.enumerated() {
-            for (i, ref) in row.refs.enumerated() where row.first + Int64(i) > after {
+        for (r, row) in rows.enumerated() {
+            for (i, ref) in row.refs.enumerated() where (after + 1...end).contains(row.first + Int64(i)) {
                 wanted.append((row.first + Int64(i), r, ref))
-                if wanted.count == limit { break scan }
             }
         }
-        let transferSeqs = wanted.filter { rows[$0.row].kind == 0 }.map(\.ref)
-        let accountNums = wanted.filter { rows[$0.row].kind == 1 || rows[$0.row].kind == 2 }.map(\.ref)
-        let firings = wanted.filter { rows[$0.row].kind == 3 }
-        let transfers = try await transfers(seqs: transferSeqs)
-        var firingDetails: [MonitorPayload] = []
-        for firing in firings { firingDetails.append(try MonitorPayload(text: rows[firing.row].payload)) }
-        let accounts = try await accounts(nums: accountNums + firingDetails.map(\.accountNum))
-        let firingTransfers = try await transferIDs(seqs: firings.map(\.ref))
+        var firingDetails: [Int64: MonitorPayload] = [:]
+        for item in wanted where rows[item.row].kind == 3 {
+            firingDetails[item.position] = try MonitorPayload(text: rows[item.row].payload)
+        }
+        var accounts = try await accounts(
+            nums: wanted.filter { rows[$0.row].kind == 1 || rows[$0.row].kind == 2 }.map(\.ref)
+                + firingDetails.values.map(\.accountNum))
+        if !accountPrefix.isEmpty {
+            let touching = try await transfersTouching(
+                prefix: accountPrefix, seqs: wanted.filter { rows[$0.row].kind == 0 }.map(\.ref))
+            accounts = accounts.filter { $0.value.id.rawValue.hasPrefix(accountPrefix) }
+            wanted = wanted.filter { item in
+                switch rows[item.row].kind {
+                case 0: touching.contains(item.ref)
+                case 1, 2: accounts[item.ref] != nil
+                default: firingDetails[item.position].map { accounts[$0.accountNum] != nil } ?? false
+                }
+            }
+        }
+        // Capped at `limit`: the page then ends at its last event, else at the last position looked at.
+        var next = end
+        if wanted.count > limit {
+            wanted = Array(wanted.prefix(limit))
+            next = wanted[wanted.count - 1].position
+        }
+        let transfers = try await transfers(seqs: wanted.filter { rows[$0.row].kind == 0 }.map(\.ref))
+        let firingTransfers = try await transferIDs(seqs: wanted.filter { rows[$0.row].kind == 3 }.map(\.ref))
 
         var events: [LedgerEvent] = []
         events.reserveCapacity(wanted.count)
-        var firingIndex = 0
         for item in wanted {
             let row = rows[item.row]
             switch row.kind {
@@ -97,9 +125,9 @@ extension PostgresLedger {
                         position: item.position, kind: row.kind == 1 ? .accountCreated : .accountClosed,
                         recordedAt: row.recordedAt, subject: .account(account)))
             default:
-                let detail = firingDetails[firingIndex]
-                firingIndex += 1
-                guard let account = accounts[detail.accountNum], let transfer = firingTransfers[item.ref] else {
+                guard let detail = firingDetails[item.position], let account = accounts[detail.accountNum],
+                    let transfer = firingTransfers[item.ref]
+                else {
                     throw LedgerError(.database, "event \(item.position): the monitor's account or transfer is missing")
                 }
                 let firing = BalanceMonitor.Firing(
@@ -109,7 +137,6 @@ extension PostgresLedger {
                     LedgerEvent(position: item.position, kind: .balanceMonitorFired, recordedAt: row.recordedAt, subject: .monitor(firing)))
             }
         }
-        let next = events.last?.position ?? after
         return EventPage(events: events, next: next, head: head)
     }
 
@@ -147,6 +174,22 @@ extension PostgresLedger {
                         account: AccountID(internal: account), direction: debit ? .debit : .credit, pending: pending,
                         amount: try Self.signed(amount)))
             }
+            return found
+        }
+    }
+
+    /// Of `seqs`, the transfers with an entry on an account whose id starts with `prefix`.
+    private func transfersTouching(prefix: String, seqs: [Int64]) async throws(LedgerError) -> Set<Int64> {
+        guard !seqs.isEmpty else { return [] }
+        return try await database {
+            var found: Set<Int64> = []
+            let rows = try await client.query(
+                """
+                select distinct e.transfer_seq
+                  from settle.entries e join settle.accounts a on a.num = e.account_num
+                 where e.transfer_seq = any(\(seqs)) and starts_with(a.id, \(prefix))
+                """, logger: logger)
+            for try await seq in rows.decode(Int64.self) { found.insert(seq) }
             return found
         }
     }
