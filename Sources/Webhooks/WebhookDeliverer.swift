@@ -118,7 +118,7 @@ public struct WebhookDeliverer: Sendable {
         request.headers.add(name: "Settle-Delivery", value: "\(endpoint.id)/\(events[0].position)-\(events[events.count - 1].position)")
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
             // The body is read (and dropped) so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 << 10)
             let status = Int(response.status.code)
