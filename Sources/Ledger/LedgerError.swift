@@ -98,6 +98,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         /// An event cursor of the right form names a position beyond the last event: it was not
         /// given by this ledger.
         public static let unknownCursor: Code = "unknown_cursor"
+        /// An event cursor below the retention horizon: the events after it were pruned, so reading
+        /// on from it would skip them unseen.
+        public static let cursorExpired: Code = "cursor_expired"
         /// No balance monitor has this id.
         public static let monitorNotFound: Code = "monitor_not_found"
         /// No webhook endpoint has this id.

@@ -69,6 +69,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             .pendingTransferAlreadyVoided, .transferAlreadyReversed, .versionMismatch, .balanceMismatch:
             .conflict
         case .forbiddenAccount, .reservedNamespace: .forbidden
+        case .cursorExpired: .gone
         case .database: .serviceUnavailable
         case .shuttingDown: .serviceUnavailable
         case .schemaOutdated: .serviceUnavailable

@@ -6,7 +6,7 @@ import LedgerAPI
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events", abstract: "Read the ledger's events (decision 0039).",
-        subcommands: [Tail.self], defaultSubcommand: Tail.self)
+        subcommands: [Tail.self, Prune.self], defaultSubcommand: Tail.self)
 
     struct Tail: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,6 +54,34 @@ struct EventsCommand: AsyncParsableCommand {
                     }
                     try await Task.sleep(for: .milliseconds(200))
                 }
+            }
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete events older than a retention period from the outbox (decision 0042).",
+            discussion: """
+                The transfers and accounts the events announced stay; a cursor among the pruned events then \
+                gets cursor_expired. A webhook endpoint holds its unacknowledged events back. The worker's \
+                events-prune job does this nightly. Prints pruned_through=N rows_deleted=N [held_by=ENDPOINT].
+                """)
+
+        @OptionGroup var db: DatabaseOptions
+        @Option(name: .customLong("older-than-days"), help: "Prune the events recorded more than this many days ago.")
+        var days: Int
+
+        func validate() throws {
+            guard (0...36_500).contains(days) else { throw ValidationError("--older-than-days is from 0 to 36500") }
+        }
+
+        func run() async throws {
+            let before = Date().addingTimeInterval(-TimeInterval(days) * 86_400)
+            try await db.withLedger(connections: 1) { ledger in
+                let pruning = try await ledger.pruneEvents(recordedBefore: before)
+                var line = "pruned_through=\(pruning.prunedThrough) rows_deleted=\(pruning.rowsDeleted)"
+                if let holder = pruning.heldBy { line += " held_by=\(holder)" }
+                print(line)
             }
         }
     }

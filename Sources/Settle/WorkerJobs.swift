@@ -139,6 +139,22 @@ struct WorkerJobs {
                     }
                 })
         }
+        if let schedule = try settings.schedule("events-prune") {
+            let retention = settings.eventRetention
+            jobs.append(
+                try Job(name: "events-prune", schedule: schedule) { context in
+                    // The feed's history only: what the events announced stays in the ledger.
+                    let pruning = try await ledger.pruneEvents(recordedBefore: Date().addingTimeInterval(-retention))
+                    if pruning.rowsDeleted > 0 || pruning.heldBy != nil {
+                        context.logger.info(
+                            "events pruned",
+                            metadata: [
+                                "through": "\(pruning.prunedThrough)", "rows": "\(pruning.rowsDeleted)",
+                                "held_by": "\(pruning.heldBy ?? "-")",
+                            ])
+                    }
+                })
+        }
         if let reconcile, let schedule = try settings.schedule("reconcile") {
             jobs.append(
                 try Job(name: "reconcile", schedule: schedule, catchUp: .each(limit: Self.catchUpDays)) { context in

@@ -22,6 +22,8 @@ import SystemPackage
 /// | `worker.x402_pending.schedule` | `WORKER_X402_PENDING_SCHEDULE` | `* * * * *` |
 /// | `worker.chain_advance.schedule` | `WORKER_CHAIN_ADVANCE_SCHEDULE` | `*/10 * * * * *` (every 10 s) |
 /// | `worker.chain_checkpoint.schedule` | `WORKER_CHAIN_CHECKPOINT_SCHEDULE` | `0 * * * *` (only with a key) |
+/// | `worker.events_prune.schedule` | `WORKER_EVENTS_PRUNE_SCHEDULE` | `40 3 * * *` |
+/// | `worker.events_retention_days` | `WORKER_EVENTS_RETENTION_DAYS` | 30 (events older leave the outbox, decision 0042) |
 /// | `settle.chain_key_file` | `SETTLE_CHAIN_KEY_FILE` | none: the checkpoint signing key's file |
 /// | `settle.chain_key` | `SETTLE_CHAIN_KEY` | none: the key itself, in hex (secret) |
 /// | `worker.metrics_host` | `WORKER_METRICS_HOST` | `127.0.0.1` |
@@ -46,12 +48,14 @@ struct WorkerSettings: Sendable {
     var chainKey: String?
     /// chain-advance's budget of links per second; nil: as fast as it can.
     var chainLinksPerSecond: Int?
+    /// How long events stay in the outbox (events-prune), in seconds.
+    var eventRetention: TimeInterval = 30 * 86_400
 
     /// The jobs `settle worker` knows, by name, with their default schedules.
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
         "x402-pending": "* * * * *", "chain-advance": "*/10 * * * * *", "chain-checkpoint": "0 * * * *",
-        "webhooks": "*/2 * * * * *",
+        "webhooks": "*/2 * * * * *", "events-prune": "40 3 * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.
@@ -109,6 +113,16 @@ struct WorkerSettings: Sendable {
         }
         chainKeyFile = reader.string(forKey: "settle.chain_key_file").flatMap { $0.isEmpty ? nil : $0 }
         chainKey = reader.string(forKey: "settle.chain_key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if let days = reader.int(forKey: "worker.events_retention_days") {
+            guard (1...36_500).contains(days) else {
+                throw CommandFailure(
+                    description: "configuration worker.events_retention_days must be from 1 to 36500 (turn pruning off with its schedule)")
+            }
+            eventRetention = TimeInterval(days) * 86_400
+        } else if let text = reader.string(forKey: "worker.events_retention_days"), !text.isEmpty {
+            throw CommandFailure(
+                description: "configuration worker.events_retention_days must be an integer, got \(text.debugDescription)")
+        }
         if let n = reader.int(forKey: "worker.chain_links_per_second") {
             guard n >= 0 else {
                 throw CommandFailure(description: "configuration worker.chain_links_per_second must be 0 (no budget) or more")

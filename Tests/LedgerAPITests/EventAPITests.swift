@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import LedgerAPI
 import NIOHTTP1
+import SettleTesting
 import Testing
 
 /// `GET /v1/events` (long-poll), balance monitors and webhook endpoints over HTTP (decision 0039).
@@ -144,6 +145,31 @@ struct EventAPITests {
             #expect(mine.first?["secret"] == nil)
             try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expect(200)
             try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expectProblem(404, "not_found")
+        }
+    }
+
+    @Test func aCursorAmongPrunedEventsIsGoneNotSkippedPast() async throws {
+        // Pruning is global: a database of its own, so the other tests' cursors stay valid.
+        try await TestDatabase.withIsolatedDatabase { url in try await Self.readPruned(url) }
+    }
+
+    static func readPruned(_ url: DatabaseURL) async throws {
+        try await TestServer.with(database: url) { s in
+            try await s.books("world", "agent")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("fund", "world", "agent", "500")).expect(201)
+            let ledger = PostgresLedger(client: s.client, logger: TestDatabase.logger)
+            let head = try await ledger.sequenceEvents()
+            let pruning = try await ledger.pruneEvents(recordedBefore: Date().addingTimeInterval(60))
+            #expect(pruning.prunedThrough == head)
+
+            try await s.call(.GET, "/v1/events?after=0", key: s.read).expectProblem(410, "cursor_expired")
+            try await s.call(
+                .POST, "/v1/webhook_endpoints", key: s.admin,
+                body: #"{"id": "hook", "url": "http://127.0.0.1:9/hook", "after": "0"}"#
+            ).expectProblem(410, "cursor_expired")
+            let page = try await s.call(.GET, "/v1/events?after=\(head)", key: s.read).expect(200)
+            #expect((page.json["items"] as? [Any])?.isEmpty == true)
+            #expect(page["next_cursor"] == "\(head)")
         }
     }
 }

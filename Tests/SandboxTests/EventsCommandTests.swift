@@ -62,5 +62,32 @@ extension BinaryTests {
             #expect(try await bad.exitStatus() != 0)
             #expect(bad.stderr.contains("unknown event type nope"), "\(bad.stderr)")
         }
+
+        @Test func pruneDropsOldEventsAndTailSaysItsCursorExpired() async throws {
+            guard let binary = SettleProcess.binary else {
+                if InteropPython.isCI { Issue.record("the settle binary is missing: run scripts/test") }
+                return
+            }
+            // Pruning is global: a database of its own.
+            try await TestDatabase.withIsolatedDatabase { url in
+                let password = url.password.map { ":\($0)" } ?? ""
+                let text = "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)"
+                let head = try await withLedger(url) { ledger in
+                    let asset = try AssetID("p-usd")
+                    _ = try await ledger.createAssets([Asset(id: asset, code: "USD", scale: 2)])
+                    _ = try await ledger.createAccounts([Account(id: try AccountID("p:a"), asset: asset, normalSide: .credit)])
+                    return try await ledger.sequenceEvents()
+                }
+                let prune = try SettleProcess(binary, ["events", "prune", "--older-than-days", "0", "--database-url", text])
+                defer { prune.stop() }
+                #expect(try await prune.exitStatus() == 0, "\(prune.stderr)")
+                #expect(prune.stdout == "pruned_through=\(head) rows_deleted=1\n", "\(prune.stdout)")
+
+                let tail = try SettleProcess(binary, ["events", "tail", "--after", "0", "--no-follow", "--database-url", text])
+                defer { tail.stop() }
+                #expect(try await tail.exitStatus() != 0)
+                #expect(tail.stderr.contains("cursor_expired") || tail.stderr.contains("were pruned"), "\(tail.stderr)")
+            }
+        }
     }
 }

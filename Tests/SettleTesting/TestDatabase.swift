@@ -58,6 +58,21 @@ public enum TestDatabase {
         return url
     }
 
+    /// Runs `body` with a fresh, migrated database of its own, dropped afterwards whatever
+    /// `body` did.
+    public static func withIsolatedDatabase<T: Sendable>(_ body: (DatabaseURL) async throws -> T) async throws -> T {
+        let url = try await isolatedDatabase()
+        let result: T
+        do {
+            result = try await body(url)
+        } catch {
+            try? await dropIsolated(url)
+            throw error
+        }
+        try await dropIsolated(url)
+        return result
+    }
+
     public static func dropIsolated(_ url: DatabaseURL) async throws {
         let client = try await shared.value.0
         try await client.query(PostgresQuery(unsafeSQL: "drop database if exists \(url.database) with (force)"), logger: logger)
@@ -72,4 +87,3 @@ public func withLedger<T: Sendable>(_ url: DatabaseURL, _ body: (PostgresLedger)
         return try await body(ledger)
     }
 }
-

@@ -75,3 +75,12 @@ public struct EventPage: Sendable, Hashable {
     /// The last position given when the page was read; `next == head` means the reader caught up.
     public var head: Int64
 }
+
+/// What ``PostgresLedger/pruneEvents(recordedBefore:batch:)`` did.
+public struct EventPruning: Sendable, Hashable {
+    /// The last pruned position: cursors below it have expired.
+    public var prunedThrough: Int64
+    public var rowsDeleted: Int
+    /// The webhook endpoint whose unacknowledged events stopped the pruning short, if one did.
+    public var heldBy: String?
+}

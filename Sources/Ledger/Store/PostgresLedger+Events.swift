@@ -38,34 +38,42 @@ extension PostgresLedger {
         guard after < head else { return EventPage(events: [], next: after, head: head) }
 
         struct Row { var kind: Int16, refs: [Int64], payload: String?, recordedAt: Date, first: Int64 }
-        let rows: [Row] = try await database {
+        let (rows, horizon): ([Row], Int64) = try await database {
             // Only the rows that overlap positions after+1 ... after+limit, and of each only the refs
             // in that window: a statement of thousands of transfers is one row, read a page at a time.
             // Positions are dense and rows disjoint, so those rows are the ones ending inside the
             // window and the first one ending after it, each found through the position index.
+            // The horizon is read by the same statement, in the same snapshot as the rows: a prune
+            // that commits meanwhile cannot hand this page a gap.
             let end = min(after + Int64(window), head)
             let query: PostgresQuery = """
-                select kind, refs[(greatest(\(after) + 1, first) - first + 1):(least(\(end), last_position) - first + 1)],
-                       payload::text, recorded_at, greatest(\(after) + 1, first)
-                  from (select o.*, o.last_position - o.count + 1 as first
-                          from settle.outbox o
-                         where o.last_position > \(after) and o.last_position <= \(end)
-                        union all
-                        (select o.*, o.last_position - o.count + 1 as first
-                           from settle.outbox o
-                          where o.last_position > \(end)
-                          order by o.last_position
-                          limit 1)) w
-                 order by last_position
+                select h.pruned_through, w.kind,
+                       w.refs[(greatest(\(after) + 1, w.first) - w.first + 1):(least(\(end), w.last_position) - w.first + 1)],
+                       w.payload::text, w.recorded_at, greatest(\(after) + 1, w.first)
+                  from settle.outbox_horizon h
+                  left join (select o.*, o.last_position - o.count + 1 as first
+                               from settle.outbox o
+                              where o.last_position > \(after) and o.last_position <= \(end)
+                             union all
+                             (select o.*, o.last_position - o.count + 1 as first
+                                from settle.outbox o
+                               where o.last_position > \(end)
+                               order by o.last_position
+                               limit 1)) w on true
+                 order by w.last_position
                 """
             var rows: [Row] = []
-            for try await (kind, refs, payload, recorded, first) in try await client.query(query, logger: logger).decode(
-                (Int16, [Int64], String?, Date, Int64).self)
+            var horizon: Int64 = 0
+            for try await (pruned, kind, refs, payload, recorded, first) in try await client.query(query, logger: logger).decode(
+                (Int64, Int16?, [Int64]?, String?, Date?, Int64?).self)
             {
+                horizon = pruned
+                guard let kind, let refs, let recorded, let first else { continue }
                 rows.append(Row(kind: kind, refs: refs, payload: payload, recordedAt: recorded, first: first))
             }
-            return rows
+            return (rows, horizon)
         }
+        guard after >= horizon else { throw Self.expired(after, horizon: horizon) }
 
         // The (position, row, ref) of each event looked at.
         let end = min(after + Int64(window), head)
@@ -138,6 +146,44 @@ extension PostgresLedger {
             }
         }
         return EventPage(events: events, next: next, head: head)
+    }
+
+    /// Deletes the events recorded before `before` from the outbox (decision 0042), oldest first, in
+    /// rounds of `batch` rows, never past a webhook endpoint's acknowledged position. The transfers
+    /// and accounts they announced stay; a cursor in the pruned range then gets
+    /// ``LedgerError/Code/cursorExpired``.
+    public func pruneEvents(recordedBefore before: Date, batch: Int = 10_000) async throws(LedgerError) -> EventPruning {
+        let batch = Int32(clamping: max(1, batch))
+        var result = EventPruning(prunedThrough: 0, rowsDeleted: 0, heldBy: nil)
+        while true {
+            let round: (Int64, Int64, String?) = try await database {
+                let rows = try await client.query(
+                    "select pruned_through, rows_deleted, held_by from settle.prune_events(\(before), \(batch))", logger: logger)
+                for try await row in rows.decode((Int64, Int64, String?).self) { return row }
+                throw LedgerError(.database, "settle.prune_events returned no row")
+            }
+            result.prunedThrough = round.0
+            result.rowsDeleted += Int(round.1)
+            result.heldBy = round.2
+            // A stopping worker keeps what it pruned; the next run goes on from the horizon.
+            if round.1 < Int64(batch) || Task.isCancelled { return result }
+        }
+    }
+
+    /// The last pruned position: cursors below it have expired.
+    func eventHorizon() async throws(LedgerError) -> Int64 {
+        try await database {
+            let rows = try await client.query("select pruned_through from settle.outbox_horizon", logger: logger)
+            for try await horizon in rows.decode(Int64.self) { return horizon }
+            return 0
+        }
+    }
+
+    static func expired(_ cursor: Int64, horizon: Int64) -> LedgerError {
+        LedgerError(
+            .cursorExpired,
+            "the events up to position \(horizon) were pruned (past their retention) and cursor \(cursor) falls among them: start again from \(horizon) after re-reading the state you track"
+        )
     }
 
     /// Transfers by sequence number with their lines, as recorded (no hold state).

@@ -6,6 +6,7 @@ extension PostgresLedger {
     /// `after` names an earlier position to start from.
     /// - Throws: ``LedgerError/Code/malformedID``, ``LedgerError/Code/invalidURL``,
     ///   ``LedgerError/Code/unknownCursor`` (a start beyond the last event),
+    ///   ``LedgerError/Code/cursorExpired`` (a start among pruned events),
     ///   ``LedgerError/Code/existsWithDifferentFields``.
     public func createWebhookEndpoint(
         id: String, url: String, types: [LedgerEvent.Kind] = [], accountPrefix: String = "", after: Int64? = nil
@@ -33,14 +34,18 @@ extension PostgresLedger {
             let rows = try await client.query(
                 """
                 insert into settle.webhook_endpoints (id, url, secret, types, account_prefix, delivered_through)
-                values (\(id), \(url), \(secret), \(typeNames), \(accountPrefix), \(start))
+                select \(id), \(url), \(secret), \(typeNames), \(accountPrefix), \(start)
+                  from (select pruned_through from settle.outbox_horizon for update) h
+                 where h.pruned_through <= \(start)
                 on conflict (id) do nothing returning id
                 """, logger: logger)
+            // The horizon's row lock orders this insert with settle.prune_events(): the endpoint
+            // either starts at or after the horizon, or a prune waiting on it sees it.
             for try await _ in rows.decode(String.self) { return true }
             return false
         }
         guard let stored = try await webhookEndpoint(id) else {
-            throw LedgerError(.database, "webhook endpoint \(id) was neither created nor found")
+            throw Self.expired(start, horizon: try await eventHorizon())
         }
         if !inserted {
             guard stored.url == url, stored.types == types, stored.accountPrefix == accountPrefix else {
