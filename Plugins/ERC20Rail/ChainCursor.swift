@@ -34,6 +34,9 @@ struct ChainCursor: JSONRailCursor, Sendable {
     var scanned: UInt64?
     var pending: [Seen]
     var recent: [String]
+    /// Whether the watched addresses' openings were produced: absent in a cursor written before
+    /// openings existed, and false while the start block is still ahead of the chain.
+    var opened: Bool?
 
     init(scanned: UInt64?, pending: [Seen], recent: [String]) {
         self.scanned = scanned

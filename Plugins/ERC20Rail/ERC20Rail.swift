@@ -98,8 +98,8 @@ public struct ERC20Rail: Rail {
             try ChainCursor(decoding: cursor) ?? ChainCursor(scanned: startBlock == 0 ? nil : startBlock - 1, pending: [], recent: [])
         let head = try await chain { try await rpc.blockNumber() }
         var blocks = BlockCache(rpc: rpc)
-        // 0. Where the watched addresses stood before the start block, on the first page only.
-        var events: [RailEvent] = cursor == nil ? try await watched.openings(before: startBlock, head: head) : []
+        // 0. Where the watched addresses stood before the start block, once the chain has reached it.
+        var events = try await watched.openingsDue(&state.opened, before: startBlock, head: head)
 
         // 1. What was seen: still canonical and deep enough (final), or gone (reorged).
         var pending: [ChainCursor.Seen] = []

@@ -15,6 +15,9 @@ struct TempoCursor: JSONRailCursor, Sendable {
 
     var scanned: UInt64?
     var channels: [String: Channel]
+    /// Whether the watched addresses' openings were produced: absent in a cursor written before
+    /// openings existed, and false while the start block is still ahead of the chain.
+    var opened: Bool?
 
     init(scanned: UInt64?, channels: [String: Channel] = [:]) {
         self.scanned = scanned

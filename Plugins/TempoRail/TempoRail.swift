@@ -97,8 +97,8 @@ public struct TempoRail: Rail {
     public func fetchNext(cursor: String?, pageSize: Int) async throws(RailError) -> RailPage {
         var state = try TempoCursor(decoding: cursor) ?? TempoCursor(scanned: startBlock == 0 ? nil : startBlock - 1)
         let head = try await chain { try await rpc.blockNumber() }
-        // What the watched addresses held before the start block, on the first page only.
-        var events = cursor == nil ? try await watched.openings(before: startBlock, head: head) : []
+        // What the watched addresses held before the start block, once the chain has reached it.
+        var events = try await watched.openingsDue(&state.opened, before: startBlock, head: head)
         let from = state.scanned.map { $0 + 1 } ?? startBlock
         let to = min(head, from + maxBlockRange - 1)
         guard from <= to else { return RailPage(events: events, nextCursor: try state.encoded(), hasMore: false) }

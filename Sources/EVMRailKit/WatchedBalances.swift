@@ -54,6 +54,17 @@ public struct WatchedBalances: Sendable {
         }
     }
 
+    /// ``openings(before:head:)`` for a rail's page, unless its cursor says they were produced:
+    /// produced once the head reaches the block before `startBlock` (a rail configured ahead of
+    /// the chain gets them when the chain catches up, not never), and for a cursor written before
+    /// openings existed (`opened` absent). Their references book them once however often.
+    public func openingsDue(_ opened: inout Bool?, before startBlock: UInt64, head: UInt64) async throws(RailError) -> [RailEvent] {
+        guard opened != true, startBlock == 0 || startBlock - 1 <= head else { return [] }
+        let events = try await openings(before: startBlock, head: head)
+        opened = true
+        return events
+    }
+
     /// `balanceOf` each watched address held of each token once the last block before `date` was
     /// applied, binding `address`: the chain's side of the drift check against the wallet accounts.
     public func balances(at date: Date) async throws(RailError) -> [RailBalance] {

@@ -50,7 +50,9 @@ struct ERC20RailTests {
 
     /// The rail on `chainID`'s network: a test sharing the database with this suite uses a chain id
     /// of its own, since an asset is unique per (network, token).
-    static func rail(url: String, merchant: EVM.Address, tag: String, chainID: UInt64 = 31337) throws -> ERC20Rail {
+    static func rail(url: String, merchant: EVM.Address, tag: String, chainID: UInt64 = 31337, startBlock: UInt64 = 0) throws
+        -> ERC20Rail
+    {
         try ERC20Rail(
             configuration: RailConfiguration(
                 id: "erc20-\(tag)", kind: "erc20",
@@ -59,6 +61,7 @@ struct ERC20RailTests {
                     "tokens": .array([.string("usdc-\(tag)=\(usdc.checksummed)=USDC=6")]),
                     "addresses": .array([.string(merchant.checksummed)]), "confirmations": .number("5"),
                     "payers": .array([.string(payer.address.checksummed)]), "native_asset": .string("eth-\(tag)=ETH=18"),
+                    "start_block": .number(String(startBlock)),
                 ]), logger: TestDatabase.logger)
     }
 

@@ -77,4 +77,32 @@ struct ERC20ReconciliationTests {
             #expect(drift.first?.ledgerAmount == (initial + 3_000).description)
         }
     }
+    /// A rail configured to start at a block the chain has not reached yet gets its openings when
+    /// the chain gets there (it used to get none, ever), and a cursor written before openings
+    /// existed gets them on its next page.
+    @Test func openingsWaitForTheStartBlockAndReachCursorsWrittenBeforeThem() async throws {
+        try await ERC20RailTests.withChain { chain, url in
+            let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            let merchant = TestAccounts.privateKeys[7].address
+            let start = await chain.blockNumber + 3
+            let rail = try ERC20RailTests.rail(url: url, merchant: merchant, tag: tag, startBlock: start)
+            func openings(_ page: RailPage) -> [RailEvent] { page.events.filter { $0.transition == "opening" } }
+
+            let early = try await rail.fetchNext(cursor: nil, pageSize: 100)
+            #expect(openings(early).isEmpty)
+            _ = try await chain.mine(blocks: 2)  // the head is now the block before the start block
+            let reached = try await rail.fetchNext(cursor: early.nextCursor, pageSize: 100)
+            #expect(openings(reached).map(\.amounts["amount"]?.description) == [TokenConfiguration.usdc.initialBalance.description])
+            #expect(openings(reached).first?.reference == "eip155:31337/opening/\(ERC20RailTests.usdc.lowercased)/\(merchant.lowercased)")
+            let after = try await rail.fetchNext(cursor: reached.nextCursor, pageSize: 100)
+            #expect(openings(after).isEmpty)
+
+            // A cursor from before openings existed has no `opened`: the next page produces them.
+            var old = try #require(
+                try JSONSerialization.jsonObject(with: Data((after.nextCursor ?? "").utf8)) as? [String: Any])
+            #expect(old.removeValue(forKey: "opened") as? Bool == true)
+            let oldCursor = String(decoding: try JSONSerialization.data(withJSONObject: old), as: UTF8.self)
+            #expect(openings(try await rail.fetchNext(cursor: oldCursor, pageSize: 100)).count == 1)
+        }
+    }
 }
