@@ -57,19 +57,18 @@ struct EventRoutes: Sendable {
         let key = context.key
 
         // A key limited to a prefix sees the events whose every account is under it, as it sees
-        // transfers; a filter keeps the events touching one account under `account_prefix`.
+        // transfers (`account_prefix` keeps, in the database, those touching one account under it).
         func visible(_ event: LedgerEvent) -> Bool {
-            (types.isEmpty || types.contains(event.kind))
-                && (prefix.isEmpty || event.accounts.contains { $0.rawValue.hasPrefix(prefix) })
-                && (key.map { key in event.accounts.allSatisfy { key.covers($0.rawValue) } } ?? true)
+            key.map { key in event.accounts.allSatisfy { key.covers($0.rawValue) } } ?? true
         }
 
         let deadline = ContinuousClock.now.advanced(by: wait)
         while true {
-            // The account filter is applied by the database (the key's prefix as "touches one", then
-            // "all under it" here), and a filtered read looks at up to 1,000 positions a call.
+            // Types and accounts are filtered by the database (the key's prefix as "touches one",
+            // then "all under it" here), and a filtered read looks at up to 1,000 positions a call.
             let page = try await ledger.events(
-                after: cursor, limit: limit, accountPrefix: prefix.isEmpty ? key?.accountPrefix ?? "" : prefix, scan: 1_000)
+                after: cursor, limit: limit, accountPrefix: prefix.isEmpty ? key?.accountPrefix ?? "" : prefix, types: types,
+                scan: 1_000)
             let shown = page.events.filter(visible)
             cursor = page.next
             if !shown.isEmpty || ContinuousClock.now >= deadline {

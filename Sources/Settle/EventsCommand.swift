@@ -39,11 +39,8 @@ struct EventsCommand: AsyncParsableCommand {
                 var cursor: Int64
                 if let after { cursor = after } else { cursor = try await ledger.sequenceEvents() }
                 while true {
-                    let page = try await ledger.events(after: cursor, limit: 500, accountPrefix: prefix, scan: 5_000)
-                    for event in page.events
-                    where (wanted.isEmpty || wanted.contains(event.kind))
-                        && (prefix.isEmpty || event.accounts.contains { $0.rawValue.hasPrefix(prefix) })
-                    {
+                    let page = try await ledger.events(after: cursor, limit: 500, accountPrefix: prefix, types: wanted, scan: 5_000)
+                    for event in page.events {
                         FileHandle.standardOutput.write(Data(try EventJSON.event(event) + [UInt8(ascii: "\n")]))
                     }
                     cursor = page.next

@@ -71,8 +71,9 @@ public struct WebhookDeliverer: Sendable {
         var delivered = 0
         for _ in 0..<batchesPerPass {
             try Task.checkCancellation()
-            let page = try await ledger.events(after: cursor, limit: batchSize, accountPrefix: endpoint.accountPrefix, scan: 1_000)
-            let batch = page.events.filter(endpoint.wants)
+            let page = try await ledger.events(
+                after: cursor, limit: batchSize, accountPrefix: endpoint.accountPrefix, types: Set(endpoint.types), scan: 1_000)
+            let batch = page.events
             if batch.isEmpty {
                 // Nothing this endpoint takes: move past it and read on, so that a narrow filter
                 // does not crawl a page per pass behind a busy ledger.

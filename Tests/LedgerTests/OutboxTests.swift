@@ -195,6 +195,46 @@ struct OutboxTests {
             } == transfers.map(\.id))
     }
 
+    @Test func typesAreFilteredByTheLedgerAcrossPagesWithoutSkippingAny() async throws {
+        let b = try await Books.make()
+        let start = try await b.ledger.sequenceEvents()
+        try await b.accounts("@world", "agent", "merchant")
+        for k in 0..<30 {
+            let hold = NewTransfer(
+                id: b.tid("h\(k)"), .hold([.debit(b.id("@world"), 10), .credit(b.id("agent"), 10)], timeout: nil))
+            #expect(try await b.ledger.post(hold).isCreated)
+            let settle: NewTransfer.Action = k % 3 == 0 ? .voidHold(b.tid("h\(k)")) : .postHold(b.tid("h\(k)"), amount: nil)
+            #expect(try await b.ledger.post(NewTransfer(id: b.tid("s\(k)"), settle)).isCreated)
+        }
+        let rail = NewTransfer(
+            id: b.tid("card"), .post([.debit(b.id("@world"), 7), .credit(b.id("merchant"), 7)]),
+            railReference: .init(rail: "card", reference: "\(b.prefix)-ch_1"))
+        #expect(try await b.ledger.post(rail).isCreated)
+        try await b.ledger.closeAccount(b.id("merchant"))
+
+        func read(_ types: Set<LedgerEvent.Kind>) async throws -> [LedgerEvent] {
+            var events: [LedgerEvent] = []
+            var cursor = start
+            while true {
+                // Small pages: the cap and the filter must not skip a position between pages.
+                let page = try await b.ledger.events(after: cursor, limit: 4, accountPrefix: "\(b.prefix):", types: types)
+                events += page.events
+                cursor = page.next
+                if cursor == page.head { return events }
+            }
+        }
+        let all = try await read([])
+        for types: Set<LedgerEvent.Kind> in [
+            [.transferPosted], [.transferVoided, .accountClosed], [.railEventBooked], [.accountCreated, .transferCreated],
+            [.balanceMonitorFired],
+        ] {
+            let filtered = try await read(types)
+            #expect(filtered.map(\.id) == all.filter { types.contains($0.kind) }.map(\.id), "\(types)")
+        }
+        #expect(try await read([.transferPosted]).count == 20)
+        #expect(try await read([.transferVoided, .accountClosed]).count == 11)
+    }
+
     @Test func aCursorTheLedgerNeverGaveIsRefused() async throws {
         let ledger = try await TestDatabase.ledger()
         let head = try await ledger.sequenceEvents()

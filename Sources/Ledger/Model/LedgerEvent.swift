@@ -56,14 +56,23 @@ public struct LedgerEvent: Sendable, Hashable {
     }
 
     static func kind(of transfer: Transfer) -> Kind {
-        switch transfer.kind {
-        case .posted, .pending: transfer.railReference == nil ? .transferCreated : .railEventBooked
+        kind(of: transfer.kind, fromRail: transfer.railReference != nil)
+    }
+
+    static func kind(of transferKind: Transfer.Kind, fromRail: Bool) -> Kind {
+        switch transferKind {
+        case .posted, .pending: fromRail ? .railEventBooked : .transferCreated
         case .postPending: .transferPosted
         case .voidPending: .transferVoided
         case .expiry: .transferExpired
         case .reversal: .transferReversed
         }
     }
+
+    /// The kinds a transfer's event can be.
+    static let transferKinds: Set<Kind> = [
+        .transferCreated, .railEventBooked, .transferPosted, .transferVoided, .transferExpired, .transferReversed,
+    ]
 }
 
 /// A run of events read after a cursor.

@@ -38,10 +38,4 @@ public struct WebhookEndpoint: Sendable, Hashable {
         self.lastError = lastError
         self.createdAt = createdAt
     }
-
-    /// Whether the endpoint takes this event.
-    public func wants(_ event: LedgerEvent) -> Bool {
-        (types.isEmpty || types.contains(event.kind))
-            && (accountPrefix.isEmpty || event.accounts.contains { $0.rawValue.hasPrefix(accountPrefix) })
-    }
 }

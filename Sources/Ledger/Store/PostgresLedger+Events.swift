@@ -19,15 +19,17 @@ extension PostgresLedger {
     /// - Parameters:
     ///   - accountPrefix: only events touching an account whose id starts with it ("" = all),
     ///     decided in the database, so that the others are not read.
+    ///   - types: only events of these types (empty = all), decided before anything but the
+    ///     outbox rows and, for a subset of the transfer types, the transfers' kinds are read.
     ///   - scan: how many positions one call may look at (default `limit`, at most 10,000): a reader
     ///     with a narrow filter moves through a busy ledger in large steps; ``EventPage/next`` says
     ///     how far it looked.
     /// - Throws: ``LedgerError/Code/invalidCursor`` when `after` is negative,
     ///   ``LedgerError/Code/unknownCursor`` when it is beyond the last event (a cursor this ledger
     ///   never gave).
-    public func events(after: Int64, limit: Int = 100, accountPrefix: String = "", scan: Int? = nil) async throws(LedgerError)
-        -> EventPage
-    {
+    public func events(
+        after: Int64, limit: Int = 100, accountPrefix: String = "", types: Set<LedgerEvent.Kind> = [], scan: Int? = nil
+    ) async throws(LedgerError) -> EventPage {
         guard after >= 0 else { throw LedgerError(.invalidCursor, "an event cursor is a position, 0 or more; got \(after)") }
         let limit = max(1, min(limit, 1_000))
         let window = min(max(scan ?? limit, limit), 10_000)
@@ -83,6 +85,19 @@ extension PostgresLedger {
                 wanted.append((row.first + Int64(i), r, ref))
             }
         }
+        // Types: whole outbox rows first (account, monitor and transfer rows), then the transfers'
+        // own kinds when only some of theirs are asked for.
+        let transferTypes = types.intersection(LedgerEvent.transferKinds)
+        if !types.isEmpty {
+            wanted = wanted.filter { item in
+                switch rows[item.row].kind {
+                case 0: !transferTypes.isEmpty
+                case 1: types.contains(.accountCreated)
+                case 2: types.contains(.accountClosed)
+                default: types.contains(.balanceMonitorFired)
+                }
+            }
+        }
         var firingDetails: [Int64: MonitorPayload] = [:]
         for item in wanted where rows[item.row].kind == 3 {
             firingDetails[item.position] = try MonitorPayload(text: rows[item.row].payload)
@@ -100,6 +115,12 @@ extension PostgresLedger {
                 case 1, 2: accounts[item.ref] != nil
                 default: firingDetails[item.position].map { accounts[$0.accountNum] != nil } ?? false
                 }
+            }
+        }
+        if !transferTypes.isEmpty, transferTypes != LedgerEvent.transferKinds {
+            let kinds = try await transferEventKinds(seqs: wanted.filter { rows[$0.row].kind == 0 }.map(\.ref))
+            wanted = wanted.filter { item in
+                rows[item.row].kind != 0 || kinds[item.ref].map(transferTypes.contains) == true
             }
         }
         // Capped at `limit`: the page then ends at its last event, else at the last position looked at.
@@ -219,6 +240,21 @@ extension PostgresLedger {
                     .init(
                         account: AccountID(internal: account), direction: debit ? .debit : .credit, pending: pending,
                         amount: try Self.signed(amount)))
+            }
+            return found
+        }
+    }
+
+    /// The event type of each transfer, from its row alone (no lines).
+    private func transferEventKinds(seqs: [Int64]) async throws(LedgerError) -> [Int64: LedgerEvent.Kind] {
+        guard !seqs.isEmpty else { return [:] }
+        return try await database {
+            var found: [Int64: LedgerEvent.Kind] = [:]
+            let rows = try await client.query(
+                "select seq, kind, rail is not null and rail_ref is not null from settle.transfers where seq = any(\(seqs))", logger: logger
+            )
+            for try await (seq, kind, fromRail) in rows.decode((Int64, Int16, Bool).self) {
+                found[seq] = LedgerEvent.kind(of: Transfer.Kind(rawValue: kind) ?? .posted, fromRail: fromRail)
             }
             return found
         }
