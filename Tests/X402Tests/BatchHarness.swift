@@ -19,6 +19,7 @@ struct BatchHarness {
     let server: X402BatchServer
     let price: EVM.UInt256
     let minDeposit: EVM.UInt256
+    let depositMethod: X402BatchConfiguration.DepositMethod
 
     /// - Parameters:
     ///   - clock: the facilitator's Unix seconds (a test moves it past a withdrawal's deadline).
@@ -26,11 +27,12 @@ struct BatchHarness {
     init(
         _ h: X402Harness, price: EVM.UInt256 = 1000, minDeposit: EVM.UInt256 = 10_000,
         clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) },
-        transactions: X402BatchTransactionStore? = nil
+        transactions: X402BatchTransactionStore? = nil, depositMethod: X402BatchConfiguration.DepositMethod = .erc3009
     ) async throws {
         self.h = h
         self.price = price
         self.minDeposit = minDeposit
+        self.depositMethod = depositMethod
         configuration = X402BatchConfiguration(
             token: X402Harness.token, signer: Self.signer, receiverAuthorizer: PrivateKey.random(),
             merchantAccounts: [h.payTo.lowercased: h.merchant], clock: clock)
@@ -42,7 +44,8 @@ struct BatchHarness {
     }
 
     var requirements: PaymentRequirements {
-        configuration.requirements(amount: price.description, payTo: h.payTo, minDeposit: minDeposit.description)
+        configuration.requirements(
+            amount: price.description, payTo: h.payTo, minDeposit: minDeposit.description, depositMethod: depositMethod)
     }
 
     var domain: TokenDomain { configuration.domain }
@@ -124,6 +127,42 @@ struct BatchHarness {
                     "authorization": .object([
                         "erc3009Authorization": .object([
                             "validAfter": .string("0"), "validBefore": .string(validBefore.description), "salt": .string(salt.description),
+                            "signature": .string(signature.hex),
+                        ])
+                    ]),
+                ]),
+            ]))
+    }
+
+    /// A deposit of `amount` through the Permit2 collector, with the first voucher; the other
+    /// parameters make a bad one (another spender, signer, permitted amount, witness, or a
+    /// deadline `deadlineIn` seconds from now).
+    func permit2Deposit(
+        _ config: BatchChannelConfig, amount: EVM.UInt256, key: PrivateKey, spender: Address = BatchSettlement.permit2DepositCollector,
+        signer: PrivateKey? = nil, permitted: EVM.UInt256? = nil, deadlineIn: Int64 = 120, witness: Hash32? = nil
+    ) -> PaymentPayload {
+        let id = config.channelID(in: domain)
+        let permit = BatchPayload.Permit2Deposit(
+            from: config.payer, token: X402Harness.tokenAddress, amount: permitted ?? amount, spender: spender,
+            nonce: EVM.UInt256(UInt64.random(in: 1...UInt64.max)),
+            deadline: EVM.UInt256(UInt64(Int64(Date().timeIntervalSince1970) + deadlineIn)), channelID: witness ?? id, signature: [])
+        let signature = (signer ?? key).sign(digest: permit.digest(chainID: X402Harness.token.chainID))
+        return PaymentPayload(
+            accepted: requirements,
+            payload: .object([
+                "type": .string("deposit"), "channelConfig": Self.configJSON(config),
+                "voucher": voucherJSON(config, price, key: key, channelID: id),
+                "deposit": .object([
+                    "amount": .string(amount.description),
+                    "authorization": .object([
+                        "permit2Authorization": .object([
+                            "from": .string(permit.from.checksummed),
+                            "permitted": .object([
+                                "token": .string(permit.token.checksummed), "amount": .string(permit.amount.description),
+                            ]),
+                            "spender": .string(permit.spender.checksummed), "nonce": .string(permit.nonce.description),
+                            "deadline": .string(permit.deadline.description),
+                            "witness": .object(["channelId": .string(permit.channelID.hex)]),
                             "signature": .string(signature.hex),
                         ])
                     ]),

@@ -8,7 +8,8 @@ import Testing
 @testable import X402
 
 /// x402's official batch-settlement client (Python, unmodified) pays a Settle route through the
-/// ERC-3009 deposit collector, on the dev chain, with Settle's facilitator, bookings and claims.
+/// ERC-3009 deposit collector, and one through the Permit2 deposit collector, on the dev chain,
+/// with Settle's facilitator, bookings and claims.
 @Suite(.enabled(if: X402Python.enabled, "the x402 Python client is not installed (set CI to make this a failure)"))
 struct BatchSettlementClientTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
@@ -101,6 +102,35 @@ struct BatchSettlementClientTests {
             let refused = try await batch.server.facilitator.settle(stale, requirements: batch.requirements)
             #expect(!refused.success)
             #expect(refused.errorReason == .batchRefundNoBalance || refused.errorReason == .batchRefundSimulationFailed, "\(refused)")
+        }
+    }
+    @Test func officialClientDepositsThroughPermit2OnARouteThatAsksForIt() async throws {
+        if let reason = X402Python.unavailableReason { Issue.record("x402 Python client unavailable: \(reason)") }
+        let python = try #require(X402Python.python)
+        let calls = 30
+        try await X402Harness.with { h in
+            let batch = try await BatchHarness(h, price: 1000, minDeposit: 20_000, depositMethod: .permit2)
+            let url = try await batch.start() + "/metered"
+            let payer = try await h.fundedPayer(tokens: 5_000_000)
+            try await UptoTests.approvePermit2(h, payer)
+            let payerBefore = try await h.tokenBalance(payer.address)
+            let data = try await X402Python.runOffPool(python, [Self.script.path, url, Hex.encode(payer.bytes), h.chainURL, "\(calls)"])
+            let output = try JSONDecoder().decode(JSONValue.self, from: data)
+
+            #expect(output["offer"]?["extra"]?["assetTransferMethod"]?.stringValue == "permit2")
+            #expect(output["failures"]?.arrayValue?.isEmpty == true, "\(output["failures"] ?? .null)")
+            #expect(output["statuses"]?["200"]?.int == calls, "\(output["statuses"] ?? .null)")
+            let first = output["first"]?.arrayValue ?? []
+            #expect(first.first?["transaction"]?.stringValue?.count == 66, "\(first)")
+            let refund = try #require(output["refund"])
+            #expect(refund["success"]?.boolValue == true, "\(refund)")
+
+            // Permit2 moved the deposits (the channel's id is their witness); the refund returned the rest.
+            let id = batch.config(payer: payer).channelID(in: batch.domain)
+            let charged = EVM.UInt256(UInt64((calls + 1) * 1000))
+            #expect(try await h.tokenBalance(payer.address) == payerBefore - charged)
+            #expect(try await batch.transfers(prefix: "x402:batch:deposit:", mentioning: id.hex) >= 1)
+            #expect(try await batch.chargesBooked(id) == (try BatchBookings.ledgerAmount(charged)))
         }
     }
 }

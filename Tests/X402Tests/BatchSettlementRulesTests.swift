@@ -10,9 +10,11 @@ import Testing
 /// batch-settlement payloads signed in Swift against a Settle route: each bad one gets the
 /// scheme's reason code and books nothing; vouchers follow the cumulative rule one at a time.
 struct BatchSettlementRulesTests {
-    static func with(_ body: (BatchHarness, String, PrivateKey) async throws -> Void) async throws {
+    static func with(
+        depositMethod: X402BatchConfiguration.DepositMethod = .erc3009, _ body: (BatchHarness, String, PrivateKey) async throws -> Void
+    ) async throws {
         try await X402Harness.with { h in
-            let batch = try await BatchHarness(h)
+            let batch = try await BatchHarness(h, depositMethod: depositMethod)
             let url = try await batch.start()
             try await body(batch, url, try await h.fundedPayer())
         }
@@ -110,6 +112,50 @@ struct BatchSettlementRulesTests {
             #expect(try await b.h.tokenBalance(BatchSettlement.address) == .zero)
             #expect(try await b.channelRow(good.channelID(in: b.domain)) == nil)
             #expect(try await b.h.merchantBalance().posted == .zero)
+        }
+    }
+
+    @Test func permit2DepositsOffTheRulesAreRefusedAndAGoodOneGoesThroughPermit2() async throws {
+        try await Self.with(depositMethod: .permit2) { b, url, payer in
+            let good = b.config(payer: payer)
+            let stranger = PrivateKey.random()
+            func refused(_ name: String, _ payload: PaymentPayload, _ reason: X402Reason) async throws {
+                let answer = try await X402Harness.pay(url + "/metered", payload)
+                #expect(answer.status == 402, "\(name): \(answer.status) \(answer.body)")
+                #expect(answer.paymentRequired?.error == reason.rawValue, "\(name): \(answer.paymentRequired?.error ?? "-")")
+            }
+            let before = try await b.h.tokenBalance(payer.address)
+            try await refused("not approved to Permit2", b.permit2Deposit(good, amount: 10_000, key: payer), .batchPermit2AllowanceRequired)
+            try await UptoTests.approvePermit2(b.h, payer)
+            let cases: [(String, PaymentPayload, X402Reason)] = [
+                ("ERC-3009 on a Permit2 route", b.deposit(good, amount: 10_000, key: payer), .batchPermit2AuthorizationRequired),
+                (
+                    "another spender", b.permit2Deposit(good, amount: 10_000, key: payer, spender: stranger.address),
+                    .batchPermit2InvalidSpender
+                ),
+                (
+                    "signed by another key", b.permit2Deposit(good, amount: 10_000, key: payer, signer: stranger),
+                    .batchPermit2InvalidSignature
+                ),
+                (
+                    "permit of another amount", b.permit2Deposit(good, amount: 10_000, key: payer, permitted: 9_999),
+                    .batchPermit2AmountMismatch
+                ),
+                ("deadline passed", b.permit2Deposit(good, amount: 10_000, key: payer, deadlineIn: -1), .batchPermit2DeadlineExpired),
+                (
+                    "witness of another channel",
+                    b.permit2Deposit(good, amount: 10_000, key: payer, witness: X402Harness.randomNonce()), .batchChannelIDMismatch
+                ),
+            ]
+            for (name, payload, reason) in cases { try await refused(name, payload, reason) }
+            #expect(try await b.h.tokenBalance(payer.address) == before)
+            #expect(try await b.channelRow(good.channelID(in: b.domain)) == nil)
+
+            let paid = try await X402Harness.pay(url + "/metered", b.permit2Deposit(good, amount: 10_000, key: payer))
+            #expect(paid.status == 200, "\(paid.body)")
+            #expect(try await b.h.tokenBalance(BatchSettlement.address) == 10_000)
+            #expect(try await b.h.tokenBalance(payer.address) == before - 10_000)
+            #expect(try await b.channelRow(good.channelID(in: b.domain))?.chain.balance == 10_000)
         }
     }
 

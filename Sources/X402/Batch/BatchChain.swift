@@ -61,6 +61,13 @@ struct BatchChain: Sendable {
         return try ABI.decode([.uint256], from: output).first?.uint ?? .zero
     }
 
+    func tokenAllowance(_ owner: Address, spender: Address) async throws -> EVM.UInt256 {
+        let output = try await rpc.call(
+            CallRequest(
+                to: configuration.token.address, data: ABI.encodeCall("allowance(address,address)", [.address(owner), .address(spender)])))
+        return try ABI.decode([.uint256], from: output).first?.uint ?? .zero
+    }
+
     private func view(_ data: [UInt8]) async throws -> [UInt8] {
         try await rpc.call(CallRequest(to: contract, data: data))
     }

@@ -12,14 +12,63 @@ enum BatchPayload: Sendable {
         var signature: [UInt8]
     }
 
-    /// An ERC-3009 `receiveWithAuthorization` to the deposit collector; `from`, `to`, `value` and
-    /// the nonce follow from the channel and the amount.
+    /// Money into a channel, through one of the contract's two collectors.
     struct Deposit: Sendable, Hashable {
+        enum Authorization: Sendable, Hashable {
+            /// An ERC-3009 `receiveWithAuthorization` to the ERC-3009 collector; `from`, `to`,
+            /// `value` and the nonce follow from the channel and the amount.
+            case erc3009(validAfter: EVM.UInt256, validBefore: EVM.UInt256, salt: EVM.UInt256, signature: [UInt8])
+            /// A Permit2 `PermitWitnessTransferFrom` to the Permit2 collector, its witness the channel.
+            case permit2(Permit2Deposit)
+        }
+
         var amount: EVM.UInt256
-        var validAfter: EVM.UInt256
-        var validBefore: EVM.UInt256
-        var salt: EVM.UInt256
+        var authorization: Authorization
+
+        /// Unique to this deposit of this channel: its booking's id.
+        func reference(channelID: Hash32) -> Hash32 {
+            switch authorization {
+            case .erc3009(_, _, let salt, _): BatchSettlement.erc3009DepositNonce(channelID: channelID, salt: salt)
+            case .permit2(let permit): Keccak256.hash(ABI.encode([.bytes32(channelID), .address(permit.from), .uint(permit.nonce)]))
+            }
+        }
+
+        /// The last moment it can be mined: the authorization's `validBefore` or the permit's deadline.
+        var expiry: EVM.UInt256 {
+            switch authorization {
+            case .erc3009(_, let validBefore, _, _): validBefore
+            case .permit2(let permit): permit.deadline
+            }
+        }
+
+        /// The `assetTransferMethod` this deposit uses, as a route's `extra` names it.
+        var method: String {
+            switch authorization {
+            case .erc3009: "eip3009"
+            case .permit2: "permit2"
+            }
+        }
+    }
+
+    /// What the payer signed for Permit2 (`permit2Authorization`).
+    struct Permit2Deposit: Sendable, Hashable {
+        var from: Address
+        var token: Address
+        var amount: EVM.UInt256
+        var spender: Address
+        var nonce: EVM.UInt256
+        var deadline: EVM.UInt256
+        var channelID: Hash32
         var signature: [UInt8]
+
+        /// The EIP-712 digest the payer signed, in Permit2's domain on `chainID`.
+        func digest(chainID: UInt64) -> Hash32 {
+            let witness = Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(channelID)]))
+            let structHash = Permit2.witnessStructHash(
+                token: token, amount: amount, spender: spender, nonce: nonce, deadline: deadline, witness: witness,
+                witnessTypeString: Permit2.depositWitnessTypeString)
+            return EIP712.digest(domainSeparator: Permit2.domain(chainID: chainID).separator, structHash: structHash)
+        }
     }
 
     /// One row of `claimWithSignature`.
@@ -121,17 +170,31 @@ enum BatchPayload: Sendable {
 
     static func deposit(_ json: JSONValue?) throws -> Deposit {
         guard let json else { throw FieldError(description: "deposit is required") }
-        guard let authorization = json["authorization"]?["erc3009Authorization"] else {
-            throw Malformed(
-                reason: .batchERC3009AuthorizationRequired, message: "only ERC-3009 deposits are accepted (no Permit2 collector here)")
-        }
         let amount = try uint(json["amount"])
         guard amount > .zero, amount <= BatchSettlement.maxAmount else {
             throw FieldError(description: "deposit amount is not a positive uint128")
         }
-        return Deposit(
-            amount: amount, validAfter: try uint(authorization["validAfter"]), validBefore: try uint(authorization["validBefore"]),
-            salt: try uint(authorization["salt"]), signature: try bytes(authorization["signature"]))
+        if let authorization = json["authorization"]?["erc3009Authorization"] {
+            return Deposit(
+                amount: amount,
+                authorization: .erc3009(
+                    validAfter: try uint(authorization["validAfter"]), validBefore: try uint(authorization["validBefore"]),
+                    salt: try uint(authorization["salt"]), signature: try bytes(authorization["signature"])))
+        }
+        if let permit = json["authorization"]?["permit2Authorization"] {
+            return Deposit(
+                amount: amount,
+                authorization: .permit2(
+                    Permit2Deposit(
+                        from: try address(permit["from"]), token: try address(permit["permitted"]?["token"]),
+                        amount: try uint(permit["permitted"]?["amount"]), spender: try address(permit["spender"]),
+                        nonce: try uint(permit["nonce"]), deadline: try uint(permit["deadline"]),
+                        channelID: try Hash32(hex: try string(permit["witness"]?["channelId"], "witness.channelId")),
+                        signature: try bytes(permit["signature"]))))
+        }
+        throw Malformed(
+            reason: .batchERC3009AuthorizationRequired,
+            message: "a deposit carries an erc3009Authorization or a permit2Authorization")
     }
 
     static func claim(_ json: JSONValue) throws -> Claim {

@@ -53,7 +53,7 @@ public final class X402BatchBookingFacilitator: Facilitator {
             try await post([
                 try BatchBookings.deposit(
                     asset, channel: voucher.channelID,
-                    nonce: BatchSettlement.erc3009DepositNonce(channelID: voucher.channelID, salt: deposit.salt), amount: deposit.amount,
+                    nonce: deposit.reference(channelID: voucher.channelID), amount: deposit.amount,
                     transaction: response.transaction)
             ])
             return response

@@ -60,19 +60,30 @@ public struct X402BatchConfiguration: Sendable {
     /// The contract's EIP-712 domain on the token's chain: channel ids, vouchers, claims, refunds.
     public var domain: TokenDomain { BatchSettlement.domain(chainID: token.chainID, contract: contract) }
 
+    /// How a route's deposits reach the contract: its `assetTransferMethod`.
+    public enum DepositMethod: String, Sendable {
+        /// ERC-3009 `receiveWithAuthorization` through the ERC-3009 collector (the scheme's default).
+        case erc3009 = "eip3009"
+        /// A Permit2 witness transfer through the Permit2 collector, for tokens without ERC-3009;
+        /// the payer approves Permit2 once beforehand.
+        case permit2
+    }
+
     /// The 402 offer of a route priced `amount`: the scheme's `extra` carries the receiver
-    /// authorizer, the withdrawal delay, the token's EIP-712 domain and the smallest deposit
-    /// (`minDeposit`, by default ten calls).
-    public func requirements(amount: String, payTo: Address, maxTimeoutSeconds: Int = 60, minDeposit: String? = nil) -> PaymentRequirements
-    {
+    /// authorizer, the withdrawal delay, the token's EIP-712 domain, the smallest deposit
+    /// (`minDeposit`, by default ten calls) and, for Permit2 deposits, `assetTransferMethod`.
+    public func requirements(
+        amount: String, payTo: Address, maxTimeoutSeconds: Int = 60, minDeposit: String? = nil, depositMethod: DepositMethod = .erc3009
+    ) -> PaymentRequirements {
         let price = (try? EVM.UInt256(decimal: amount)) ?? .zero
         let floor = minDeposit ?? price.multipliedReportingOverflow(by: 10).partialValue.description
+        var extra: [String: JSONValue] = [
+            "receiverAuthorizer": .string(receiverAuthorizer.address.checksummed), "withdrawDelay": .number(String(withdrawDelay)),
+            "name": .string(token.name), "version": .string(token.version), "minDeposit": .string(floor),
+        ]
+        if depositMethod == .permit2 { extra["assetTransferMethod"] = .string(depositMethod.rawValue) }
         return PaymentRequirements(
             scheme: X402BatchFacilitator.scheme, network: token.network, amount: amount, asset: token.address.checksummed,
-            payTo: payTo.checksummed, maxTimeoutSeconds: maxTimeoutSeconds,
-            extra: [
-                "receiverAuthorizer": .string(receiverAuthorizer.address.checksummed), "withdrawDelay": .number(String(withdrawDelay)),
-                "name": .string(token.name), "version": .string(token.version), "minDeposit": .string(floor),
-            ])
+            payTo: payTo.checksummed, maxTimeoutSeconds: maxTimeoutSeconds, extra: extra)
     }
 }

@@ -40,7 +40,7 @@ extension X402BatchFacilitator {
         let call = Self.depositCall(config, deposit)
         let outcome: BatchChain.Outcome
         do {
-            outcome = try await chain.send(call, gas: try await chain.simulate(call), kind: .deposit, validBefore: deposit.validBefore)
+            outcome = try await chain.send(call, gas: try await chain.simulate(call), kind: .deposit, validBefore: deposit.expiry)
         } catch {
             return failure(.batchDepositTransactionFailed, "\(error)", payer: config.payer)
         }

@@ -3,7 +3,7 @@ import Foundation
 import Ledger
 import Logging
 
-/// x402's `batch-settlement` facilitator on EVM (ERC-3009 deposits), with the rules of x402 2.25's
+/// x402's `batch-settlement` facilitator on EVM (ERC-3009 and Permit2 deposits), with the rules of x402 2.25's
 /// own: it checks deposits, vouchers and refunds against the chain, and submits deposits
 /// (`deposit` through the ERC-3009 collector), claims (`claimWithSignature`, signed by the
 /// receiver authorizer it holds), sweeps (`settle`) and cooperative refunds
@@ -151,18 +151,54 @@ public final class X402BatchFacilitator: Facilitator {
         guard requirements.extra?["name"]?.stringValue != nil, requirements.extra?["version"]?.stringValue != nil else {
             return refuse(.batchMissingEIP712Domain)
         }
+        // The route names the collector (`assetTransferMethod`, ERC-3009 when absent), as the
+        // official facilitator reads it.
+        let method = requirements.extra?["assetTransferMethod"]?.stringValue ?? "eip3009"
+        guard method == deposit.method else {
+            return refuse(
+                method == "permit2" ? .batchPermit2AuthorizationRequired : .batchERC3009AuthorizationRequired,
+                "this route takes \(method) deposits")
+        }
         let now = EVM.UInt256(configuration.clock())
-        if deposit.validBefore < now + 6 { return refuse(.batchValidBefore, "validBefore is less than 6 seconds away") }
-        if deposit.validAfter > now { return refuse(.batchValidAfter, "validAfter is in the future") }
-        // The collector is fixed by the scheme: an authorization to any other address (or of other
-        // terms) recovers to someone else than the payer.
-        let authorization = ReceiveWithAuthorization(
-            from: config.payer, to: BatchSettlement.erc3009DepositCollector, value: deposit.amount, validAfter: deposit.validAfter,
-            validBefore: deposit.validBefore, nonce: BatchSettlement.erc3009DepositNonce(channelID: voucher.channelID, salt: deposit.salt))
-        guard let signature = try? Signature(bytes: deposit.signature),
-            (try? authorization.recoverSigner(signature, in: configuration.token.domain)) == config.payer
-        else {
-            return refuse(.batchReceiveAuthorizationSignature, "the ERC-3009 authorization is not the payer's to the deposit collector")
+        switch deposit.authorization {
+        case .erc3009(let validAfter, let validBefore, let salt, let signatureBytes):
+            if validBefore < now + 6 { return refuse(.batchValidBefore, "validBefore is less than 6 seconds away") }
+            if validAfter > now { return refuse(.batchValidAfter, "validAfter is in the future") }
+            // The collector is fixed by the scheme: an authorization to any other address (or of
+            // other terms) recovers to someone else than the payer.
+            let authorization = ReceiveWithAuthorization(
+                from: config.payer, to: BatchSettlement.erc3009DepositCollector, value: deposit.amount, validAfter: validAfter,
+                validBefore: validBefore, nonce: BatchSettlement.erc3009DepositNonce(channelID: voucher.channelID, salt: salt))
+            guard let signature = try? Signature(bytes: signatureBytes),
+                (try? authorization.recoverSigner(signature, in: configuration.token.domain)) == config.payer
+            else {
+                return refuse(.batchReceiveAuthorizationSignature, "the ERC-3009 authorization is not the payer's to the deposit collector")
+            }
+        case .permit2(let permit):
+            if permit.from != config.payer { return refuse(.batchPermit2InvalidSignature, "the permit is not from the channel's payer") }
+            if permit.spender != BatchSettlement.permit2DepositCollector {
+                return refuse(.batchPermit2InvalidSpender, "the permit's spender is not the Permit2 deposit collector")
+            }
+            if permit.token != configuration.token.address { return refuse(.batchTokenMismatch, "the permit is for another token") }
+            if permit.amount != deposit.amount { return refuse(.batchPermit2AmountMismatch, "the permit is for another amount") }
+            if permit.channelID != voucher.channelID { return refuse(.batchChannelIDMismatch, "the permit's witness is another channel") }
+            if permit.deadline < now + 6 {
+                return refuse(.batchPermit2DeadlineExpired, "the permit's deadline is less than 6 seconds away")
+            }
+            guard let signature = try? Signature(bytes: permit.signature),
+                (try? signature.recoverAddress(from: permit.digest(chainID: configuration.token.chainID))) == config.payer
+            else {
+                return refuse(.batchPermit2InvalidSignature, "the Permit2 witness transfer is not the payer's")
+            }
+            // The standard path: the payer approved Permit2 beforehand (gas-sponsored approvals,
+            // EIP-2612 or a relayed approve, are not offered by this facilitator).
+            do {
+                if try await chain.tokenAllowance(config.payer, spender: Permit2.address) < deposit.amount {
+                    return refuse(.batchPermit2AllowanceRequired, "the payer has not approved Permit2 for the deposit")
+                }
+            } catch {
+                return refuse(.batchRPCReadFailed, "\(error)")
+            }
         }
         if let reason = checkVoucherSignature(config, voucher) { return refuse(reason) }
         let state: BatchChannelState
@@ -242,12 +278,23 @@ public final class X402BatchFacilitator: Facilitator {
     // MARK: Calls
 
     static func depositCall(_ config: BatchChannelConfig, _ deposit: BatchPayload.Deposit) -> [UInt8] {
-        let collectorData = ABI.encode([
-            .uint(deposit.validAfter), .uint(deposit.validBefore), .uint(deposit.salt), .bytes(deposit.signature),
-        ])
+        let (collector, collectorData): (Address, [UInt8]) =
+            switch deposit.authorization {
+            case .erc3009(let validAfter, let validBefore, let salt, let signature):
+                (
+                    BatchSettlement.erc3009DepositCollector,
+                    ABI.encode([.uint(validAfter), .uint(validBefore), .uint(salt), .bytes(signature)])
+                )
+            case .permit2(let permit):
+                // `collect`'s data: the permit's nonce, deadline and signature, no EIP-2612 permit.
+                (
+                    BatchSettlement.permit2DepositCollector,
+                    ABI.encode([.uint(permit.nonce), .uint(permit.deadline), .bytes(permit.signature), .bytes([])])
+                )
+            }
         return ABI.encodeCall(
             "deposit(\(BatchChannelConfig.abiType),uint128,address,bytes)",
-            [config.abiValue, .uint(deposit.amount), .address(BatchSettlement.erc3009DepositCollector), .bytes(collectorData)])
+            [config.abiValue, .uint(deposit.amount), .address(collector), .bytes(collectorData)])
     }
 
     static let claimsType = "((\(BatchChannelConfig.abiType),uint128),bytes,uint128)[]"

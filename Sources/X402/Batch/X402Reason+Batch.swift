@@ -39,6 +39,11 @@ extension X402Reason {
     public static let batchReceiveAuthorizationSignature: Self = "invalid_batch_settlement_evm_receive_authorization_signature"
     public static let batchERC3009AuthorizationRequired: Self = "invalid_batch_settlement_evm_erc3009_authorization_required"
     public static let batchPermit2AuthorizationRequired: Self = "invalid_batch_settlement_evm_permit2_authorization_required"
+    public static let batchPermit2InvalidSpender: Self = "invalid_batch_settlement_evm_permit2_invalid_spender"
+    public static let batchPermit2AmountMismatch: Self = "invalid_batch_settlement_evm_permit2_amount_mismatch"
+    public static let batchPermit2DeadlineExpired: Self = "invalid_batch_settlement_evm_permit2_deadline_expired"
+    public static let batchPermit2InvalidSignature: Self = "invalid_batch_settlement_evm_permit2_invalid_signature"
+    public static let batchPermit2AllowanceRequired: Self = "invalid_batch_settlement_evm_permit2_allowance_required"
     public static let batchRPCReadFailed: Self = "invalid_batch_settlement_evm_rpc_read_failed"
     // Resource-server lifecycle.
     public static let batchChannelBusy: Self = "invalid_batch_settlement_evm_channel_busy"

@@ -159,7 +159,7 @@ extension X402Middleware {
                 (opening?.transfers ?? []) + [
                     try BatchBookings.deposit(
                         asset, channel: id, generation: generation,
-                        nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: deposit.salt), amount: deposit.amount,
+                        nonce: deposit.reference(channelID: id), amount: deposit.amount,
                         transaction: settled.transaction),
                     try BatchBookings.charge(
                         asset, channel: id, generation: generation, merchant: merchant.rawValue, amount: price, cumulative: charged),
