@@ -155,26 +155,28 @@ struct MerchantParts: Sendable {
         // which the handler charges what its answer used.
         let tokensMaximum = String(UInt64(configuration.price) * 10)
         let x402 = X402Middleware<BasicRequestContext>(
-            configuration: X402ServerConfiguration(routes: [
-                X402Route(
-                    path: "/paid/tokens",
-                    accepts: [
-                        .upto(
-                            network: token.network, maximum: tokensMaximum, asset: usdc.address.checksummed, payTo: payTo.checksummed,
-                            name: usdc.name, version: usdc.version, facilitator: signer.address)
-                    ]),
-                X402Route(
-                    path: "/paid/joke",
-                    accepts: [
-                        .exact(
-                            network: token.network, amount: String(configuration.price), asset: usdc.address.checksummed,
-                            payTo: payTo.checksummed,
-                            name: usdc.name, version: usdc.version),
-                        // A deposit covers a hundred calls: what a prepaid agent does not use comes back.
-                        batchConfiguration.requirements(
-                            amount: String(configuration.price), payTo: payTo, minDeposit: String(UInt64(configuration.price) * 100)),
-                    ]),
-            ]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger), batch: batch)
+            configuration: X402ServerConfiguration(
+                routes: [
+                    X402Route(
+                        path: "/paid/tokens",
+                        accepts: [
+                            .upto(
+                                network: token.network, maximum: tokensMaximum, asset: usdc.address.checksummed, payTo: payTo.checksummed,
+                                name: usdc.name, version: usdc.version, facilitator: signer.address)
+                        ]),
+                    X402Route(
+                        path: "/paid/joke",
+                        accepts: [
+                            .exact(
+                                network: token.network, amount: String(configuration.price), asset: usdc.address.checksummed,
+                                payTo: payTo.checksummed,
+                                name: usdc.name, version: usdc.version),
+                            // A deposit covers a hundred calls: what a prepaid agent does not use comes back.
+                            batchConfiguration.requirements(
+                                amount: String(configuration.price), payTo: payTo, minDeposit: String(UInt64(configuration.price) * 100)),
+                        ]),
+                ], tokens: [token]), facilitator: facilitator, store: X402ResponseStore(client: ledger.client, logger: logger), batch: batch
+        )
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.group().add(middleware: PaymentSchemes<BasicRequestContext>([mpp, x402]))
             .get("/paid/joke") { _, _ in #"{"joke":"\#(Stack.joke)"}"# }

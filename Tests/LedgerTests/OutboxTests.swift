@@ -217,7 +217,7 @@ struct OutboxTests {
             var cursor = start
             while true {
                 // Small pages: the cap and the filter must not skip a position between pages.
-                let page = try await b.ledger.events(after: cursor, limit: 4, accountPrefix: "\(b.prefix):", types: types)
+                let page = try await b.ledger.events(after: cursor, limit: 4, accountPrefix: "\(b.prefix):", types: types, scan: 1_000)
                 events += page.events
                 cursor = page.next
                 if cursor == page.head { return events }

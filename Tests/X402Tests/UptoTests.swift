@@ -29,7 +29,8 @@ import Testing
     static func serve(_ h: X402Harness) async throws -> String {
         let router = Router(context: BasicRequestContext.self)
         let paid = X402Server.routes(
-            on: router, configuration: X402ServerConfiguration(routes: [X402Route(path: "/tokens", accepts: [offer(h)])]),
+            on: router,
+            configuration: X402ServerConfiguration(routes: [X402Route(path: "/tokens", accepts: [offer(h)])], tokens: [X402Harness.token]),
             facilitator: h.facilitator, store: X402ResponseStore(client: h.ledger.client, logger: X402Harness.logger))
         paid.get("/tokens") { request, _ -> Response in
             var headers: HTTPFields = [.contentType: "text/plain"]
@@ -130,8 +131,34 @@ import Testing
             let full = try await X402Harness.pay(url + "/tokens", Self.payment(h, key: payer))
             #expect(full.status == 200)
             #expect(full.paymentResponse?.amount == Self.maximum)
-            #expect(try await h.tokenBalance(h.payTo) == 5_625)
-            #expect(try await h.merchantBalance().posted == Ledger.UInt256(5_625))
+            // $0.0012 of a 6-decimal token.
+            let dollars = try await X402Harness.pay(url + "/tokens?charge=%240.0012", Self.payment(h, key: payer))
+            #expect(dollars.status == 200)
+            #expect(dollars.paymentResponse?.amount == "1200")
+            #expect(try await h.tokenBalance(h.payTo) == 6_825)
+            #expect(try await h.merchantBalance().posted == Ledger.UInt256(6_825))
+        }
+    }
+
+    @Test func dollarOverridesTakeTheTokensDecimalsAndNothingElse() {
+        let offer = PaymentRequirements.upto(
+            network: X402Harness.network, maximum: "5000", asset: X402Harness.tokenAddress.checksummed,
+            payTo: X402Harness.tokenAddress.checksummed,
+            name: "USD Coin", version: "2", facilitator: X402Harness.facilitatorKey.address)
+        func charge(_ amount: String, decimals: Int? = 6) -> String? {
+            guard
+                case .success(let settled) = X402Middleware<BasicRequestContext>.settlementRequirements(
+                    offer, overrides: #"{"amount":"\#(amount)"}"#, decimals: decimals)
+            else { return nil }
+            return settled.amount
+        }
+        #expect(charge("$0.0012") == "1200")
+        #expect(charge("$1") == "1000000")
+        #expect(charge("$0.0000019") == "1")  // cut, never rounded up
+        #expect(charge("$0.01", decimals: 18) == "10000000000000000")
+        #expect(charge("$0.01", decimals: nil) == nil)  // a token the server does not know
+        for malformed in ["$", "$.5", "$1.", "$-1", "$1e3", "$ 1", "$1.2.3", "0.5$"] {
+            #expect(charge(malformed) == nil, "\(malformed)")
         }
     }
 

@@ -6,9 +6,10 @@ import Ledger
 
 /// x402's `upto` on the resource server: the payment is verified for the route's maximum, the
 /// handler runs, and what it charged is settled. A handler charges less than the maximum with the
-/// `Settlement-Overrides` response header (`{"amount": "1200"}` in atomic units, or `"40%"` of the
-/// maximum with at most two decimals), which the middleware removes before answering; without it
-/// the maximum is charged. An amount of 0 settles nothing.
+/// `Settlement-Overrides` response header (`{"amount": "1200"}` in atomic units, `"40%"` of the
+/// maximum with at most two decimals, or `"$0.01"` in the token's units, truncated as the official
+/// SDK does), which the middleware removes before answering; without it the maximum is charged. An
+/// amount of 0 settles nothing.
 extension X402Middleware {
     /// The payer and nonce of an `upto` payload (its Permit2 nonce as a 32-byte word); nil when the
     /// payload is not a Permit2 authorization.
@@ -23,9 +24,10 @@ extension X402Middleware {
 
     /// The requirements to settle: for `upto`, the route's with the amount the handler's
     /// `Settlement-Overrides` names; a failure message when the header cannot be applied.
-    static func settlementRequirements(_ requirements: PaymentRequirements, overrides header: String?) -> Result<
-        PaymentRequirements, SettlementOverrideError
-    > {
+    /// - Parameter decimals: the token's, for a `$` amount; nil when the route's token is unknown.
+    static func settlementRequirements(_ requirements: PaymentRequirements, overrides header: String?, decimals: Int? = nil)
+        -> Result<PaymentRequirements, SettlementOverrideError>
+    {
         guard requirements.scheme == X402Facilitator.upto, let header else { return .success(requirements) }
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(header.utf8)) else {
             return .failure(SettlementOverrideError("Settlement-Overrides is not a JSON object"))
@@ -50,11 +52,32 @@ extension X402Middleware {
             settled.amount = product.quotientAndRemainder(dividingBy: 10_000).quotient.description
         } else if let atomic = try? EVM.UInt256(decimal: raw), raw.utf8.allSatisfy({ (0x30...0x39).contains($0) }) {
             settled.amount = atomic.description
+        } else if raw.hasPrefix("$") {
+            guard let decimals else {
+                return .failure(
+                    SettlementOverrideError("a $ override needs the token's decimals, and \(requirements.asset) is not a configured token"))
+            }
+            guard let atomic = dollarsInBaseUnits(raw.dropFirst(), decimals: decimals) else {
+                return .failure(SettlementOverrideError("a $ override is digits with an optional fraction: \(raw)"))
+            }
+            settled.amount = atomic.description
         } else {
-            // `$0.01` needs the asset's decimals, which the route does not carry: atomic units only.
-            return .failure(SettlementOverrideError("Settlement-Overrides amount must be atomic units or a percentage: \(raw)"))
+            return .failure(
+                SettlementOverrideError("Settlement-Overrides amount must be atomic units, a percentage or $ amount: \(raw)"))
         }
         return .success(settled)
+    }
+
+    /// `0.015` with 6 decimals → 15000: the fraction padded or cut to `decimals` (never rounded up,
+    /// as the official SDK's `convert_to_token_amount`).
+    static func dollarsInBaseUnits(_ text: Substring, decimals: Int) -> EVM.UInt256? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits: (Substring) -> Bool = { part in part.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard let whole = parts.first, !whole.isEmpty, digits(whole), (0...77).contains(decimals) else { return nil }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard parts.count == 1 || !fraction.isEmpty, digits(fraction) else { return nil }
+        let scaled = String(whole) + String(fraction.prefix(decimals)).padding(toLength: decimals, withPad: "0", startingAt: 0)
+        return try? EVM.UInt256(decimal: scaled)
     }
 
     /// `12.5` → 1250: a percentage with at most two decimals, in hundredths of a percent.

@@ -1,4 +1,5 @@
 import Crypto
+import EVM
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -46,16 +47,25 @@ public struct X402ServerConfiguration: Sendable {
     /// Larger handler responses are refused (500) rather than buffered: content is held back
     /// until the payment settles.
     public var maxResponseBytes: Int
+    /// The tokens the routes are priced in: their decimals turn a handler's `$0.01` override
+    /// into base units.
+    public var tokens: [X402Token]
 
     public init(
         routes: [X402Route], codec: X402HeaderCodec = .standard, v1: X402V1Bridge = X402V1Bridge(), claimLease: Duration = .seconds(120),
-        maxResponseBytes: Int = 16 << 20
+        maxResponseBytes: Int = 16 << 20, tokens: [X402Token] = []
     ) {
         self.routes = routes
         self.codec = codec
         self.v1 = v1
         self.claimLease = claimLease
         self.maxResponseBytes = maxResponseBytes
+        self.tokens = tokens
+    }
+
+    /// The decimals of the token `requirements` are priced in, when it is one of ``tokens``.
+    func decimals(of requirements: PaymentRequirements) -> Int? {
+        tokens.first { $0.network == requirements.network && $0.address.lowercased == requirements.asset.lowercased() }?.decimals
     }
 }
 
@@ -211,7 +221,8 @@ public struct X402Middleware<Context: RequestContext>: RouterMiddleware {
             }
             let body = try await response.body.collect(upTo: configuration.maxResponseBytes)
             // `upto`: what the handler charged (an internal header, never sent on).
-            let charged = Self.settlementRequirements(requirements, overrides: response.headers[.settlementOverrides])
+            let charged = Self.settlementRequirements(
+                requirements, overrides: response.headers[.settlementOverrides], decimals: configuration.decimals(of: requirements))
             response.headers[.settlementOverrides] = nil
             guard case .success(let settleRequirements) = charged else {
                 context.logger.error("x402 Settlement-Overrides not applied; nothing settled", metadata: ["error": "\(charged)"])
