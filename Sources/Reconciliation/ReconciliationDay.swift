@@ -40,5 +40,30 @@ public struct ReconciliationDay: Sendable, Hashable, CustomStringConvertible {
             String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!), timeZone: timeZone.identifier)
     }
 
+    /// The day in `timeZone` that contains `instant`.
+    public init(containing instant: Date, timeZone identifier: String = "UTC") throws(ReconciliationError) {
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw ReconciliationError(.invalidInput, "unknown time zone \(identifier.debugDescription)")
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        try self.init(String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0), timeZone: identifier)
+    }
+
+    /// The days in `timeZone` that `[start, end]` touches, in order: what a process that ran over
+    /// that interval (across midnight or not) must reconcile.
+    public static func days(from start: Date, to end: Date, timeZone identifier: String = "UTC") throws(ReconciliationError)
+        -> [ReconciliationDay]
+    {
+        var day = try ReconciliationDay(containing: min(start, end), timeZone: identifier)
+        var days = [day]
+        while day.cutoff <= max(start, end) {
+            day = try ReconciliationDay(containing: day.cutoff, timeZone: identifier)
+            days.append(day)
+        }
+        return days
+    }
+
     public var description: String { "\(date) (\(timeZone.identifier))" }
 }

@@ -71,7 +71,7 @@ struct DemoCommand: AsyncParsableCommand {
             let verification = try await running.ledger.verify()
             Self.print(outcome)
             Swift.print(VerifyCommand.render(verification))
-            Swift.print("report: \(outcome.reportPath)")
+            for path in outcome.reportPaths { Swift.print("report: \(path)") }
             return outcome.ranAsDesigned && verification.passed
         }
     }

@@ -39,7 +39,7 @@ public struct Demo: Sendable {
     static let patience: Duration = .seconds(60)
 
     public func run() async throws -> DemoOutcome {
-        let day = try ReconciliationDay(Date().formatted(.iso8601.year().month().day().dateSeparator(.dash)))
+        let started = Date()
         progress.line("agents pay \(stack.paidURL) over every rail:")
         let paid = try await payEveryRail()
         progress.finish()
@@ -51,31 +51,39 @@ public struct Demo: Sendable {
         // Everything else reaches the ledger: the Tempo chain's transfers, in full.
         _ = try await stack.booker.sync(stack.tempoRail)
 
-        progress.line("reconciling \(day.date) as the nightly run would, after every SLA:")
+        // Every day the demo's money moved on (two when it ran across midnight UTC), each as the
+        // nightly run would see it.
+        let days = try ReconciliationDay.days(from: started, to: Date())
+        progress.line("reconciling \(days.map(\.date).joined(separator: " and ")) as the nightly run would, after every SLA:")
         let reconciler = Reconciler(ledger: stack.ledger, actor: "settle demo")
         let store = ReconciliationStore(ledger: stack.ledger)
-        let asOf = day.cutoff.addingTimeInterval(2 * 86_400)
         var runs: [ReconciliationRun] = []
         var breaks: [DemoOutcome.Finding] = []
         var timing: [DemoOutcome.Finding] = []
         let rails: [any Rail] = [stack.chainRail, stack.tempoRail, stack.cardRail]
-        for rail in rails {
-            let run = try await reconciler.run(rail: rail, day: day, asOf: asOf)
-            runs.append(run)
-            for found in try await store.breaks(run: run.id) {
-                let fault = faults.first { $0.matches(found) }
-                let finding = DemoOutcome.Finding(
-                    found: found, explanation: fault?.explanation ?? Self.explain(found), fault: fault?.name)
-                if found.code.isError { breaks.append(finding) } else { timing.append(finding) }
+        var reportPaths: [String] = []
+        try FileManager.default.createDirectory(atPath: reportDirectory, withIntermediateDirectories: true)
+        for day in days {
+            let asOf = day.cutoff.addingTimeInterval(2 * 86_400)
+            var dayRuns: [ReconciliationRun] = []
+            for rail in rails {
+                let run = try await reconciler.run(rail: rail, day: day, asOf: asOf)
+                dayRuns.append(run)
+                for found in try await store.breaks(run: run.id) {
+                    let fault = faults.first { $0.matches(found) }
+                    let finding = DemoOutcome.Finding(
+                        found: found, explanation: fault?.explanation ?? Self.explain(found), fault: fault?.name)
+                    if found.code.isError { breaks.append(finding) } else { timing.append(finding) }
+                }
             }
+            runs += dayRuns
+            let report = try await ReconciliationReport.load(store, day: day.date, only: Set(dayRuns.map(\.rail)))
+            let base = URL(fileURLWithPath: reportDirectory).appendingPathComponent("reconciliation-\(day.date)")
+            try Data(ReportPage.html(report).utf8).write(to: base.appendingPathExtension("html"))
+            try report.json().write(to: base.appendingPathExtension("json"))
+            reportPaths.append(base.appendingPathExtension("html").path)
         }
         let missed = faults.filter { fault in !breaks.contains { fault.matches($0.found) } }
-
-        let report = try await ReconciliationReport.load(store, day: day.date, only: Set(runs.map(\.rail)))
-        try FileManager.default.createDirectory(atPath: reportDirectory, withIntermediateDirectories: true)
-        let base = URL(fileURLWithPath: reportDirectory).appendingPathComponent("reconciliation-\(day.date)")
-        try Data(ReportPage.html(report).utf8).write(to: base.appendingPathExtension("html"))
-        try report.json().write(to: base.appendingPathExtension("json"))
 
         var balances: [(account: String, posted: String)] = []
         for account in [stack.merchantAccount, stack.tempoMerchantAccount, stack.cardMerchantAccount] {
@@ -83,7 +91,7 @@ public struct Demo: Sendable {
         }
         return DemoOutcome(
             payments: paid.counts, balances: balances, runs: runs, breaks: breaks, timing: timing, missed: missed,
-            reportPath: base.appendingPathExtension("html").path)
+            reportPaths: reportPaths)
     }
 
     /// What the agents paid, and one card payment to refund behind the ledger's back.

@@ -21,8 +21,8 @@ public struct DemoOutcome: Sendable {
     public var timing: [Finding]
     /// Injected faults whose break the reconciliation did not find.
     public var missed: [InjectedFault]
-    /// The HTML report (its JSON twin beside it).
-    public var reportPath: String
+    /// The HTML report of each day reconciled (its JSON twin beside it), the last day last.
+    public var reportPaths: [String]
 
     /// Exactly the injected faults' breaks, each found once, and every run complete.
     public var ranAsDesigned: Bool {
