@@ -3,7 +3,8 @@ import Logging
 
 /// Waits for the receipts of many transactions with one poller (decision 0041): it reads the head
 /// every poll interval and, for each new block, fetches the receipts of only the awaited
-/// transactions the block holds, instead of one `eth_getTransactionReceipt` loop per transaction.
+/// transactions the block holds, instead of one `eth_getTransactionReceipt` loop per transaction; the receipts
+/// are asked for in JSON-RPC batches.
 ///
 /// A transaction mined before it was awaited is found in the blocks seen recently; one not found
 /// in any block for ``directCheckAfter`` (a block missed in a reorganization, a receipt the node
@@ -29,6 +30,7 @@ actor ReceiptWatcher {
     private var polling = false
     static let recentBlockCount = 64
     static let directCheckAfter: Duration = .seconds(2)
+    static let maxBatch = 256
 
     init(rpc: EthereumRPC, pollInterval: Duration, logger: Logger) {
         self.rpc = rpc
@@ -96,8 +98,8 @@ actor ReceiptWatcher {
         }
     }
 
-    /// Fetches, concurrently, the receipts of the transactions seen mined and of those due for a
-    /// direct check.
+    /// Fetches, in JSON-RPC batches, the receipts of the transactions seen mined and of those due
+    /// for a direct check.
     private func fetch() async {
         let now = ContinuousClock.now
         var due = mined.filter { waiters[$0] != nil }
@@ -108,12 +110,14 @@ actor ReceiptWatcher {
             }
         }
         guard !due.isEmpty else { return }
-        let rpc = self.rpc
-        let found = await withTaskGroup(of: (Hash32, Receipt?).self) { group in
-            for hash in due { group.addTask { (hash, try? await rpc.transactionReceipt(hash)) } }
-            var found: [(Hash32, Receipt)] = []
-            for await (hash, receipt) in group { if let receipt { found.append((hash, receipt)) } }
-            return found
+        var found: [(Hash32, Receipt)] = []
+        let hashes = Array(due)
+        for start in stride(from: 0, to: hashes.count, by: Self.maxBatch) {
+            let chunk = Array(hashes[start..<min(start + Self.maxBatch, hashes.count)])
+            guard let answers = try? await rpc.transactionReceipts(chunk) else { continue }
+            for (hash, answer) in zip(chunk, answers) {
+                if case .success(let receipt?) = answer { found.append((hash, receipt)) }
+            }
         }
         for (hash, receipt) in found {
             mined.remove(hash)

@@ -42,6 +42,8 @@ actor TransactionPipeline {
     private var gasPrice: (value: UInt256, at: ContinuousClock.Instant)?
     /// Pause before sending again after the node could not be reached or refused a filler.
     static let backoff: Duration = .milliseconds(500)
+    /// The most transactions in one batch.
+    static let maxBatch = 256
 
     /// - Parameters:
     ///   - tip: the priority fee of fillers (as the settlements').
@@ -131,29 +133,46 @@ actor TransactionPipeline {
         Task { await self.flush() }
     }
 
-    /// Sends the slots from `base` on, in order, while the next one is ready.
+    /// Sends the slots from `base` on, in order, while the next one is ready: all those ready in
+    /// one JSON-RPC batch (a node runs a batch's calls in order), so that a busy connection pool
+    /// costs one wait per batch, not one per transaction.
     private func flush() async {
         defer { flushing = false }
-        while let slot = slots[base] {
-            let nonce = base
-            let raw: [UInt8]
-            switch slot {
-            case .reserved: return  // its owner is still storing it; its submit starts the flush again.
-            case .ready(let bytes): raw = bytes
-            case .abandoned:
-                do {
-                    raw = try await filler(nonce)
-                } catch {
-                    logger.warning("x402 nonce filler not signed", metadata: ["nonce": "\(nonce)", "error": "\(error)"])
-                    await pause()
-                    continue
+        while true {
+            var run: [(nonce: UInt64, slot: Slot, raw: [UInt8])] = []
+            var nonce = base
+            collect: while run.count < Self.maxBatch, let slot = slots[nonce] {
+                switch slot {
+                case .reserved: break collect  // its owner is still storing it; its submit starts the flush again.
+                case .ready(let raw): run.append((nonce, slot, raw))
+                case .abandoned:
+                    do {
+                        run.append((nonce, slot, try await filler(nonce)))
+                    } catch {
+                        logger.warning("x402 nonce filler not signed", metadata: ["nonce": "\(nonce)", "error": "\(error)"])
+                        break collect
+                    }
                 }
+                nonce += 1
             }
-            do throws(EVMError) {
-                _ = try await rpc.sendRawTransaction(raw)
-                taken(nonce)
+            guard !run.isEmpty else {
+                if case .abandoned = slots[base] { await pause() } else { return }
+                continue
+            }
+            let answers: [Result<Hash32, EVMError>]
+            do {
+                answers = try await rpc.sendRawTransactions(run.map(\.raw))
             } catch {
-                await heal(nonce, slot: slot, error: error)
+                await heal(run[0].nonce, slot: run[0].slot, error: error)
+                continue
+            }
+            for (item, answer) in zip(run, answers) {
+                if case .failure(let error) = answer {
+                    // The ones after it in the batch were refused or parked: sent again after healing.
+                    await heal(item.nonce, slot: item.slot, error: error)
+                    break
+                }
+                taken(item.nonce)
             }
         }
     }
