@@ -81,7 +81,7 @@ struct BatchChain: Sendable {
         let tip = configuration.maxPriorityFeePerGas
         let fee = try await sender.maxFee(tip: tip)
         let (chainID, contract, transactions) = (configuration.token.chainID, contract, transactions)
-        let raw = try await sender.send { nonce in
+        let (raw, _) = try await sender.send { nonce in
             let signed = EIP1559Transaction(
                 chainID: chainID, nonce: nonce, maxPriorityFeePerGas: min(tip, fee), maxFeePerGas: fee, gasLimit: gas,
                 to: contract, data: data

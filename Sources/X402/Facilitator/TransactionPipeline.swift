@@ -38,6 +38,8 @@ actor TransactionPipeline {
     /// The lowest nonce the node has not taken yet: the slots from it on are in `slots`.
     private var base: UInt64 = 0
     private var slots: [UInt64: Slot] = [:]
+    /// The submitters waiting to learn whether the node took their transaction.
+    private var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
     private var flushing = false
     private var gasPrice: (value: UInt256, at: ContinuousClock.Instant)?
     /// Pause before sending again after the node could not be reached or refused a filler.
@@ -76,11 +78,14 @@ actor TransactionPipeline {
         return nonce
     }
 
-    /// Queues the stored transaction of a reserved nonce for sending; returns at once.
-    func submit(_ nonce: UInt64, raw: [UInt8]) {
-        guard case .reserved = slots[nonce] else { return }
+    /// Queues the stored transaction of a reserved nonce for sending, and waits until the node took
+    /// it (true) or the flusher met a failure it heals (false: the transaction stays stored, and
+    /// queued unless a filler took its nonce).
+    func submit(_ nonce: UInt64, raw: [UInt8]) async -> Bool {
+        guard case .reserved = slots[nonce] else { return false }
         slots[nonce] = .ready(raw)
         startFlushing()
+        return await withCheckedContinuation { waiters[nonce] = $0 }
     }
 
     /// Gives up a reserved nonce (its transaction could not be stored): a filler takes it.
@@ -93,8 +98,8 @@ actor TransactionPipeline {
     /// Reserves a nonce, runs `body` with it (sign and store), and submits the transaction it
     /// returns; the nonce is abandoned when `body` throws.
     ///
-    /// - Returns: The raw transaction (its hash is keccak256 of it).
-    nonisolated func send(_ body: @Sendable (UInt64) async throws -> [UInt8]) async throws -> [UInt8] {
+    /// - Returns: The raw transaction (its hash is keccak256 of it) and whether the node took it.
+    nonisolated func send(_ body: @Sendable (UInt64) async throws -> [UInt8]) async throws -> (raw: [UInt8], sent: Bool) {
         let nonce = try await reserve()
         let raw: [UInt8]
         do {
@@ -103,8 +108,7 @@ actor TransactionPipeline {
             await abandon(nonce)
             throw error
         }
-        await submit(nonce, raw: raw)
-        return raw
+        return (raw, await submit(nonce, raw: raw))
     }
 
     /// Transactions reserved or stored but not yet taken by the node.
@@ -179,6 +183,7 @@ actor TransactionPipeline {
 
     private func taken(_ nonce: UInt64) {
         slots[nonce] = nil
+        waiters.removeValue(forKey: nonce)?.resume(returning: true)
         base = nonce + 1
         if let current = next, current < base { next = base }
     }
@@ -222,9 +227,19 @@ actor TransactionPipeline {
         logger.warning(
             "x402 transaction refused by the node; a filler takes its nonce", metadata: ["nonce": "\(nonce)", "error": "\(error)"])
         slots[nonce] = .abandoned
+        waiters.removeValue(forKey: nonce)?.resume(returning: false)
+    }
+
+    /// Tells every waiting submitter that its transaction is not taken yet (it stays queued), so
+    /// that none waits on a node that cannot be reached beyond its own deadline.
+    private func releaseWaiters() {
+        let waiting = waiters
+        waiters = [:]
+        for waiter in waiting.values { waiter.resume(returning: false) }
     }
 
     private func pause() async {
+        releaseWaiters()
         try? await Task.sleep(for: Self.backoff)
     }
 

@@ -301,7 +301,7 @@ public final class X402Facilitator: Facilitator {
             }
             let raw: [UInt8]
             if send {
-                raw = try await sender.send(sign)
+                raw = try await sender.send(sign).raw
             } else {
                 raw = try await sign(try await sender.reserve())
             }
@@ -341,6 +341,8 @@ public final class X402Facilitator: Facilitator {
     }
 
     func waitForReceipt(_ payment: CheckedPayment, txHash: Hash32, deadline: ContinuousClock.Instant) async throws -> SettleResponse {
+        // A node that mines at once (automine) has the receipt already: no poll to wait for.
+        if let receipt = try? await rpc.transactionReceipt(txHash) { return try await finish(payment, receipt: receipt) }
         if let receipt = await receipts.receipt(txHash, until: deadline) { return try await finish(payment, receipt: receipt) }
         return payment.failure(.settlementPending, "broadcast; no receipt yet: ask again with the same payload", transaction: txHash.hex)
     }
