@@ -85,6 +85,25 @@ extension DevChain {
         return true
     }
 
+    /// Refuses `count` transactions of `sender` after letting the next `after` through, with
+    /// geth's `txpool is full`, as a node whose pool is full would: for tests of how a sender
+    /// recovers from a transaction the node did not take.
+    public func refuseTransactions(from sender: Address, count: Int, after: Int = 0) {
+        refusals[sender] = count > 0 ? (max(0, after), count) : nil
+    }
+
+    /// Throws when ``refuseTransactions(from:count:after:)`` asked to refuse this transaction.
+    func refuseIfAsked(_ sender: Address) throws(DevChainError) {
+        guard var refusal = refusals[sender] else { return }
+        defer { refusals[sender] = refusal.count > 0 ? refusal : nil }
+        if refusal.after > 0 {
+            refusal.after -= 1
+            return
+        }
+        refusal.count -= 1
+        throw DevChainError(.txPoolFull, "txpool is full")
+    }
+
     /// Holds back the receipts of transactions mined from now on until `blocks` more blocks are
     /// mined on top of theirs (0 restores immediate receipts). Blocks and logs are not delayed.
     public func delayReceipts(blocks: UInt64) {

@@ -48,6 +48,7 @@ extension DevChain {
             throw DevChainError(.invalidSender, "invalid sender: \(error.message)")
         }
         try checkBaseFee(feeCap: tx.maxFeePerGas, sender: sender)
+        try refuseIfAsked(sender)
         let accountNonce = state.world.nonce(of: sender)
         guard tx.nonce >= accountNonce else {
             throw DevChainError(.nonceTooLow, "nonce too low: address \(sender), tx: \(tx.nonce) state: \(accountNonce)")

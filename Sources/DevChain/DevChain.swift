@@ -18,6 +18,8 @@ public actor DevChain {
     /// ``DevChainConfiguration/automine``; `evm_setAutomine` changes it).
     public private(set) var automine: Bool
     let wallClock: @Sendable () -> UInt64
+    /// Transactions to refuse per sender: how many to let through first, then how many to refuse.
+    var refusals: [Address: (after: Int, count: Int)] = [:]
 
     /// Creates the chain with its genesis block: tokens deployed, funded accounts credited.
     ///

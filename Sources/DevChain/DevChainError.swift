@@ -46,6 +46,8 @@ public struct DevChainError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let alreadyKnown: Code = "already_known"
         /// Another transaction of the sender with the same nonce is pending and this one does not pay 10% more.
         public static let replacementUnderpriced: Code = "replacement_underpriced"
+        /// The pool takes no more transactions of the sender for now (``DevChain/refuseTransactions(from:count:after:)``).
+        public static let txPoolFull: Code = "txpool_full"
         /// Contract creation: the dev chain has native token contracts only.
         public static let contractCreationUnsupported: Code = "contract_creation_unsupported"
 

@@ -123,6 +123,67 @@ public struct EthereumRPC: Sendable {
         try await request("eth_getCode", [.string(address.lowercased), block.rpcValue], as: HexData.self).bytes
     }
 
+    /// Many `eth_sendRawTransaction` in one JSON-RPC batch, answered in order (nodes run a batch's
+    /// calls in order, so consecutive nonces of one sender are taken in one round trip); `already
+    /// known` is success, as in ``sendRawTransaction(_:)``.
+    ///
+    /// - Throws: ``EVMError`` when the batch itself fails (transport, timeout, not a batch answer).
+    public func sendRawTransactions(_ raws: [[UInt8]]) async throws(EVMError) -> [Result<Hash32, EVMError>] {
+        let answers = try await batch("eth_sendRawTransaction", raws.map { [.data($0)] }, as: Hash32.self)
+        return zip(raws, answers).map { raw, answer in
+            if case .failure(let error) = answer, error.code == .rpcError, Self.isAlreadyKnown(error.rpc?.message ?? "") {
+                return .success(Keccak256.hash(raw))
+            }
+            return answer
+        }
+    }
+
+    /// Many `eth_getTransactionReceipt` in one JSON-RPC batch, answered in order (nil: not mined).
+    public func transactionReceipts(_ hashes: [Hash32]) async throws(EVMError) -> [Result<Receipt?, EVMError>] {
+        try await batch("eth_getTransactionReceipt", hashes.map { [.string($0.hex)] }, as: Receipt?.self)
+    }
+
+    /// Calls `method` once per parameter list in one JSON-RPC batch (one attempt); the answers in
+    /// the order of the calls.
+    public func batch<Result: Decodable>(_ method: String, _ calls: [[RPCValue]], as: Result.Type = Result.self) async throws(EVMError)
+        -> [Swift.Result<Result, EVMError>]
+    {
+        guard !calls.isEmpty else { return [] }
+        let first = Int.random(in: 1...Int(Int32.max))
+        let body: Data
+        do {
+            body = try Self.encoder.encode(
+                calls.enumerated().map { JSONRPCRequest(id: first + $0.offset, method: method, params: $0.element) })
+        } catch {
+            throw EVMError(.rpcInvalidResponse, "cannot encode the \(method) batch: \(error)")
+        }
+        let data = try await post(body, method: method)
+        let envelopes: [JSONRPCResponse<Result>]
+        do {
+            envelopes = try Self.decoder.decode([JSONRPCResponse<Result>].self, from: data)
+        } catch {
+            throw EVMError(.rpcInvalidResponse, "\(method): not a JSON-RPC batch response (\(error)): \(String(buffer: data).prefix(200))")
+        }
+        var byID: [Int: JSONRPCResponse<Result>] = [:]
+        for envelope in envelopes {
+            switch envelope.id {
+            case .number(let number): byID[Int(number)] = envelope
+            case .string(let text): if let number = Int(text) { byID[number] = envelope }
+            default: continue
+            }
+        }
+        return calls.indices.map { index -> Swift.Result<Result, EVMError> in
+            guard let envelope = byID[first + index] else {
+                return .failure(EVMError(.rpcInvalidResponse, "\(method): the batch has no answer for call \(index)"))
+            }
+            if let rpcError = envelope.error { return .failure(rpcError.evmError(method: method)) }
+            guard let result = envelope.result else {
+                return .failure(EVMError(.rpcInvalidResponse, "\(method): response has neither result nor error"))
+            }
+            return .success(result)
+        }
+    }
+
     static func isAlreadyKnown(_ message: String) -> Bool {
         let lower = message.lowercased()
         return lower.contains("already known") || lower.contains("known transaction") || lower.contains("alreadyknown")

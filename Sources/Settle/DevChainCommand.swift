@@ -35,11 +35,13 @@ struct DevChainCommand: AsyncParsableCommand {
     )
     var blockTime: Double?
     @Flag(help: "Mine a block as soon as a transaction arrives.") var automine = false
+    @Option(help: "The gas limit of every block (default 30000000, as anvil; Ethereum mainnet's is 60000000).") var blockGasLimit: UInt64?
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard DevChainNetwork(rawValue: network) != nil else { throw ValidationError("--network must be ethereum or tempo") }
         guard chainId ?? 1 > 0 else { throw ValidationError("--chain-id must be positive") }
+        guard blockGasLimit ?? 21_000 >= 21_000 else { throw ValidationError("--block-gas-limit must be at least 21000") }
         if let blockTime, !(blockTime >= 0 && blockTime.isFinite && blockTime <= 86_400) {
             throw ValidationError("--block-time must be from 0 to 86400 seconds")
         }
@@ -53,6 +55,7 @@ struct DevChainCommand: AsyncParsableCommand {
         if let chainId { chosen.chainID = chainId }
         if let blockTime { chosen.blockTime = .milliseconds(Int64((blockTime * 1_000).rounded())) }
         chosen.automine = automine
+        if let blockGasLimit { chosen.blockGasLimit = blockGasLimit }
         let configuration = chosen
         let chain = try DevChain(configuration: configuration)
         let host = self.host

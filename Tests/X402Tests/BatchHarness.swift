@@ -78,30 +78,14 @@ struct BatchHarness {
     }
 
     func voucherJSON(_ config: BatchChannelConfig, _ maxClaimable: EVM.UInt256, key: PrivateKey, channelID: Hash32? = nil) -> JSONValue {
-        let id = channelID ?? config.channelID(in: domain)
-        let signature = key.sign(digest: BatchSettlement.voucherDigest(channelID: id, maxClaimableAmount: maxClaimable, domain: domain))
-        return .object([
-            "channelId": .string(id.hex), "maxClaimableAmount": .string(maxClaimable.description), "signature": .string(signature.hex),
-        ])
+        X402BatchClient.voucherJSON(config, maxClaimable, key: key, domain: domain, channelID: channelID)
     }
 
-    static func configJSON(_ config: BatchChannelConfig) -> JSONValue {
-        .object([
-            "payer": .string(config.payer.checksummed), "payerAuthorizer": .string(config.payerAuthorizer.checksummed),
-            "receiver": .string(config.receiver.checksummed), "receiverAuthorizer": .string(config.receiverAuthorizer.checksummed),
-            "token": .string(config.token.checksummed), "withdrawDelay": .number(String(config.withdrawDelay)),
-            "salt": .string(config.salt.hex),
-        ])
-    }
+    static func configJSON(_ config: BatchChannelConfig) -> JSONValue { X402BatchClient.configJSON(config) }
 
     /// A voucher payload for `maxClaimable`.
     func voucher(_ config: BatchChannelConfig, _ maxClaimable: EVM.UInt256, key: PrivateKey, channelID: Hash32? = nil) -> PaymentPayload {
-        PaymentPayload(
-            accepted: requirements,
-            payload: .object([
-                "type": .string("voucher"), "channelConfig": Self.configJSON(config),
-                "voucher": voucherJSON(config, maxClaimable, key: key, channelID: channelID),
-            ]))
+        X402BatchClient.voucher(config, maxClaimable, key: key, requirements: requirements, domain: domain, channelID: channelID)
     }
 
     /// A deposit of `amount` through the ERC-3009 collector (or `collector`, to make a bad one),
@@ -110,28 +94,9 @@ struct BatchHarness {
         _ config: BatchChannelConfig, amount: EVM.UInt256, key: PrivateKey, maxClaimable: EVM.UInt256? = nil,
         collector: Address = BatchSettlement.erc3009DepositCollector, signer: PrivateKey? = nil, channelID: Hash32? = nil
     ) -> PaymentPayload {
-        let id = channelID ?? config.channelID(in: domain)
-        let salt = EVM.UInt256(UInt64.random(in: 1...UInt64.max))
-        let validBefore = EVM.UInt256(UInt64(Date().timeIntervalSince1970) + 120)
-        let authorization = ReceiveWithAuthorization(
-            from: config.payer, to: collector, value: amount, validAfter: .zero, validBefore: validBefore,
-            nonce: BatchSettlement.erc3009DepositNonce(channelID: id, salt: salt))
-        let signature = authorization.sign(with: signer ?? key, in: X402Harness.token.domain)
-        return PaymentPayload(
-            accepted: requirements,
-            payload: .object([
-                "type": .string("deposit"), "channelConfig": Self.configJSON(config),
-                "voucher": voucherJSON(config, maxClaimable ?? price, key: key, channelID: id),
-                "deposit": .object([
-                    "amount": .string(amount.description),
-                    "authorization": .object([
-                        "erc3009Authorization": .object([
-                            "validAfter": .string("0"), "validBefore": .string(validBefore.description), "salt": .string(salt.description),
-                            "signature": .string(signature.hex),
-                        ])
-                    ]),
-                ]),
-            ]))
+        X402BatchClient.deposit(
+            config, amount: amount, maxClaimable: maxClaimable ?? price, key: key, requirements: requirements, domain: domain,
+            tokenDomain: X402Harness.token.domain, collector: collector, signer: signer, channelID: channelID)
     }
 
     /// A deposit of `amount` through the Permit2 collector, with the first voucher; the other

@@ -19,12 +19,12 @@ struct BatchChannelState: Sendable, Hashable {
 }
 
 /// The facilitator's calls to the contract: reads, simulations, and transactions signed by its
-/// key one at a time (``SerialSender``), each stored before it is broadcast when there is a
+/// key through the sender's pipeline (``TransactionPipeline``), each stored before it is broadcast when there is a
 /// `transactions` store, and waited for up to the receipt timeout.
 struct BatchChain: Sendable {
     let configuration: X402BatchConfiguration
     let rpc: EthereumRPC
-    let sender: SerialSender
+    let sender: TransactionPipeline
     let transactions: X402BatchTransactionStore?
 
     var contract: Address { configuration.contract }
@@ -85,24 +85,22 @@ struct BatchChain: Sendable {
         -> Outcome
     {
         let key = configuration.signer
-        let price = try await sender.currentGasPrice(rpc: rpc)
         let tip = configuration.maxPriorityFeePerGas
-        let fee = price.multipliedReportingOverflow(by: 2).partialValue + tip
-        var hash = Hash32.zero
-        try await sender.submit(address: key.address, rpc: rpc) { nonce in
+        let fee = try await sender.maxFee(tip: tip)
+        let (chainID, contract, transactions) = (configuration.token.chainID, contract, transactions)
+        let (raw, _) = try await sender.send { nonce in
             let signed = EIP1559Transaction(
-                chainID: configuration.token.chainID, nonce: nonce, maxPriorityFeePerGas: min(tip, fee), maxFeePerGas: fee, gasLimit: gas,
+                chainID: chainID, nonce: nonce, maxPriorityFeePerGas: min(tip, fee), maxFeePerGas: fee, gasLimit: gas,
                 to: contract, data: data
             ).signed(with: key)
-            hash = signed.hash
             // Stored first: a transaction sent and then forgotten (the process stopped, the node
             // lost it) is found and sent again by the follower.
             try await transactions?.record(
-                signed.hash, chainID: configuration.token.chainID, kind: kind, sender: key.address, nonce: nonce, gas: gas,
+                signed.hash, chainID: chainID, kind: kind, sender: key.address, nonce: nonce, gas: gas,
                 callData: data, rawTx: signed.rawBytes, validBefore: validBefore)
-            _ = try await rpc.sendRawTransaction(signed.rawBytes)
-            return true
+            return signed.rawBytes
         }
+        let hash = Keccak256.hash(raw)
         return try await receipt(hash)
     }
 

@@ -25,14 +25,18 @@ public final class X402BatchFacilitator: Facilitator {
         configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore? = nil,
         logger: Logger = Logger(label: "settle.x402.batch")
     ) {
-        self.init(configuration: configuration, rpc: rpc, transactions: transactions, logger: logger, sender: SerialSender())
+        self.init(
+            configuration: configuration, rpc: rpc, transactions: transactions, logger: logger,
+            sender: TransactionPipeline(
+                signer: configuration.signer, chainID: configuration.token.chainID, rpc: rpc, tip: configuration.maxPriorityFeePerGas,
+                logger: logger))
     }
 
     /// - Parameter sender: the nonces of `configuration.signer`: shared with the `exact`
     ///   facilitator that signs with the same key, so their transactions never take one nonce twice.
     init(
         configuration: X402BatchConfiguration, rpc: EthereumRPC, transactions: X402BatchTransactionStore?, logger: Logger,
-        sender: SerialSender
+        sender: TransactionPipeline
     ) {
         self.configuration = configuration
         self.logger = logger

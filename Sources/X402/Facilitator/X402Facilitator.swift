@@ -20,7 +20,10 @@ import Synchronization
 /// - ``settle(_:requirements:)`` is idempotent per `(network, asset, payer, nonce)`: it reserves a
 ///   row in `settle.x402_settlements` before any transaction exists, books the `verified` hold,
 ///   stores the signed raw transaction before sending it, and waits for the receipt up to
-///   ``X402FacilitatorConfiguration/receiptTimeout``. Without a receipt by then it answers
+///   ``X402FacilitatorConfiguration/receiptTimeout``. Settlements are pipelined (decision 0041):
+///   nonces are handed out without waiting for the node, many transactions are in flight (several
+///   per block), one poller watches for all their receipts, and the bookings of concurrent
+///   settlements are committed together. Without a receipt by then it answers
 ///   `settlement_pending` (never success); a later call with the same payload resumes from the row:
 ///   it re-sends the same raw transaction or reads its receipt, and never signs a second one while
 ///   the first can still be mined.
@@ -40,7 +43,13 @@ public final class X402Facilitator: Facilitator {
     public let logger: Logger
     /// The rail the bookings are made on.
     public let descriptor: RailDescriptor
-    let sender = SerialSender()
+    /// The signer's nonces and transactions in flight; shared with the batch-settlement
+    /// facilitator that signs with the same key.
+    let sender: TransactionPipeline
+    let receipts: ReceiptWatcher
+    /// The bookings of concurrent settlements, committed in one ledger call per batch.
+    private let bookings = GroupQueue<[RailEvent], Result<[RailBooker.Outcome], RailError>>(
+        maxBatch: 256, missing: .failure(RailError(.ledger, "the booking batch gave no answer")))
     private let domains: [String: (X402Token, TokenDomain)]
     private let installed = Mutex(false)
 
@@ -53,6 +62,10 @@ public final class X402Facilitator: Facilitator {
         self.store = store
         self.booker = booker
         self.logger = logger
+        sender = TransactionPipeline(
+            signer: configuration.signer, chainID: configuration.tokens.first?.chainID ?? 1, rpc: rpc,
+            tip: configuration.maxPriorityFeePerGas, fixedMaxFee: configuration.maxFeePerGas, logger: logger)
+        receipts = ReceiptWatcher(rpc: rpc, pollInterval: configuration.receiptPollInterval, logger: logger)
         self.descriptor = X402FundFlow.descriptor(
             id: configuration.railID, tokens: configuration.tokens, holdTimeout: Int64(configuration.maxTimeoutSeconds) + 60)
         var domains: [String: (X402Token, TokenDomain)] = [:]
@@ -267,31 +280,32 @@ public final class X402Facilitator: Facilitator {
         return try await waitForReceipt(payment, txHash: hash, deadline: deadline)
     }
 
-    /// Signs the transfer with the sender's next nonce, stores it, then sends it. Returns its hash.
+    /// Signs the transfer with the sender's next nonce, stores it, then queues it for sending
+    /// (``TransactionPipeline``). Returns its hash.
+    ///
+    /// - Parameter send: false leaves the stored transaction unsent and its nonce reserved, as a
+    ///   process that stopped between the two would (for tests).
     @discardableResult
     func broadcast(_ payment: CheckedPayment, gas: UInt64, send: Bool = true) async throws -> Hash32 {
-        var hash = Hash32.zero
         do {
-            let fee = try await maxFee()
-            let tip = min(configuration.maxPriorityFeePerGas, fee)
-            try await sender.submit(address: signerAddress, rpc: rpc) { nonce in
-                let transaction = EIP1559Transaction(
-                    chainID: payment.token.chainID, nonce: nonce, maxPriorityFeePerGas: tip, maxFeePerGas: fee, gasLimit: gas,
-                    to: payment.target, data: payment.calldata)
-                let signed = transaction.signed(with: configuration.signer)
-                hash = signed.hash
+            let tip = configuration.maxPriorityFeePerGas
+            let fee = try await sender.maxFee(tip: tip)
+            let (signer, store) = (configuration.signer, store)
+            let sign = { @Sendable (nonce: UInt64) async throws -> [UInt8] in
+                let signed = EIP1559Transaction(
+                    chainID: payment.token.chainID, nonce: nonce, maxPriorityFeePerGas: min(tip, fee), maxFeePerGas: fee, gasLimit: gas,
+                    to: payment.target, data: payment.calldata
+                ).signed(with: signer)
                 try await store.recordBroadcast(payment.key, txHash: signed.hash.hex, rawTx: signed.rawBytes)
-                guard send else { return true }
-                do {
-                    _ = try await rpc.sendRawTransaction(signed.rawBytes)
-                    return true
-                } catch {
-                    logger.warning(
-                        "x402 settlement transaction not accepted; it stays stored and is re-sent on resume",
-                        metadata: ["key": "\(payment.key)", "tx": "\(signed.hash)", "error": "\(error)"])
-                    return false
-                }
+                return signed.rawBytes
             }
+            let raw: [UInt8]
+            if send {
+                raw = try await sender.send(sign).raw
+            } else {
+                raw = try await sign(try await sender.reserve())
+            }
+            return Keccak256.hash(raw)
         } catch {
             // Nothing was stored: the reservation stays, retryable, and the hold with it.
             _ = try? await store.finish(
@@ -299,7 +313,6 @@ public final class X402Facilitator: Facilitator {
                 result: payment.failure(.unexpectedSettleError, "could not submit the settlement: \(error)"))
             throw error
         }
-        return hash
     }
 
     /// A row with a stored transaction: read its receipt; else send the same raw transaction again,
@@ -328,11 +341,9 @@ public final class X402Facilitator: Facilitator {
     }
 
     func waitForReceipt(_ payment: CheckedPayment, txHash: Hash32, deadline: ContinuousClock.Instant) async throws -> SettleResponse {
-        while true {
-            if let receipt = try? await rpc.transactionReceipt(txHash) { return try await finish(payment, receipt: receipt) }
-            if ContinuousClock.now >= deadline { break }
-            try await Task.sleep(for: configuration.receiptPollInterval)
-        }
+        // A node that mines at once (automine) has the receipt already: no poll to wait for.
+        if let receipt = try? await rpc.transactionReceipt(txHash) { return try await finish(payment, receipt: receipt) }
+        if let receipt = await receipts.receipt(txHash, until: deadline) { return try await finish(payment, receipt: receipt) }
         return payment.failure(.settlementPending, "broadcast; no receipt yet: ask again with the same payload", transaction: txHash.hex)
     }
 
@@ -400,12 +411,6 @@ public final class X402Facilitator: Facilitator {
         return try ABI.decode([.bool], from: output).first?.bool ?? false
     }
 
-    private func maxFee() async throws -> EVM.UInt256 {
-        if let fixed = configuration.maxFeePerGas { return fixed }
-        let price = try await sender.currentGasPrice(rpc: rpc)
-        return price.multipliedReportingOverflow(by: 2).partialValue + configuration.maxPriorityFeePerGas
-    }
-
     static func reason(forRevert error: any Error) -> X402Reason {
         let text = ((error as? EVMError)?.rpc.map { "\($0.revert?.description ?? "") \($0.message)" } ?? "\(error)").lowercased()
         if text.contains("used or canceled") { return .nonceAlreadyUsed }
@@ -423,7 +428,7 @@ public final class X402Facilitator: Facilitator {
         guard let booker, let merchant = configuration.merchant(for: payment.authorization.to) else { return nil }
         do {
             try await install(booker)
-            let outcome = try await booker.book([event(payment, transition: "verified", merchant: merchant, txHash: nil)], on: descriptor)
+            let outcome = try await groupBook([event(payment, transition: "verified", merchant: merchant, txHash: nil)], booker)
             if case .rejected(let error) = outcome.first {
                 logger.error("x402 hold refused by the ledger", metadata: ["key": "\(payment.key)", "error": "\(error)"])
                 return payment.failure(.unexpectedSettleError, "the ledger refused the payment: \(error.message)")
@@ -445,12 +450,33 @@ public final class X402Facilitator: Facilitator {
                 event(payment, transition: transition, merchant: merchant, txHash: result.transaction),
             ]
             // A refusal is alerted by the booker and retried when the payment is asked about again.
-            _ = try await booker.book(events, on: descriptor)
+            _ = try await groupBook(events, booker)
         } catch {
             logger.error(
                 "x402 booking failed; it is retried when the payment is asked about again",
                 metadata: ["key": "\(payment.key)", "error": "\(error)"])
         }
+    }
+
+    /// Books `events` in one ledger call with those of the settlements booking meanwhile (group
+    /// commit); one outcome per event, in order.
+    private func groupBook(_ events: [RailEvent], _ booker: RailBooker) async throws(RailError) -> [RailBooker.Outcome] {
+        let descriptor = self.descriptor
+        let answer = await bookings.commit(events) { batch in
+            do throws(RailError) {
+                let outcomes = try await booker.book(batch.flatMap(\.self), on: descriptor)
+                var answers: [Result<[RailBooker.Outcome], RailError>] = []
+                var offset = 0
+                for events in batch {
+                    answers.append(.success(Array(outcomes[offset..<offset + events.count])))
+                    offset += events.count
+                }
+                return answers
+            } catch {
+                return batch.map { _ in .failure(error) }
+            }
+        }
+        return try answer.get()
     }
 
     private func install(_ booker: RailBooker) async throws {
