@@ -43,6 +43,7 @@ struct Migration: Sendable {
             version: 23, name: "x402_batch_generations",
             sql: String(decoding: PackageResources.v23_x402_batch_generations_sql, as: UTF8.self)),
         Migration(version: 24, name: "outbox", sql: String(decoding: PackageResources.v24_outbox_sql, as: UTF8.self)),
+        Migration(version: 25, name: "partitions", sql: String(decoding: PackageResources.v25_partitions_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).
