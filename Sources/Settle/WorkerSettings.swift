@@ -21,6 +21,7 @@ import SystemPackage
 /// | `worker.reconcile.schedule` | `WORKER_RECONCILE_SCHEDULE` | `30 2 * * *` |
 /// | `worker.x402_pending.schedule` | `WORKER_X402_PENDING_SCHEDULE` | `* * * * *` |
 /// | `worker.chain_advance.schedule` | `WORKER_CHAIN_ADVANCE_SCHEDULE` | `*/10 * * * * *` (every 10 s) |
+/// | `worker.partitions.schedule` | `WORKER_PARTITIONS_SCHEDULE` | `*/10 * * * *` |
 /// | `worker.chain_checkpoint.schedule` | `WORKER_CHAIN_CHECKPOINT_SCHEDULE` | `0 * * * *` (only with a key) |
 /// | `settle.chain_key_file` | `SETTLE_CHAIN_KEY_FILE` | none: the checkpoint signing key's file |
 /// | `settle.chain_key` | `SETTLE_CHAIN_KEY` | none: the key itself, in hex (secret) |
@@ -51,7 +52,7 @@ struct WorkerSettings: Sendable {
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
         "x402-pending": "* * * * *", "chain-advance": "*/10 * * * * *", "chain-checkpoint": "0 * * * *",
-        "webhooks": "*/2 * * * * *",
+        "webhooks": "*/2 * * * * *", "partitions": "*/10 * * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.
