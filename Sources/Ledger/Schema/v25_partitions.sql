@@ -34,22 +34,30 @@ select p.relname::text as parent, c.relname::text as partition, c.relpartbound i
                                           '^FOR VALUES FROM \(''?([^'')]*)''?\) TO \(''?([^'')]*)''?\)$') as r) b
  where n.nspname = 'settle' and p.relname in ('entries', 'job_runs');
 
--- Adds one range partition, or the DEFAULT partition when p_from is null. It is made as a table and then attached, which takes a SHARE UPDATE
--- EXCLUSIVE lock on the parent: postings and reads go on meanwhile (CREATE TABLE ... PARTITION OF
--- would take ACCESS EXCLUSIVE and queue every posting behind the longest running read).
--- Statement triggers of the parent do not fire for a statement naming a partition, so each entries
--- partition gets the append-only and writer triggers of settle.entries itself.
+-- The triggers of v1 that make a history table append-only and written only while posting.
+create function settle.guard_history(p_table text) returns void
+language plpgsql as $fn$
+begin
+    execute format('create trigger %I before update or delete on settle.%I for each statement execute function settle.refuse_change()',
+                   p_table || '_append_only', p_table);
+    execute format('create trigger %I before truncate on settle.%I for each statement execute function settle.refuse_change()',
+                   p_table || '_no_truncate', p_table);
+    execute format('create trigger %I before insert on settle.%I for each statement execute function settle.require_posting()',
+                   p_table || '_writer', p_table);
+end
+$fn$;
+
+-- Adds one range partition, or the DEFAULT partition when p_from is null. It is made as a table and
+-- then attached, which takes a SHARE UPDATE EXCLUSIVE lock on the parent: postings and reads go on
+-- meanwhile (CREATE TABLE ... PARTITION OF would take ACCESS EXCLUSIVE and queue every posting
+-- behind the longest running read). Statement triggers of the parent do not fire for a statement
+-- naming a partition, so each entries partition is guarded itself.
 create function settle.add_partition(p_parent text, p_name text, p_from text, p_to text) returns void
 language plpgsql as $fn$
 begin
     execute format('create table settle.%I (like settle.%I including defaults including constraints)', p_name, p_parent);
     if p_parent = 'entries' then
-        execute format('create trigger %I before update or delete on settle.%I for each statement execute function settle.refuse_change()',
-                       p_name || '_append_only', p_name);
-        execute format('create trigger %I before truncate on settle.%I for each statement execute function settle.refuse_change()',
-                       p_name || '_no_truncate', p_name);
-        execute format('create trigger %I before insert on settle.%I for each statement execute function settle.require_posting()',
-                       p_name || '_writer', p_name);
+        perform settle.guard_history(p_name);
     end if;
     if p_from is null then
         execute format('alter table settle.%I attach partition settle.%I default', p_parent, p_name);
@@ -152,12 +160,7 @@ alter table settle.entries add primary key (account_num, account_version, transf
 create index entries_by_effective on settle.entries (account_num, effective_at);
 create index entries_by_transfer on settle.entries (transfer_seq);
 
-create trigger entries_append_only before update or delete on settle.entries
-    for each statement execute function settle.refuse_change();
-create trigger entries_no_truncate before truncate on settle.entries
-    for each statement execute function settle.refuse_change();
-create trigger entries_writer before insert on settle.entries
-    for each statement execute function settle.require_posting();
+select settle.guard_history('entries');
 create trigger entries_monitors after insert on settle.entries
     referencing new table as new_entries for each statement execute function settle.outbox_monitors();
 
