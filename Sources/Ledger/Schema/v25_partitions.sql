@@ -1,19 +1,16 @@
 -- History partitioned by range (docs/decisions/0040-partitioned-history.md).
 --
--- * settle.transfers is partitioned by range of seq and settle.entries by range of transfer_seq, on
---   the same boundaries (seqs are monotonic in recording order, so a range is a stretch of time);
---   settle.job_runs by month of started_at.
--- * A unique index of a partitioned table must contain the partition key, which the transfers' id,
---   (rail, rail_ref) and one-resolution indexes cannot: their uniqueness moves to small unpartitioned
---   key tables written by a statement trigger on settle.transfers, in the inserting statement.
+-- * settle.entries, the biggest table, is partitioned by range of transfer_seq (monotonic in
+--   recording order, so a range is a stretch of time); settle.job_runs by month of started_at.
+--   settle.transfers is not partitioned: its unique id, (rail, rail_ref) and one-resolution indexes
+--   cannot include the partition key (see the decision).
 -- * Nothing that reads or writes them changes: the posting functions, the outbox trigger and the
 --   readers name the parent tables. The existing rows are carried over in this transaction.
 -- * settle.ensure_partitions() (called here and by the worker's `partitions` job) keeps the next
 --   partitions ready; a DEFAULT partition catches a row no range takes, so a late job never fails a
 --   posting.
 
--- How each table is cut: entries and transfers by `width` transfer seqs (the plan of entries serves
--- both, so that a transfer and its entries share a range), job_runs by `width` months (UTC);
+-- How each table is cut: entries by `width` transfer seqs, job_runs by `width` months (UTC);
 -- `ahead` partitions beyond the one of the current seq or month are kept ready. A new width applies
 -- from the last partition's upper bound on.
 create table settle.partition_plans (
@@ -35,7 +32,7 @@ select p.relname::text as parent, c.relname::text as partition, c.relpartbound i
   join pg_namespace n on n.oid = p.relnamespace
   cross join lateral (select regexp_match(pg_get_expr(c.relpartbound, c.oid),
                                           '^FOR VALUES FROM \(''?([^'')]*)''?\) TO \(''?([^'')]*)''?\)$') as r) b
- where n.nspname = 'settle' and p.relname in ('entries', 'transfers', 'job_runs');
+ where n.nspname = 'settle' and p.relname in ('entries', 'job_runs');
 
 -- The triggers of v1 that make a history table append-only and written only while posting.
 create function settle.guard_history(p_table text) returns void
@@ -54,12 +51,12 @@ $fn$;
 -- then attached, which takes a SHARE UPDATE EXCLUSIVE lock on the parent: postings and reads go on
 -- meanwhile (CREATE TABLE ... PARTITION OF would take ACCESS EXCLUSIVE and queue every posting
 -- behind the longest running read). Statement triggers of the parent do not fire for a statement
--- naming a partition, so each entries or transfers partition is guarded itself.
+-- naming a partition, so each entries partition is guarded itself.
 create function settle.add_partition(p_parent text, p_name text, p_from text, p_to text) returns void
 language plpgsql as $fn$
 begin
     execute format('create table settle.%I (like settle.%I including defaults including constraints)', p_name, p_parent);
-    if p_parent in ('entries', 'transfers') then
+    if p_parent = 'entries' then
         perform settle.guard_history(p_name);
     end if;
     if p_from is null then
@@ -77,7 +74,6 @@ $fn$;
 create function settle.ensure_partitions() returns int4
 language plpgsql as $fn$
 declare
-    v_parent text;
     v_width bigint;
     v_ahead int4;
     v_made int4 := 0;
@@ -94,21 +90,18 @@ begin
     perform set_config('lock_timeout', '5s', true);
 
     select pp.width, pp.ahead into v_width, v_ahead from settle.partition_plans pp where pp.parent = 'entries';
+    select coalesce(max(r.upper_bound::bigint), 0) into v_lo
+      from settle.partition_ranges r where r.parent = 'entries' and not r.is_default;
+    select max(d.transfer_seq) into v_floor from settle.entries_default d;
+    if v_floor >= v_lo then
+        v_lo := (v_floor / v_width + 1) * v_width;
+    end if;
     -- last_value is the end of the latest block of seqs handed to any session (cache included).
     select s.last_value + v_ahead * v_width into v_target from settle.transfer_seq s;
-    foreach v_parent in array array['entries', 'transfers'] loop
-        select coalesce(max(r.upper_bound::bigint), 0) into v_lo
-          from settle.partition_ranges r where r.parent = v_parent and not r.is_default;
-        execute format('select max(%I) from settle.%I', case v_parent when 'entries' then 'transfer_seq' else 'seq' end,
-                       v_parent || '_default') into v_floor;
-        if v_floor >= v_lo then
-            v_lo := (v_floor / v_width + 1) * v_width;
-        end if;
-        while v_lo <= v_target loop
-            perform settle.add_partition(v_parent, v_parent || '_' || v_lo, v_lo::text, (v_lo + v_width)::text);
-            v_lo := v_lo + v_width;
-            v_made := v_made + 1;
-        end loop;
+    while v_lo <= v_target loop
+        perform settle.add_partition('entries', 'entries_' || v_lo, v_lo::text, (v_lo + v_width)::text);
+        v_lo := v_lo + v_width;
+        v_made := v_made + 1;
     end loop;
 
     select pp.width, pp.ahead into v_width, v_ahead from settle.partition_plans pp where pp.parent = 'job_runs';
@@ -141,14 +134,6 @@ create table settle.entries (like settle.entries_unpartitioned including default
 
 select settle.add_partition('entries', 'entries_default', null, null);
 
--- Transfers: the same, with the key tables filled from the rows before their trigger exists.
-alter table settle.transfers rename to transfers_unpartitioned;
-
-create table settle.transfers (like settle.transfers_unpartitioned including defaults including constraints)
-    partition by range (seq);
-
-select settle.add_partition('transfers', 'transfers_default', null, null);
-
 -- Job runs: the months of the existing runs, then the current one and those ahead (below).
 alter table settle.job_runs rename to job_runs_unpartitioned;
 alter table settle.job_runs_unpartitioned rename constraint job_runs_job_fkey to job_runs_unpartitioned_job_fkey;
@@ -166,11 +151,9 @@ select settle.add_partition('job_runs', 'job_runs_' || to_char(m at time zone 'U
 select settle.ensure_partitions();
 
 insert into settle.entries select * from settle.entries_unpartitioned order by transfer_seq, account_num, account_version;
-insert into settle.transfers select * from settle.transfers_unpartitioned order by seq;
 insert into settle.job_runs select * from settle.job_runs_unpartitioned;
 
 drop table settle.entries_unpartitioned;
-drop table settle.transfers_unpartitioned;
 drop table settle.job_runs_unpartitioned;
 
 alter table settle.entries add primary key (account_num, account_version, transfer_seq);
@@ -180,65 +163,6 @@ create index entries_by_transfer on settle.entries (transfer_seq);
 select settle.guard_history('entries');
 create trigger entries_monitors after insert on settle.entries
     referencing new table as new_entries for each statement execute function settle.outbox_monitors();
-
-alter table settle.transfers add primary key (seq);
-create index transfers_by_id on settle.transfers (id);
-create index transfers_rail_ref on settle.transfers (rail, rail_ref) where rail is not null;
-create index transfers_parent on settle.transfers (parent_seq) where parent_seq is not null;
-create index transfers_open_holds on settle.transfers (expires_at) where kind = 1 and expires_at is not null;
-create index transfers_rail_effective on settle.transfers (rail, effective_at) where rail is not null;
-
--- The uniqueness the partitioned indexes cannot hold: ids and rail references across all
--- partitions, a hold resolved (posted, voided, expired) once and a transfer reversed once. Written in
--- the statement that inserts the transfers, so a duplicate fails that statement with 23505 as the
--- unique indexes did (the posting call is retried and then answers `exists`). One row per transfer,
--- append-only like the transfers.
-create table settle.transfer_ids (
-    id  text primary key,
-    seq bigint not null
-);
-
-create table settle.transfer_rail_refs (
-    rail     text not null,
-    rail_ref text not null,
-    seq      bigint not null,
-    primary key (rail, rail_ref)
-);
-
--- reversal: false for a resolution of a hold (kinds 2, 3, 5), true for a reversal (kind 4).
-create table settle.transfer_resolutions (
-    parent_seq bigint not null,
-    reversal   boolean not null,
-    seq        bigint not null,
-    primary key (parent_seq, reversal)
-);
-
-insert into settle.transfer_ids (id, seq) select t.id, t.seq from settle.transfers t;
-insert into settle.transfer_rail_refs (rail, rail_ref, seq)
-select t.rail, t.rail_ref, t.seq from settle.transfers t where t.rail is not null;
-insert into settle.transfer_resolutions (parent_seq, reversal, seq)
-select t.parent_seq, t.kind = 4, t.seq from settle.transfers t where t.kind in (2, 3, 4, 5);
-
-create function settle.transfer_keys() returns trigger
-language plpgsql as $fn$
-begin
-    insert into settle.transfer_ids (id, seq) select t.id, t.seq from new_transfers t;
-    insert into settle.transfer_rail_refs (rail, rail_ref, seq)
-    select t.rail, t.rail_ref, t.seq from new_transfers t where t.rail is not null;
-    insert into settle.transfer_resolutions (parent_seq, reversal, seq)
-    select t.parent_seq, t.kind = 4, t.seq from new_transfers t where t.kind in (2, 3, 4, 5);
-    return null;
-end
-$fn$;
-
-select settle.guard_history('transfers');
--- Named to run before transfers_outbox (triggers of one event run in name order).
-create trigger transfers_keys after insert on settle.transfers
-    referencing new table as new_transfers for each statement execute function settle.transfer_keys();
-create trigger transfers_outbox after insert on settle.transfers
-    referencing new table as new_transfers for each statement execute function settle.outbox_transfers();
-
-select settle.guard_history(k) from unnest(array['transfer_ids', 'transfer_rail_refs', 'transfer_resolutions']) k;
 
 alter table settle.job_runs add primary key (job, generation, started_at);
 alter table settle.job_runs add foreign key (job) references settle.jobs (name) on delete cascade;

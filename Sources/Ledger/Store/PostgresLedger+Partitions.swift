@@ -47,7 +47,7 @@ extension PostgresLedger {
                   from settle.partition_ranges r
                   join pg_class c on c.relname = r.partition and c.relnamespace = 'settle'::regnamespace
                  order by r.parent, r.is_default desc,
-                          case when r.parent <> 'job_runs' then r.lower_bound::int8 end,
+                          case r.parent when 'entries' then r.lower_bound::int8 end,
                           case r.parent when 'job_runs' then r.lower_bound::timestamptz end
                 """
             var partitions: [HistoryPartition] = []
