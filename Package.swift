@@ -63,6 +63,7 @@ let package = Package(
                 .embedInCode("Schema/v21_linear_checks.sql"),
                 .embedInCode("Schema/v23_x402_batch_generations.sql"),
                 .embedInCode("Schema/v24_outbox.sql"),
+                .embedInCode("Schema/v25_partitions.sql"),
                 .embedInCode("Schema/v27_event_retention.sql"),
             ],
             swiftSettings: swiftSettings

@@ -15,7 +15,7 @@ struct SettleCommand: AsyncParsableCommand {
             AccountsCommand.self, TransfersCommand.self, BalanceCommand.self, HistoryCommand.self, HoldsCommand.self,
             SnapshotsCommand.self, ServeCommand.self, KeysCommand.self, RailsCommand.self, CardMockCommand.self, DevChainCommand.self,
             SandboxCommand.self, WorkerCommand.self, ReconcileCommand.self, BreaksCommand.self, ReportCommand.self, BenchCommand.self,
-            ChainCommand.self, EventsCommand.self,
+            ChainCommand.self, EventsCommand.self, PartitionsCommand.self,
         ]
     )
 

@@ -25,7 +25,8 @@ struct WorkerCommand: AsyncParsableCommand {
             --x402-facilitator, the file settle serve uses), chain-advance "*/10 * * * * *" (the hash chain, decision 0031), \
             chain-checkpoint "0 * * * *" (sign the chain's heads; only with SETTLE_CHAIN_KEY_FILE or SETTLE_CHAIN_KEY), \
             webhooks "*/2 * * * * *" (send the ledger's events to the registered webhook endpoints, decision 0039), \
-            events-prune "40 3 * * *" (events older than WORKER_EVENTS_RETENTION_DAYS, 30, leave the outbox, decision 0042). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
+            events-prune "40 3 * * *" (events older than WORKER_EVENTS_RETENTION_DAYS, 30, leave the outbox, decision 0042), \
+            partitions "*/10 * * * *" (create the next partitions of settle.entries and settle.job_runs, decision 0040). Override a schedule with --schedule job=cron, WORKER_<JOB>_SCHEDULE \
             (WORKER_HOLDS_EXPIRE_SCHEDULE, ...) or worker.<job>.schedule in the --config file; "off" disables a job. Lease and timing: \
             WORKER_LEASE_SECONDS (30), WORKER_POLL_SECONDS (10), WORKER_RETRY_SECONDS (60), \
             WORKER_SHUTDOWN_GRACE_SECONDS (20), WORKER_ID (<host>:<pid>), WORKER_CHAIN_LINKS_PER_SECOND (none: chain-advance's budget, \

@@ -127,6 +127,15 @@ struct WorkerJobs {
                     context.logger.notice("chain checkpoint", metadata: ["checkpoint": "\(line)"])
                 })
         }
+        if let schedule = try settings.schedule("partitions") {
+            jobs.append(
+                try Job(name: "partitions", schedule: schedule) { context in
+                    // Ahead of need: a row no range takes lands in the DEFAULT partition, which makes
+                    // every later partition attached beside it scan it (decision 0040).
+                    let made = try await ledger.ensurePartitions()
+                    if made > 0 { context.logger.info("created partitions", metadata: ["partitions": "\(made)"]) }
+                })
+        }
         if let schedule = try settings.schedule("webhooks") {
             jobs.append(
                 try Job(name: "webhooks", schedule: schedule) { context in

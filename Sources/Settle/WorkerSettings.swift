@@ -21,6 +21,7 @@ import SystemPackage
 /// | `worker.reconcile.schedule` | `WORKER_RECONCILE_SCHEDULE` | `30 2 * * *` |
 /// | `worker.x402_pending.schedule` | `WORKER_X402_PENDING_SCHEDULE` | `* * * * *` |
 /// | `worker.chain_advance.schedule` | `WORKER_CHAIN_ADVANCE_SCHEDULE` | `*/10 * * * * *` (every 10 s) |
+/// | `worker.partitions.schedule` | `WORKER_PARTITIONS_SCHEDULE` | `*/10 * * * *` |
 /// | `worker.chain_checkpoint.schedule` | `WORKER_CHAIN_CHECKPOINT_SCHEDULE` | `0 * * * *` (only with a key) |
 /// | `worker.events_prune.schedule` | `WORKER_EVENTS_PRUNE_SCHEDULE` | `40 3 * * *` |
 /// | `worker.events_retention_days` | `WORKER_EVENTS_RETENTION_DAYS` | 30 (events older leave the outbox, decision 0042) |
@@ -55,7 +56,7 @@ struct WorkerSettings: Sendable {
     static let defaultSchedules: [String: String] = [
         "holds-expire": "* * * * *", "rails-sync": "*/5 * * * *", "snapshots": "10 0 * * *", "reconcile": "30 2 * * *",
         "x402-pending": "* * * * *", "chain-advance": "*/10 * * * * *", "chain-checkpoint": "0 * * * *",
-        "webhooks": "*/2 * * * * *", "events-prune": "40 3 * * *",
+        "webhooks": "*/2 * * * * *", "events-prune": "40 3 * * *", "partitions": "*/10 * * * *",
     ]
 
     /// The schedule of `job` in the configured zone, or nil if it is `off`.

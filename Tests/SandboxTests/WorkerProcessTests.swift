@@ -165,8 +165,11 @@ extension BinaryTests {
                 let document = try JSONSerialization.jsonObject(with: json) as? [String: Any]
                 let jobs = document?["jobs"] as? [[String: Any]] ?? []
                 // The default jobs: the chainer (decision 0031), events' retention (0042), holds'
-                // expiry and webhooks (0039).
-                #expect(jobs.compactMap { $0["name"] as? String } == ["chain-advance", "events-prune", "holds-expire", "webhooks"])
+                // expiry, partitions (0040) and webhooks (0039).
+                #expect(
+                    jobs.compactMap { $0["name"] as? String } == [
+                        "chain-advance", "events-prune", "holds-expire", "partitions", "webhooks",
+                    ])
                 let holds = jobs.first { $0["name"] as? String == "holds-expire" }
                 #expect((holds?["last_runs"] as? [Any])?.isEmpty == false, "\(String(decoding: json, as: UTF8.self))")
                 #expect(holds?["next_run"] is String)

@@ -43,6 +43,8 @@ struct Migration: Sendable {
             version: 23, name: "x402_batch_generations",
             sql: String(decoding: PackageResources.v23_x402_batch_generations_sql, as: UTF8.self)),
         Migration(version: 24, name: "outbox", sql: String(decoding: PackageResources.v24_outbox_sql, as: UTF8.self)),
+        Migration(version: 25, name: "partitions", sql: String(decoding: PackageResources.v25_partitions_sql, as: UTF8.self)),
+        // 26 was reserved for the x402 pipeline, which needed no table of its own.
         Migration(
             version: 27, name: "event_retention", sql: String(decoding: PackageResources.v27_event_retention_sql, as: UTF8.self)),
     ]
