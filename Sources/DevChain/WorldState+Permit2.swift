@@ -169,7 +169,7 @@ extension WorldState {
             gas += attempt.gas
             logs += attempt.succeeded ? attempt.logs : [Self.permitFailure(token: cfg.token, owner: cfg.payer, revert: attempt.output)]
         }
-        let witness = Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(channelID)]))
+        let witness = DepositPermit.witnessHash(channelID: channelID)
         let moved = call(
             permit2.address,
             ABI.encodeCall(

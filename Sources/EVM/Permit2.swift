@@ -76,6 +76,52 @@ public enum Permit2 {
     }
 }
 
+/// What a payer signs to fund an x402 batch-settlement channel through the Permit2 deposit
+/// collector: a Permit2 `PermitWitnessTransferFrom` of `amount` of `token`, spent by the collector,
+/// with the channel id as its witness, so that the permit can fund no other channel.
+public struct DepositPermit: Sendable, Hashable {
+    /// The payer (`owner` of the transfer).
+    public var from: Address
+    public var token: Address
+    public var amount: UInt256
+    public var spender: Address
+    /// A Permit2 unordered nonce: each can be used once per owner, on any token.
+    public var nonce: UInt256
+    /// Permit2 refuses the transfer after this time (Unix seconds).
+    public var deadline: UInt256
+    public var channelID: Hash32
+
+    public init(
+        from: Address, token: Address, amount: UInt256, spender: Address = BatchSettlement.permit2DepositCollector, nonce: UInt256,
+        deadline: UInt256, channelID: Hash32
+    ) {
+        self.from = from
+        self.token = token
+        self.amount = amount
+        self.spender = spender
+        self.nonce = nonce
+        self.deadline = deadline
+        self.channelID = channelID
+    }
+
+    /// The witness's hash for `channelID`, as the collector computes it.
+    public static func witnessHash(channelID: Hash32) -> Hash32 {
+        Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(channelID)]))
+    }
+
+    /// `hashStruct(PermitWitnessTransferFrom)`.
+    public var structHash: Hash32 {
+        Permit2.witnessStructHash(
+            token: token, amount: amount, spender: spender, nonce: nonce, deadline: deadline,
+            witness: Self.witnessHash(channelID: channelID), witnessTypeString: Permit2.depositWitnessTypeString)
+    }
+
+    /// The EIP-712 digest the payer signs, in Permit2's domain on `chainID`.
+    public func digest(chainID: UInt64) -> Hash32 {
+        EIP712.digest(domainSeparator: Permit2.domain(chainID: chainID).separator, structHash: structHash)
+    }
+}
+
 /// What a payer signs for x402's `upto` scheme: a Permit2 `PermitWitnessTransferFrom` of at most
 /// `amount` of `token`, spent by the upto proxy, with the witness `(to, facilitator, validAfter)`
 /// binding the recipient and the only facilitator allowed to settle it.

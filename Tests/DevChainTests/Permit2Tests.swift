@@ -190,14 +190,10 @@ import Testing
             let channel = config.channelID(in: BatchSettlement.domain(chainID: DevChainHarness.chainID))
             func deposit(_ amount: UInt256, nonce: UInt256, witness: Hash32? = nil, signer: PrivateKey? = nil) -> [UInt8] {
                 let deadline = UInt256(h.now + 600)
-                let structHash = Permit2.witnessStructHash(
-                    token: DevChainHarness.usdc, amount: amount, spender: BatchSettlement.permit2DepositCollector, nonce: nonce,
-                    deadline: deadline,
-                    witness: Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(witness ?? channel)])),
-                    witnessTypeString: Permit2.depositWitnessTypeString)
-                let digest = EIP712.digest(
-                    domainSeparator: Permit2.domain(chainID: DevChainHarness.chainID).separator, structHash: structHash)
-                let signature = (signer ?? payer).sign(digest: digest).bytes
+                let permit = DepositPermit(
+                    from: payer.address, token: DevChainHarness.usdc, amount: amount, nonce: nonce, deadline: deadline,
+                    channelID: witness ?? channel)
+                let signature = (signer ?? payer).sign(digest: permit.digest(chainID: DevChainHarness.chainID)).bytes
                 return ABI.encodeCall(
                     "deposit(\(BatchChannelConfig.abiType),uint128,address,bytes)",
                     [

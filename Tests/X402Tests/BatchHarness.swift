@@ -107,10 +107,10 @@ struct BatchHarness {
         signer: PrivateKey? = nil, permitted: EVM.UInt256? = nil, deadlineIn: Int64 = 120, witness: Hash32? = nil
     ) -> PaymentPayload {
         let id = config.channelID(in: domain)
-        let permit = BatchPayload.Permit2Deposit(
+        let permit = DepositPermit(
             from: config.payer, token: X402Harness.tokenAddress, amount: permitted ?? amount, spender: spender,
             nonce: EVM.UInt256(UInt64.random(in: 1...UInt64.max)),
-            deadline: EVM.UInt256(UInt64(Int64(Date().timeIntervalSince1970) + deadlineIn)), channelID: witness ?? id, signature: [])
+            deadline: EVM.UInt256(UInt64(Int64(Date().timeIntervalSince1970) + deadlineIn)), channelID: witness ?? id)
         let signature = (signer ?? key).sign(digest: permit.digest(chainID: X402Harness.token.chainID))
         return PaymentPayload(
             accepted: requirements,

@@ -18,8 +18,9 @@ enum BatchPayload: Sendable {
             /// An ERC-3009 `receiveWithAuthorization` to the ERC-3009 collector; `from`, `to`,
             /// `value` and the nonce follow from the channel and the amount.
             case erc3009(validAfter: EVM.UInt256, validBefore: EVM.UInt256, salt: EVM.UInt256, signature: [UInt8])
-            /// A Permit2 `PermitWitnessTransferFrom` to the Permit2 collector, its witness the channel.
-            case permit2(Permit2Deposit)
+            /// A Permit2 `PermitWitnessTransferFrom` to the Permit2 collector, its witness the channel
+            /// (`permit2Authorization`).
+            case permit2(DepositPermit, signature: [UInt8])
         }
 
         var amount: EVM.UInt256
@@ -29,7 +30,7 @@ enum BatchPayload: Sendable {
         func reference(channelID: Hash32) -> Hash32 {
             switch authorization {
             case .erc3009(_, _, let salt, _): BatchSettlement.erc3009DepositNonce(channelID: channelID, salt: salt)
-            case .permit2(let permit): Keccak256.hash(ABI.encode([.bytes32(channelID), .address(permit.from), .uint(permit.nonce)]))
+            case .permit2(let permit, _): Keccak256.hash(ABI.encode([.bytes32(channelID), .address(permit.from), .uint(permit.nonce)]))
             }
         }
 
@@ -37,7 +38,7 @@ enum BatchPayload: Sendable {
         var expiry: EVM.UInt256 {
             switch authorization {
             case .erc3009(_, let validBefore, _, _): validBefore
-            case .permit2(let permit): permit.deadline
+            case .permit2(let permit, _): permit.deadline
             }
         }
 
@@ -47,27 +48,6 @@ enum BatchPayload: Sendable {
             case .erc3009: "eip3009"
             case .permit2: "permit2"
             }
-        }
-    }
-
-    /// What the payer signed for Permit2 (`permit2Authorization`).
-    struct Permit2Deposit: Sendable, Hashable {
-        var from: Address
-        var token: Address
-        var amount: EVM.UInt256
-        var spender: Address
-        var nonce: EVM.UInt256
-        var deadline: EVM.UInt256
-        var channelID: Hash32
-        var signature: [UInt8]
-
-        /// The EIP-712 digest the payer signed, in Permit2's domain on `chainID`.
-        func digest(chainID: UInt64) -> Hash32 {
-            let witness = Keccak256.hash(ABI.encode([.bytes32(Permit2.depositWitnessTypeHash), .bytes32(channelID)]))
-            let structHash = Permit2.witnessStructHash(
-                token: token, amount: amount, spender: spender, nonce: nonce, deadline: deadline, witness: witness,
-                witnessTypeString: Permit2.depositWitnessTypeString)
-            return EIP712.digest(domainSeparator: Permit2.domain(chainID: chainID).separator, structHash: structHash)
         }
     }
 
@@ -185,12 +165,12 @@ enum BatchPayload: Sendable {
             return Deposit(
                 amount: amount,
                 authorization: .permit2(
-                    Permit2Deposit(
+                    DepositPermit(
                         from: try address(permit["from"]), token: try address(permit["permitted"]?["token"]),
                         amount: try uint(permit["permitted"]?["amount"]), spender: try address(permit["spender"]),
                         nonce: try uint(permit["nonce"]), deadline: try uint(permit["deadline"]),
-                        channelID: try Hash32(hex: try string(permit["witness"]?["channelId"], "witness.channelId")),
-                        signature: try bytes(permit["signature"]))))
+                        channelID: try Hash32(hex: try string(permit["witness"]?["channelId"], "witness.channelId"))),
+                    signature: try bytes(permit["signature"])))
         }
         throw Malformed(
             reason: .batchERC3009AuthorizationRequired,

@@ -178,7 +178,7 @@ public final class X402BatchFacilitator: Facilitator {
             else {
                 return refuse(.batchReceiveAuthorizationSignature, "the ERC-3009 authorization is not the payer's to the deposit collector")
             }
-        case .permit2(let permit):
+        case .permit2(let permit, let signatureBytes):
             if permit.from != config.payer { return refuse(.batchPermit2InvalidSignature, "the permit is not from the channel's payer") }
             if permit.spender != BatchSettlement.permit2DepositCollector {
                 return refuse(.batchPermit2InvalidSpender, "the permit's spender is not the Permit2 deposit collector")
@@ -189,7 +189,7 @@ public final class X402BatchFacilitator: Facilitator {
             if permit.deadline < now + 6 {
                 return refuse(.batchPermit2DeadlineExpired, "the permit's deadline is less than 6 seconds away")
             }
-            guard let signature = try? Signature(bytes: permit.signature),
+            guard let signature = try? Signature(bytes: signatureBytes),
                 (try? signature.recoverAddress(from: permit.digest(chainID: configuration.token.chainID))) == config.payer
             else {
                 return refuse(.batchPermit2InvalidSignature, "the Permit2 witness transfer is not the payer's")
@@ -289,11 +289,11 @@ public final class X402BatchFacilitator: Facilitator {
                     BatchSettlement.erc3009DepositCollector,
                     ABI.encode([.uint(validAfter), .uint(validBefore), .uint(salt), .bytes(signature)])
                 )
-            case .permit2(let permit):
+            case .permit2(let permit, let signature):
                 // `collect`'s data: the permit's nonce, deadline and signature, no EIP-2612 permit.
                 (
                     BatchSettlement.permit2DepositCollector,
-                    ABI.encode([.uint(permit.nonce), .uint(permit.deadline), .bytes(permit.signature), .bytes([])])
+                    ABI.encode([.uint(permit.nonce), .uint(permit.deadline), .bytes(signature), .bytes([])])
                 )
             }
         return ABI.encodeCall(
