@@ -16,7 +16,7 @@ struct BatchHarness {
 
     let h: X402Harness
     let configuration: X402BatchConfiguration
-    let server: X402BatchServer
+    private(set) var server: X402BatchServer
     let price: EVM.UInt256
     let minDeposit: EVM.UInt256
     let depositMethod: X402BatchConfiguration.DepositMethod
@@ -41,6 +41,16 @@ struct BatchHarness {
         let store = X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger)
         try await store.prepare()
         server = X402BatchServer(facilitator: facilitator, store: store, logger: X402Harness.logger)
+    }
+
+    /// Another server of the same merchant on the same database and chain: a replica behind a
+    /// load balancer, with its own process state.
+    func replica() -> BatchHarness {
+        var replica = self
+        replica.server = X402BatchServer(
+            facilitator: X402BatchFacilitator(configuration: configuration, rpc: h.rpc, logger: X402Harness.logger),
+            store: X402BatchStore(ledger: h.ledger, token: X402Harness.token, logger: X402Harness.logger), logger: X402Harness.logger)
+        return replica
     }
 
     var requirements: PaymentRequirements {

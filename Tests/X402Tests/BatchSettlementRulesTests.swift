@@ -195,6 +195,33 @@ struct BatchSettlementRulesTests {
         }
     }
 
+    @Test func aVoucherContinuingWhatAReplicaChargedSinceIsNeverChargedTwice() async throws {
+        try await Self.with { b, url, payer in
+            let replica = b.replica()
+            let replicaURL = try await replica.start()
+            let config = b.config(payer: payer)
+            let id = config.channelID(in: b.domain)
+            #expect(try await X402Harness.pay(url + "/metered", b.deposit(config, amount: 50_000, key: payer)).status == 200)
+            #expect(try await X402Harness.pay(url + "/metered", b.voucher(config, 2000, key: payer)).status == 200)
+            let elsewhere = try await X402Harness.pay(replicaURL + "/metered", b.voucher(config, 3000, key: payer))
+            #expect(elsewhere.status == 200, "\(elsewhere.status) \(elsewhere.body)")
+            // The first server kept the channel at 2000, so the replica's voucher continues what it
+            // kept; its commit finds the row moved, and the payer is told where the channel is.
+            let again = try await X402Harness.pay(url + "/metered", b.voucher(config, 3000, key: payer))
+            #expect(again.status == 402)
+            #expect(again.paymentRequired?.error == X402Reason.batchCumulativeMismatch.rawValue)
+            let extra = try #require(again.paymentRequired?.accepts.first?.extra)
+            #expect(extra["channelState"]?["chargedCumulativeAmount"]?.stringValue == "3000")
+            #expect(try await b.chargesBooked(id) == Ledger.UInt256(3000))
+            // The next voucher continues the row, read again.
+            let next = try await X402Harness.pay(url + "/metered", b.voucher(config, 4000, key: payer))
+            #expect(next.status == 200, "\(next.status) \(next.body)")
+            #expect(try await b.channelRow(id)?.charged == 4000)
+            #expect(try await b.chargesBooked(id) == Ledger.UInt256(4000))
+            #expect(try await b.h.merchantBalance().posted == Ledger.UInt256(4000))
+        }
+    }
+
     @Test func concurrentVouchersOnOneChannelAreChargedOnce() async throws {
         try await Self.with { b, url, payer in
             let config = b.config(payer: payer)

@@ -47,7 +47,8 @@ final class X402Harness: Sendable {
     let id: String
     private let chainGroup: ServiceGroup
     private let chainTask: Task<Void, any Error>
-    private let appState = Mutex<(ServiceGroup, Task<Void, any Error>)?>(nil)
+    /// The apps ``serve(_:)`` started (a test may serve replicas), stopped by ``stop()``.
+    private let apps = Mutex<[(ServiceGroup, Task<Void, any Error>)]>([])
 
     static func start(
         receiptTimeout: Duration = .seconds(10), chainChecks: X402FacilitatorConfiguration.ChainChecks = .all,
@@ -113,7 +114,7 @@ final class X402Harness: Sendable {
     }
 
     func stop() async throws {
-        if let (group, task) = appState.withLock({ $0 }) {
+        for (group, task) in apps.withLock({ $0 }) {
             await group.triggerGracefulShutdown()
             try? await task.value
         }
@@ -244,7 +245,7 @@ final class X402Harness: Sendable {
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: Self.logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: Self.logger))
         let task = Task { try await group.run() }
-        appState.withLock { $0 = (group, task) }
+        apps.withLock { $0.append((group, task)) }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw Failure("the app did not start") }
         return "http://127.0.0.1:\(port)"

@@ -40,9 +40,12 @@ public final class X402BatchFacilitator: Facilitator {
     ) {
         self.configuration = configuration
         self.logger = logger
+        domain = configuration.domain
         chain = BatchChain(configuration: configuration, rpc: rpc, sender: sender, transactions: transactions)
     }
-    var domain: TokenDomain { configuration.domain }
+
+    /// The contract's EIP-712 domain; its separator is a hash computed once, not per voucher.
+    let domain: TokenDomain
     var network: String { configuration.token.network }
 
     public func supported() async throws -> SupportedResponse {

@@ -19,6 +19,11 @@ public final class X402BatchServer: Sendable {
     private let busy = Mutex<[Hash32: ContinuousClock.Instant]>([:])
     /// The channels (``BatchBookings/tag(_:_:)``: id and generation) whose accounts exist.
     private let accounted = Mutex<Set<String>>([])
+    /// The channels this process charged last, as it committed them (decision 0044): a voucher
+    /// continuing one, while its chain state is fresh, is checked without reading its row.
+    private let recent = Mutex<[Hash32: BatchChannelRecord]>([:])
+    /// The most channels kept in ``recent``; past it, those no longer fresh are dropped.
+    static let recentCapacity = 100_000
 
     public init(facilitator: X402BatchFacilitator, store: X402BatchStore, logger: Logger = Logger(label: "settle.x402.batch")) {
         self.facilitator = facilitator
@@ -57,6 +62,33 @@ public final class X402BatchServer: Sendable {
         _ = busy.withLock { $0.removeValue(forKey: id) }
     }
 
+    // MARK: Channels charged last
+
+    /// The channel as this process last committed a voucher on it, while its chain state is
+    /// fresh. Only a voucher (not a deposit or refund) that continues it may be decided from it:
+    /// a row changed elsewhere since (another replica's voucher) fails the commit's condition.
+    func recentChannel(_ id: Hash32) -> BatchChannelRecord? {
+        guard let record = recent.withLock({ $0[id] }), isFresh(record) else { return nil }
+        return record
+    }
+
+    /// Keeps `record`, as just committed.
+    func remember(_ record: BatchChannelRecord) {
+        guard isFresh(record) else { return forget(record.id) }
+        recent.withLock { recent in
+            if recent.count >= Self.recentCapacity, recent[record.id] == nil {
+                recent = recent.filter { isFresh($0.value) }
+                if recent.count >= Self.recentCapacity { recent.removeAll(keepingCapacity: true) }
+            }
+            recent[record.id] = record
+        }
+    }
+
+    /// Drops what ``remember(_:)`` kept of a channel whose row changes otherwise.
+    func forget(_ id: Hash32) {
+        _ = recent.withLock { $0.removeValue(forKey: id) }
+    }
+
     /// Creates the ledger accounts of a channel's generation once per process.
     func createAccounts(_ id: Hash32, generation: Int = 0, config: BatchChannelConfig, merchant: String) async throws {
         let tag = BatchBookings.tag(id, generation)
@@ -88,6 +120,7 @@ public final class X402BatchServer: Sendable {
             return (0, response)
         }
         try await store.recordClaims(due, transaction: response.transaction)
+        for record in due { forget(record.id) }
         return (due.count, response)
     }
 
@@ -99,6 +132,7 @@ public final class X402BatchServer: Sendable {
         for record in try await store.unclaimed(receiver: receiver, limit: 1_000)
         where record.syncedAt.map({ Date().timeIntervalSince($0) >= seconds }) ?? true {
             try await store.refresh(record.id, try await facilitator.chain.state(record.id))
+            forget(record.id)
         }
     }
 

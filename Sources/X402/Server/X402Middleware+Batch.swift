@@ -53,7 +53,16 @@ extension X402Middleware {
         if case .refund = parsed { refund = true }
         var deposit = false
         if case .deposit = parsed { deposit = true }
-        var record = try await batch.store.channel(id)
+        // A voucher continuing what this process committed last is decided from that (decision
+        // 0044); anything else reads the row, and what was kept of the channel is dropped until a
+        // voucher commits on it again.
+        var record: BatchChannelRecord?
+        if !deposit, !refund, let recent = batch.recentChannel(id), voucher.maxClaimable == recent.charged + price {
+            record = recent
+        } else {
+            batch.forget(id)
+            record = try await batch.store.channel(id)
+        }
         // A stored channel is checked against the chain before anything is decided from it,
         // unless its state is fresh and the voucher continues it (the hot path): a corrective 402
         // or a deposit from a row the chain no longer has would make the payer pay again for
@@ -119,7 +128,11 @@ extension X402Middleware {
                 verdict = local
             } else {
                 verdict = try await facilitator.verifyVoucher(config, voucher, requirements, refund: refund)
-                if record != nil, let state = verdict.state { try await batch.store.refresh(id, state) }
+                if let state = verdict.state {
+                    if record != nil { try await batch.store.refresh(id, state) }
+                    record?.chain = state
+                    record?.syncedAt = Date()
+                }
             }
         }
         if let refusal = verdict.refusal {
@@ -170,13 +183,17 @@ extension X402Middleware {
             }
             settlement = Self.charged(settled, after, charged: charged, price: requirements.amount, channel: id)
         default:
-            if record == nil {
+            var channel: BatchChannelRecord
+            if let record {
+                channel = record
+            } else {
                 // A channel funded on chain that this server never saw: registered as it stands.
                 let opening = try Self.opening(verdict.state!, base: base, channel: id, merchant: merchant, batch: batch)
-                let registered = BatchChannelRecord(
+                channel = BatchChannelRecord(
                     id: id, config: config, chain: verdict.state!, charged: base, signedMax: base, signature: [], claimed: opening.claimed,
                     merchantAccount: merchant.rawValue)
-                _ = try await batch.store.recordDeposit(registered, oldCharged: nil, transfers: opening.transfers)
+                _ = try await batch.store.recordDeposit(channel, oldCharged: nil, transfers: opening.transfers)
+                channel.syncedAt = Date()
             }
             let committed = try await batch.store.commitVoucher(
                 .init(
@@ -187,8 +204,13 @@ extension X402Middleware {
                         batch.store.assetID, channel: id, generation: generation, merchant: merchant.rawValue, amount: price,
                         cumulative: charged)))
             guard committed else {
+                // Charged elsewhere meanwhile (another replica): the payer resyncs from the row.
+                batch.forget(id)
+                if let moved = try? await batch.store.channel(id) { return corrective(route, resource, requirements, moved) }
                 return paymentRequired(route, resource, error: "the channel was charged by another request", reason: .batchChannelBusy)
             }
+            (channel.charged, channel.signedMax, channel.signature) = (charged, voucher.maxClaimable, voucher.signature)
+            batch.remember(channel)
             let answer = SettleResponse(
                 success: true, payer: config.payer.lowercased, transaction: "", network: requirements.network, amount: "")
             settlement = Self.charged(answer, verdict.state!, charged: charged, price: requirements.amount, channel: id)
