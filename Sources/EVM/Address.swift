@@ -43,12 +43,29 @@ public struct Address: Sendable, Hashable, Codable, CustomStringConvertible {
     /// - Throws: ``EVMError/Code/invalidHex``, ``EVMError/Code/invalidLength`` or
     ///   ``EVMError/Code/invalidChecksum``.
     public init(_ string: some StringProtocol) throws(EVMError) {
+        try self.init(String(string))
+    }
+
+    /// Parses 40 hex digits with or without `0x`, checking the EIP-55 checksum when the case is mixed.
+    ///
+    /// The concrete overload: every address of a paid request is parsed, and the generic one ran
+    /// unspecialized across modules.
+    /// - Throws: ``EVMError/Code/invalidHex``, ``EVMError/Code/invalidLength`` or
+    ///   ``EVMError/Code/invalidChecksum``.
+    public init(_ string: String) throws(EVMError) {
         try self.init(bytes: Hex.decode(string, count: 20))
         let digits = string.utf8.suffix(40)
-        let hasLower = digits.contains { (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
-        let hasUpper = digits.contains { (UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }
+        var hasLower = false
+        var hasUpper = false
+        for digit in digits {
+            if digit >= UInt8(ascii: "a") {
+                hasLower = true
+            } else if digit >= UInt8(ascii: "A") {
+                hasUpper = true
+            }
+        }
         if hasLower && hasUpper {
-            guard digits.elementsEqual(checksummed.utf8.dropFirst(2)) else {
+            guard digits.elementsEqual(checksumDigits) else {
                 throw EVMError(.invalidChecksum, "mixed-case address \(string) does not match its EIP-55 checksum (\(checksummed))")
             }
         }
@@ -70,14 +87,17 @@ public struct Address: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// `0x` and 40 hex digits in EIP-55 mixed case: a letter is uppercase when the matching nibble
     /// of keccak256(lowercase hex digits) is 8 or more.
-    public var checksummed: String {
+    public var checksummed: String { "0x" + String(decoding: checksumDigits, as: UTF8.self) }
+
+    /// The 40 digits of ``checksummed``, as ASCII.
+    var checksumDigits: [UInt8] {
         var ascii = Array(Hex.encode(bytes, prefix: false).utf8)
         let hash = Keccak256.hash(ascii).bytes
         for index in ascii.indices where ascii[index] >= UInt8(ascii: "a") {
             let nibble = index % 2 == 0 ? hash[index / 2] >> 4 : hash[index / 2] & 0x0f
             if nibble >= 8 { ascii[index] -= 32 }
         }
-        return "0x" + String(decoding: ascii, as: UTF8.self)
+        return ascii
     }
 
     public var description: String { checksummed }

@@ -37,7 +37,7 @@ public struct Hash32: Sendable, Hashable, Codable, CustomStringConvertible {
     ///
     /// - Throws: ``EVMError/Code/invalidHex`` or ``EVMError/Code/invalidLength``.
     public init(hex: some StringProtocol) throws(EVMError) {
-        try self.init(bytes: Hex.decode(hex, count: 32))
+        try self.init(bytes: Hex.decode(String(hex), count: 32))
     }
 
     /// The 32 bytes.

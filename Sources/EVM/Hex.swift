@@ -41,23 +41,33 @@ public enum Hex {
     ///
     /// - Throws: ``EVMError/Code/invalidHex`` for an odd number of digits or a non-hex character.
     public static func decode(_ string: some StringProtocol) throws(EVMError) -> [UInt8] {
-        var utf8 = Substring(string).utf8[...]
-        if utf8.count >= 2, utf8.first == UInt8(ascii: "0"),
-            utf8.dropFirst().first == UInt8(ascii: "x") || utf8.dropFirst().first == UInt8(ascii: "X")
-        {
-            utf8 = utf8.dropFirst(2)
-        }
-        guard utf8.count % 2 == 0 else {
-            throw EVMError(.invalidHex, "hex string has an odd number of digits (\(utf8.count))")
+        try decode(String(string))
+    }
+
+    /// Decodes hex with an optional `0x`/`0X` prefix and digits of either case.
+    ///
+    /// The concrete overload, over the string's UTF-8 bytes: the generic one, called across
+    /// modules, ran unspecialized, and every address of a paid request is parsed.
+    /// - Throws: ``EVMError/Code/invalidHex`` for an odd number of digits or a non-hex character.
+    public static func decode(_ string: String) throws(EVMError) -> [UInt8] {
+        var contiguous = string
+        return try contiguous.withUTF8 { utf8 in Result { () throws(EVMError) in try decode(utf8: utf8, of: string) } }.get()
+    }
+
+    private static func decode(utf8: UnsafeBufferPointer<UInt8>, of string: @autoclosure () -> String) throws(EVMError) -> [UInt8] {
+        var k = 0
+        if utf8.count >= 2, utf8[0] == UInt8(ascii: "0"), utf8[1] == UInt8(ascii: "x") || utf8[1] == UInt8(ascii: "X") { k = 2 }
+        guard (utf8.count - k) % 2 == 0 else {
+            throw EVMError(.invalidHex, "hex string has an odd number of digits (\(utf8.count - k))")
         }
         var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        var iterator = utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            guard let h = value(of: high), let l = value(of: low) else {
-                throw EVMError(.invalidHex, "not a hex digit in \(String(string).prefix(80).debugDescription)")
+        out.reserveCapacity((utf8.count - k) / 2)
+        while k < utf8.count {
+            guard let h = value(of: utf8[k]), let l = value(of: utf8[k + 1]) else {
+                throw EVMError(.invalidHex, "not a hex digit in \(string().prefix(80).debugDescription)")
             }
             out.append(h << 4 | l)
+            k += 2
         }
         return out
     }
@@ -65,7 +75,7 @@ public enum Hex {
     /// Decodes hex that must hold exactly `count` bytes.
     ///
     /// - Throws: ``EVMError/Code/invalidHex`` or ``EVMError/Code/invalidLength``.
-    public static func decode(_ string: some StringProtocol, count: Int) throws(EVMError) -> [UInt8] {
+    public static func decode(_ string: String, count: Int) throws(EVMError) -> [UInt8] {
         let bytes = try decode(string)
         guard bytes.count == count else {
             throw EVMError(.invalidLength, "expected \(count) bytes of hex, got \(bytes.count)")

@@ -22,7 +22,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     /// Parses 64 hex digits, with or without `0x`.
     public init(hex: some StringProtocol) throws(EVMError) {
-        try self.init(bytes: Hex.decode(hex, count: 32))
+        try self.init(bytes: Hex.decode(String(hex), count: 32))
     }
 
     /// A new key from the system's secure random number generator.

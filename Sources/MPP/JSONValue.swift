@@ -1,4 +1,5 @@
 import Foundation
+import Paywall
 
 /// A JSON value as MPP carries it: a challenge's `request` and `opaque`, a credential's `payload`,
 /// a receipt's `extra`.
@@ -19,7 +20,11 @@ public enum JSONValue: Sendable, Hashable {
     /// Strict: duplicate member names, unpaired surrogates and nesting deeper than 64 are refused
     /// too, since a credential's members bind money.
     public static func decode(_ data: some Collection<UInt8>) throws(MPPWireError) -> JSONValue {
-        try JSONParser.parse(data)
+        do {
+            return try JSONParser.parse(data)
+        } catch {
+            throw MPPWireError(.invalidJSON, "not a JSON text (\(error.description))")
+        }
     }
 
     /// The members when this is an object, else nil.
@@ -69,3 +74,21 @@ extension JSONValue: Codable {
         }
     }
 }
+
+/// MPP's JSON values from the strict parser: an integer that fits `Int64` stays one (amounts and
+/// chain ids keep their exact value); anything with a fraction or an exponent, or beyond `Int64`,
+/// is a finite `Double`.
+enum MPPJSONTree: JSONTreeBuilder {
+    static func null() -> JSONValue { .null }
+    static func bool(_ value: Bool) -> JSONValue { .bool(value) }
+    static func number(_ text: String, integral: Bool) -> JSONValue? {
+        if integral, let integer = Int64(text) { return .integer(integer) }
+        guard let number = Double(text), number.isFinite else { return nil }
+        return .number(number)
+    }
+    static func string(_ value: String) -> JSONValue { .string(value) }
+    static func array(_ elements: [JSONValue]) -> JSONValue { .array(elements) }
+    static func object(_ members: [String: JSONValue]) -> JSONValue { .object(members) }
+}
+
+typealias JSONParser = StrictJSONParser<MPPJSONTree>

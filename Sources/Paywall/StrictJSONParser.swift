@@ -1,30 +1,53 @@
-/// A strict RFC 8259 parser into ``JSONValue``, over UTF-8 bytes.
+/// How a JSON text becomes a value: each protocol module has its own JSON value (MPP keeps
+/// integers apart for RFC 8785; x402 keeps numbers as their text), built by one parser.
+public protocol JSONTreeBuilder {
+    associatedtype Value
+    static func null() -> Value
+    static func bool(_ value: Bool) -> Value
+    /// A number as written (RFC 8259 grammar checked); `integral`: without fraction or exponent.
+    /// Nil refuses it (out of the value's range).
+    static func number(_ text: String, integral: Bool) -> Value?
+    static func string(_ value: String) -> Value
+    static func array(_ elements: [Value]) -> Value
+    static func object(_ members: [String: Value]) -> Value
+}
+
+/// Why a text is not JSON, with the byte offset of the first offending byte.
+public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+
+    @inlinable public init(description: String) { self.description = description }
+}
+
+/// A strict RFC 8259 parser over UTF-8 bytes.
 ///
-/// Every paid request parses a credential, so this runs once per voucher: `JSONDecoder` with a
-/// `Codable` cascade spent more time failing its guesses than the voucher's signature recovery
-/// took. Strictness is deliberate, since a credential's fields bind money: duplicate member names,
-/// unpaired surrogates, raw control characters, leading zeros, a byte-order mark and trailing
-/// bytes are refused, and nesting is bounded.
-struct JSONParser {
-    static let maxDepth = 64
+/// Every paid request parses a credential or a payment header, so this runs once per voucher:
+/// `JSONDecoder` with a `Codable` cascade spent more time failing its guesses than the voucher's
+/// signature recovery took. Strictness is deliberate, since a credential's fields bind money:
+/// duplicate member names, unpaired surrogates, raw control characters, leading zeros, a
+/// byte-order mark and trailing bytes are refused, and nesting is bounded. Inlinable, so that each
+/// module's builder is specialized into it.
+public struct StrictJSONParser<Builder: JSONTreeBuilder> {
+    public static var maxDepth: Int { 64 }
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var position = 0
-    private var depth = 0
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+    @usableFromInline var position = 0
+    @usableFromInline var depth = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    @inlinable init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// Parses one JSON text.
-    /// - Throws: ``MPPWireError/Code/invalidJSON`` naming the first offending byte offset.
-    static func parse(_ bytes: some Collection<UInt8>) throws(MPPWireError) -> JSONValue {
-        let result = bytes.withContiguousStorageIfAvailable { buffer in Result { () throws(MPPWireError) in try parse(buffer) } }
+    @inlinable
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> Builder.Value {
+        let result = bytes.withContiguousStorageIfAvailable { buffer in Result { () throws(JSONSyntaxError) in try parse(buffer) } }
         if let result { return try result.get() }
         let copy = Array(bytes)
-        return try copy.withUnsafeBufferPointer { buffer in Result { () throws(MPPWireError) in try parse(buffer) } }.get()
+        return try copy.withUnsafeBufferPointer { buffer in Result { () throws(JSONSyntaxError) in try parse(buffer) } }.get()
     }
 
-    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(MPPWireError) -> JSONValue {
-        var parser = JSONParser(buffer)
+    @inlinable
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> Builder.Value {
+        var parser = StrictJSONParser(buffer)
         parser.skipWhitespace()
         let value = try parser.value()
         parser.skipWhitespace()
@@ -32,17 +55,17 @@ struct JSONParser {
         return value
     }
 
-    private func error(_ what: String) -> MPPWireError {
-        MPPWireError(.invalidJSON, "not a JSON text (\(what) at byte \(position))")
+    @inlinable func error(_ what: String) -> JSONSyntaxError {
+        JSONSyntaxError(description: "\(what) at byte \(position)")
     }
 
-    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+    @inlinable var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
-    private mutating func skipWhitespace() {
+    @inlinable mutating func skipWhitespace() {
         while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
     }
 
-    private mutating func expect(_ literal: StaticString, _ value: JSONValue) throws(MPPWireError) -> JSONValue {
+    @inlinable mutating func expect(_ literal: StaticString, _ value: Builder.Value) throws(JSONSyntaxError) -> Builder.Value {
         let count = literal.utf8CodeUnitCount
         guard position + count <= bytes.count else { throw error("a truncated literal") }
         for k in 0..<count where bytes[position + k] != literal.utf8Start[k] { throw error("an unknown literal") }
@@ -50,34 +73,34 @@ struct JSONParser {
         return value
     }
 
-    private mutating func value() throws(MPPWireError) -> JSONValue {
+    @inlinable mutating func value() throws(JSONSyntaxError) -> Builder.Value {
         guard let byte = current else { throw error("the end of the text") }
         switch byte {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): return try expect("true", .bool(true))
-        case UInt8(ascii: "f"): return try expect("false", .bool(false))
-        case UInt8(ascii: "n"): return try expect("null", .null)
+        case UInt8(ascii: "\""): return Builder.string(try string())
+        case UInt8(ascii: "t"): return try expect("true", Builder.bool(true))
+        case UInt8(ascii: "f"): return try expect("false", Builder.bool(false))
+        case UInt8(ascii: "n"): return try expect("null", Builder.null())
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("an unexpected character")
         }
     }
 
-    private mutating func enter() throws(MPPWireError) {
+    @inlinable mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
         position += 1
         skipWhitespace()
     }
 
-    private mutating func object() throws(MPPWireError) -> JSONValue {
+    @inlinable mutating func object() throws(JSONSyntaxError) -> Builder.Value {
         try enter()
         defer { depth -= 1 }
-        var members: [String: JSONValue] = [:]
+        var members: [String: Builder.Value] = [:]
         if current == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return Builder.object(members)
         }
         while true {
             guard current == UInt8(ascii: "\"") else { throw error("a member name expected") }
@@ -95,19 +118,19 @@ struct JSONParser {
                 skipWhitespace()
             case UInt8(ascii: "}"):
                 position += 1
-                return .object(members)
+                return Builder.object(members)
             default: throw error("',' or '}' expected")
             }
         }
     }
 
-    private mutating func array() throws(MPPWireError) -> JSONValue {
+    @inlinable mutating func array() throws(JSONSyntaxError) -> Builder.Value {
         try enter()
         defer { depth -= 1 }
-        var elements: [JSONValue] = []
+        var elements: [Builder.Value] = []
         if current == UInt8(ascii: "]") {
             position += 1
-            return .array(elements)
+            return Builder.array(elements)
         }
         while true {
             elements.append(try value())
@@ -118,13 +141,13 @@ struct JSONParser {
                 skipWhitespace()
             case UInt8(ascii: "]"):
                 position += 1
-                return .array(elements)
+                return Builder.array(elements)
             default: throw error("',' or ']' expected")
             }
         }
     }
 
-    private mutating func string() throws(MPPWireError) -> String {
+    @inlinable mutating func string() throws(JSONSyntaxError) -> String {
         position += 1  // the opening quote
         let start = position
         // The common case: no escapes, copied as it stands once its UTF-8 is checked.
@@ -155,14 +178,14 @@ struct JSONParser {
         return try utf8(text, from: start)
     }
 
-    private func utf8(_ text: [UInt8], from start: Int) throws(MPPWireError) -> String {
+    @inlinable func utf8(_ text: [UInt8], from start: Int) throws(JSONSyntaxError) -> String {
         guard let string = String(validating: text, as: UTF8.self) else {
-            throw MPPWireError(.invalidJSON, "not a JSON text (invalid UTF-8 in the string at byte \(start))")
+            throw JSONSyntaxError(description: "invalid UTF-8 in the string at byte \(start)")
         }
         return string
     }
 
-    private mutating func escape(into text: inout [UInt8]) throws(MPPWireError) {
+    @inlinable mutating func escape(into text: inout [UInt8]) throws(JSONSyntaxError) {
         guard let byte = current else { throw error("an unterminated escape") }
         position += 1
         switch byte {
@@ -190,7 +213,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func hex4() throws(MPPWireError) -> UInt32 {
+    @inlinable mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
         guard position + 4 <= bytes.count else { throw error("a truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -208,9 +231,7 @@ struct JSONParser {
         return value
     }
 
-    /// An integer that fits `Int64` stays one (amounts and chain ids keep their exact value);
-    /// anything with a fraction or an exponent, or beyond `Int64`, is a `Double`.
-    private mutating func number() throws(MPPWireError) -> JSONValue {
+    @inlinable mutating func number() throws(JSONSyntaxError) -> Builder.Value {
         let start = position
         if current == UInt8(ascii: "-") { position += 1 }
         guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { throw error("a digit expected") }
@@ -232,16 +253,15 @@ struct JSONParser {
             guard skipRequiredDigits() else { throw error("a digit expected in the exponent") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        if integral, let integer = Int64(text) { return .integer(integer) }
-        guard let number = Double(text), number.isFinite else { throw error("a number out of range") }
-        return .number(number)
+        guard let number = Builder.number(text, integral: integral) else { throw error("a number out of range") }
+        return number
     }
 
-    private mutating func skipDigits() {
+    @inlinable mutating func skipDigits() {
         while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { position += 1 }
     }
 
-    private mutating func skipRequiredDigits() -> Bool {
+    @inlinable mutating func skipRequiredDigits() -> Bool {
         let start = position
         skipDigits()
         return position > start

@@ -1,4 +1,5 @@
 import Foundation
+import Paywall
 import Testing
 
 @testable import MPP

@@ -1,6 +1,7 @@
 import EVM
 import Foundation
 import Ledger
+import Paywall
 import SettleTesting
 import Testing
 
@@ -136,6 +137,39 @@ struct WireTests {
         #expect(try codec.decode(PaymentPayload.self, from: Data(shallow.utf8).base64EncodedString()).accepted.scheme == "[[[[[[[[[[")
         #expect(
             kind { try codec.decode(PaymentPayload.self, from: Data(#"{"x402Version":2}"#.utf8).base64EncodedString()) } == .invalidMessage)
+    }
+
+    /// The strict parser's path (``PaymentPayload/init(parsed:)``) gives what `Decodable` gives,
+    /// and leaves to `Decodable` what it is not sure of: whatever the header, both decode alike.
+    @Test(arguments: [
+        vectorAJSON,
+        #"{"x402Version":2,"accepted":{"scheme":"batch-settlement","network":"eip155:1","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":5},"payload":{"voucher":{"n":[1,-2,true,null,"\u00e9"]}},"extensions":{"payment-identifier":{"info":{"id":"x"}}}}"#,
+        #"{"x402Version":2,"resource":null,"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1,"extra":null},"payload":null,"extensions":null,"unknown":[1]}"#,
+        #"{"x402Version":2,"resource":{"url":"u","description":null},"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1},"payload":{"x":1.5}}"#,
+        #"{"x402Version":2,"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1},"payload":{"x":1},"payload":{"x":2}}"#,
+        #"{"x402Version":"2","accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1},"payload":{}}"#,
+        #"{"x402Version":2,"accepted":{"scheme":"s","network":"n","amount":1,"asset":"a","payTo":"p","maxTimeoutSeconds":1},"payload":{}}"#,
+        #"{"x402Version":2,"resource":{"url":7},"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1},"payload":{}}"#,
+        #"{"x402Version":2,"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":99999999999999999999},"payload":{}}"#,
+        #"{"x402Version":2,"accepted":{"scheme":"s","network":"n","amount":"1","asset":"a","payTo":"p","maxTimeoutSeconds":1,"extra":[]},"payload":{}}"#,
+    ])
+    func parsedPayloadsAreWhatDecodableGives(_ json: String) throws {
+        let header = Data(json.utf8).base64EncodedString()
+        let decodable = Result { try JSONDecoder().decode(PaymentPayload.self, from: Data(json.utf8)) }
+        let parsed = Result { try X402HeaderCodec.standard.decode(PaymentPayload.self, from: header) }
+        switch (decodable, parsed) {
+        case (.success(let a), .success(let b)): #expect(a == b)
+        case (.failure, .failure): break
+        default: Issue.record("Decodable: \(decodable), parsed: \(parsed)")
+        }
+    }
+
+    @Test func theCommonFormIsTakenByTheStrictParser() throws {
+        let tree = try StrictJSONParser<X402JSONTree>.parse(Data(Self.vectorAJSON.utf8))
+        let parsed = try #require(PaymentPayload(parsed: tree))
+        #expect(parsed == (try JSONDecoder().decode(PaymentPayload.self, from: Data(Self.vectorAJSON.utf8))))
+        // A fraction is left to Decodable.
+        #expect((try? StrictJSONParser<X402JSONTree>.parse(Data(#"{"a":1.5}"#.utf8))) == nil)
     }
 
     func kind(_ body: () throws -> some Any) -> X402WireError.Kind? {

@@ -12,21 +12,24 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case object([String: JSONValue])
 
     public init(from decoder: any Decoder) throws {
+        // A decoder tells a value's kind only by failing to decode another, and each failure
+        // builds an error: the kinds are tried most common first (strings, then objects), so that
+        // a string costs no failure and an object one. Numbers are tried as integers before doubles.
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let o = try? c.decode([String: JSONValue].self) {
+            self = .object(o)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
         } else if let b = try? c.decode(Bool.self) {
             self = .bool(b)
         } else if let i = try? c.decode(Int64.self) {
             self = .number(String(i))
-        } else if let d = try? c.decode(Double.self) {
-            self = .number(d.description)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
         } else {
-            self = .object(try c.decode([String: JSONValue].self))
+            self = .number(try c.decode(Double.self).description)
         }
     }
 

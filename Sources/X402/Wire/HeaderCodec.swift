@@ -1,4 +1,6 @@
 import Foundation
+import Ledger
+import Paywall
 
 /// A payment header or body that cannot be taken: too large, not base64, not JSON, too deep, or
 /// not the expected message.
@@ -45,14 +47,33 @@ public struct X402HeaderCodec: Sendable {
 
     /// Decodes a header value.
     public func decode<T: Decodable>(_ type: T.Type, from header: String) throws(X402WireError) -> T {
+        try decodeJSON(type, from: try bytes(of: header))
+    }
+
+    /// Decodes a payment header: the form nearly every client sends through the strict parser
+    /// (``PaymentPayload/init(parsed:)``), anything else through `Decodable`, which stays the only
+    /// definition of the form and of every error.
+    public func decode(_ type: PaymentPayload.Type, from header: String) throws(X402WireError) -> PaymentPayload {
+        let data = try bytes(of: header)
+        try checkDepth(data)
+        if let tree = try? StrictJSONParser<X402JSONTree>.parse(data), let payload = PaymentPayload(parsed: tree) { return payload }
+        return try decodeJSON(type, from: data)
+    }
+
+    /// The JSON bytes of a header value.
+    func bytes(of header: String) throws(X402WireError) -> Data {
         guard header.utf8.count <= maxHeaderBytes else {
             throw X402WireError(.tooLarge, "the header has \(header.utf8.count) bytes, more than \(maxHeaderBytes)")
         }
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard let data = Data(base64Encoded: trimmed) else {
+        // Optional whitespace around a field value is spaces and tabs (RFC 9110 §5.6.3); trimmed
+        // on the bytes, since `trimmingCharacters(in:)` bridged every header through UTF-16.
+        var utf8 = header.utf8[...]
+        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
+        while let last = utf8.last, last == 0x20 || last == 0x09 { utf8 = utf8.dropLast() }
+        guard let data = Data(base64Encoded: Data(utf8)) else {
             throw X402WireError(.invalidBase64, "the header is not padded standard base64")
         }
-        return try decodeJSON(type, from: data)
+        return data
     }
 
     /// Decodes a JSON body with the same depth limit.
