@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import ServiceLifecycle
 import SettleTesting
 import Testing
 
@@ -194,45 +193,12 @@ struct BalancingHoldTests {
             try await b.ledger.createAccounts([Account(id: cap, asset: b.asset, normalSide: .credit, limit: .creditsMustNotExceedDebits)])
                 == [.created])
         _ = try await b.post("allow", [.debit(cap, 500), .credit(b.id("@world"), 500)])
-        let ledger = b.ledger
-        let commit = GroupCommit(ledger: ledger)
-        let taken = try await withServices([commit]) {
-            try await withThrowingTaskGroup(of: UInt256.self) { group in
-                for task in 0..<16 {
-                    group.addTask {
-                        var sum: UInt256 = 0
-                        for round in 0..<20 {
-                            let wallet = b.id("w\((task + round) % 4)")
-                            let id = b.tid("t\(task)-\(round)")
-                            if task % 4 == 0 {
-                                let fund = NewTransfer(id: id, .post([.debit(b.id("@world"), 9), .credit(wallet, 9)]))
-                                #expect(try await commit.post(fund).isCreated)
-                                continue
-                            }
-                            let upTo: UInt256? = task % 2 == 0 ? nil : UInt256(UInt64(1 + round % 4))
-                            let action: NewTransfer.Action =
-                                task % 3 == 0
-                                ? .balancing(from: wallet, to: cap, upTo: upTo)
-                                : .balancingHold(from: wallet, to: cap, upTo: upTo, timeout: nil)
-                            let result = try await commit.post(NewTransfer(id: id, action))
-                            switch result {
-                            case .created(let receipt):
-                                let amount = try #require(receipt.amount)
-                                #expect(!amount.isZero && amount <= (upTo ?? .max))
-                                sum = sum.adding(amount)!
-                            case .rejected(let error):
-                                #expect(error.code == .nothingAvailable || error.code == .destinationFull, "\(error)")
-                            case .exists:
-                                Issue.record("\(id) was sent once")
-                            }
-                        }
-                        return sum
-                    }
-                }
-                var total: UInt256 = 0
-                for try await part in group { total = total.adding(part)! }
-                return total
-            }
+        let taken = try await sweepConcurrently(b, rounds: 20, fund: 9, allowed: [.nothingAvailable, .destinationFull]) {
+            writer, id, wallet, upTo, commit in
+            let action: NewTransfer.Action =
+                writer % 3 == 0
+                ? .balancing(from: wallet, to: cap, upTo: upTo) : .balancingHold(from: wallet, to: cap, upTo: upTo, timeout: nil)
+            return try await commit.post(NewTransfer(id: id, action))
         }
         let capped = try await b.balance("cap")
         #expect(capped.creditsPosted.adding(capped.creditsPending)! == taken)
