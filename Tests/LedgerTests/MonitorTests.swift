@@ -134,7 +134,9 @@ struct MonitorTests {
                 id: "\(b.prefix)-high", account: b.id("sink"), measure: .posted, operator: .gte, threshold: SignedAmount(600),
                 rearm: SignedAmount(300)))
         let start = try await b.ledger.sequenceEvents()
+        #expect(try await b.ledger.monitor("\(b.prefix)-low")?.armed == true)
         // pool: 1000 → 400 (fires) → 600 → 400 → 900 (re-armed) → 300 (fires); the sink mirrors it.
+        var armed: [Bool?] = []
         for (k, delta) in [-600, 200, -200, 500, -600].enumerated() {
             let amount = UInt256(UInt64(abs(delta)))
             let postings: [Posting] =
@@ -142,12 +144,14 @@ struct MonitorTests {
                 ? [.debit(b.id("pool"), amount), .credit(b.id("sink"), amount)]
                 : [.debit(b.id("sink"), amount), .credit(b.id("pool"), amount)]
             #expect(try await b.post("step\(k)", postings).isCreated)
+            armed.append(try await b.ledger.monitor("\(b.prefix)-low")?.armed)
         }
         let fired = try await Self.fired(b, after: start).map {
             "\($0.monitor.dropFirst(b.prefix.count + 1)) \($0.transfer.rawValue.dropFirst(b.prefix.count + 1))"
         }
         // The sink: 600 (fires) → 400 → 600 → 100 (re-armed) → 700 (fires).
         #expect(fired == ["low step0", "high step0", "low step4", "high step4"])
+        #expect(armed == [false, false, false, true, false])
     }
 
     @Test func aRearmLevelMustBeBeyondTheThreshold() async throws {

@@ -53,11 +53,15 @@ public struct BalanceMonitor: Sendable, Hashable {
     /// level: at least it for `lt`/`lte` (so above the threshold), at most it for `gt`/`gte`
     /// (below the threshold). Nil: it fires on every crossing.
     public var rearm: SignedAmount?
+    /// Set by the ledger for a monitor with a ``rearm`` level: whether it fires on the next
+    /// crossing (false from a firing until the balance is back past the re-arm level). Nil for a
+    /// monitor without one (it is always armed) and in a request.
+    public var armed: Bool?
     public var createdAt: Date?
 
     public init(
         id: String, account: AccountID, measure: Measure, operator: Operator, threshold: SignedAmount, rearm: SignedAmount? = nil,
-        createdAt: Date? = nil
+        armed: Bool? = nil, createdAt: Date? = nil
     ) {
         self.id = id
         self.account = account
@@ -65,6 +69,7 @@ public struct BalanceMonitor: Sendable, Hashable {
         self.operator = `operator`
         self.threshold = threshold
         self.rearm = rearm
+        self.armed = armed
         self.createdAt = createdAt
     }
 

@@ -23,7 +23,7 @@ extension PostgresLedger {
         try monitor.validateRearm()
         let threshold = monitor.threshold.description
         let rearm = monitor.rearm?.description
-        let row: (Bool, Bool, String, String, String, String, String?, Date, Bool)? = try await database {
+        let row: (Bool, Bool, String, String, String, String, String?, Bool, Date, Bool)? = try await database {
             let query: PostgresQuery = """
                 with acc as (select a.num, a.normal from settle.accounts a where a.id = \(monitor.account.rawValue)),
                 ins as (
@@ -32,15 +32,15 @@ extension PostgresLedger {
                            \(rearm)::numeric
                       from acc
                     on conflict (id) do nothing
-                    returning num, id, account_num, balance, operator, threshold, rearm, created_at)
+                    returning num, id, account_num, balance, operator, threshold, rearm, armed, created_at)
                 select ins.num is not null, true, a.id, ins.balance, ins.operator, ins.threshold::text, ins.rearm::text,
-                       ins.created_at,
+                       ins.armed, ins.created_at,
                        settle.monitor_holds(ins.operator,
                            settle.monitor_value(a.normal, ins.balance, b.debits_posted, b.credits_posted,
                                                 b.debits_pending, b.credits_pending), ins.threshold)
                   from ins join settle.accounts a on a.num = ins.account_num join settle.balances b on b.account_num = a.num
                 union all
-                select false, false, a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.created_at,
+                select false, false, a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.armed, m.created_at,
                        settle.monitor_holds(m.operator,
                            settle.monitor_value(a.normal, m.balance, b.debits_posted, b.credits_posted,
                                                 b.debits_pending, b.credits_pending), m.threshold)
@@ -49,16 +49,16 @@ extension PostgresLedger {
                  where m.id = \(monitor.id) and not exists (select 1 from ins)
                 """
             for try await row in try await client.query(query, logger: logger).decode(
-                (Bool, Bool, String, String, String, String, String?, Date, Bool).self)
+                (Bool, Bool, String, String, String, String, String?, Bool, Date, Bool).self)
             {
                 return row
             }
             return nil
         }
-        guard let (created, _, account, measure, op, storedThreshold, storedRearm, createdAt, holds) = row else {
+        guard let (created, _, account, measure, op, storedThreshold, storedRearm, armed, createdAt, holds) = row else {
             throw LedgerError(.accountNotFound, "account \(monitor.account) does not exist")
         }
-        let stored = try Self.monitor(monitor.id, account, measure, op, storedThreshold, storedRearm, createdAt)
+        let stored = try Self.monitor(monitor.id, account, measure, op, storedThreshold, storedRearm, armed, createdAt)
         if !created {
             guard stored.account == monitor.account, stored.measure == monitor.measure, stored.operator == monitor.operator,
                 stored.threshold == monitor.threshold, stored.rearm == monitor.rearm
@@ -72,24 +72,24 @@ extension PostgresLedger {
     /// The monitors, of one account or of every account whose id starts with `accountPrefix`.
     public func monitors(accountPrefix: String = "") async throws(LedgerError) -> [BalanceMonitor] {
         let pattern = accountPrefix.replacingOccurrences(of: "_", with: "\\_") + "%"
-        let rows: [(String, String, String, String, String, String?, Date)] = try await database {
-            var rows: [(String, String, String, String, String, String?, Date)] = []
+        let rows: [(String, String, String, String, String, String?, Bool, Date)] = try await database {
+            var rows: [(String, String, String, String, String, String?, Bool, Date)] = []
             let query: PostgresQuery = """
-                select m.id, a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.created_at
+                select m.id, a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.armed, m.created_at
                   from settle.balance_monitors m join settle.accounts a on a.num = m.account_num
                  where a.id like \(pattern)
                  order by m.id
                 """
             for try await row in try await client.query(query, logger: logger).decode(
-                (String, String, String, String, String, String?, Date).self)
+                (String, String, String, String, String, String?, Bool, Date).self)
             {
                 rows.append(row)
             }
             return rows
         }
         var out: [BalanceMonitor] = []
-        for (id, account, measure, op, threshold, rearm, created) in rows {
-            out.append(try Self.monitor(id, account, measure, op, threshold, rearm, created))
+        for (id, account, measure, op, threshold, rearm, armed, created) in rows {
+            out.append(try Self.monitor(id, account, measure, op, threshold, rearm, armed, created))
         }
         return out
     }
@@ -97,20 +97,21 @@ extension PostgresLedger {
     /// The monitor with this id, or nil.
     public func monitor(_ id: String) async throws(LedgerError) -> BalanceMonitor? {
         guard BalanceMonitor.isValidID(id) else { return nil }
-        let row: (String, String, String, String, String?, Date)? = try await database {
+        let row: (String, String, String, String, String?, Bool, Date)? = try await database {
             let query: PostgresQuery = """
-                select a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.created_at
+                select a.id, m.balance, m.operator, m.threshold::text, m.rearm::text, m.armed, m.created_at
                   from settle.balance_monitors m join settle.accounts a on a.num = m.account_num
                  where m.id = \(id)
                 """
-            for try await row in try await client.query(query, logger: logger).decode((String, String, String, String, String?, Date).self)
+            for try await row in try await client.query(query, logger: logger).decode(
+                (String, String, String, String, String?, Bool, Date).self)
             {
                 return row
             }
             return nil
         }
-        guard let (account, measure, op, threshold, rearm, created) = row else { return nil }
-        return try Self.monitor(id, account, measure, op, threshold, rearm, created)
+        guard let (account, measure, op, threshold, rearm, armed, created) = row else { return nil }
+        return try Self.monitor(id, account, measure, op, threshold, rearm, armed, created)
     }
 
     /// Deletes a monitor; it fires no more.
@@ -126,7 +127,8 @@ extension PostgresLedger {
 
     /// A stored row as a monitor; the table's checks keep measure and operator to known words.
     private static func monitor(
-        _ id: String, _ account: String, _ measure: String, _ op: String, _ threshold: String, _ rearm: String?, _ created: Date
+        _ id: String, _ account: String, _ measure: String, _ op: String, _ threshold: String, _ rearm: String?, _ armed: Bool,
+        _ created: Date
     ) throws(LedgerError) -> BalanceMonitor {
         guard let measure = BalanceMonitor.Measure(rawValue: measure), let op = BalanceMonitor.Operator(rawValue: op) else {
             throw LedgerError(.database, "monitor \(id) has an unknown measure or operator: \(measure) \(op)")
@@ -134,6 +136,6 @@ extension PostgresLedger {
         let rearmAmount: SignedAmount? = if let rearm { try signed(rearm) } else { nil }
         return BalanceMonitor(
             id: id, account: AccountID(internal: account), measure: measure, operator: op, threshold: try signed(threshold),
-            rearm: rearmAmount, createdAt: created)
+            rearm: rearmAmount, armed: rearmAmount == nil ? nil : armed, createdAt: created)
     }
 }

@@ -87,7 +87,7 @@ struct MonitorWire: Codable, Sendable {
     var holdsNow: Bool?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, account, balance, `operator`, threshold, rearm
+        case id, account, balance, `operator`, threshold, rearm, armed
         case createdAt = "created_at"
         case holdsNow = "holds_now"
     }
@@ -131,6 +131,7 @@ struct MonitorWire: Codable, Sendable {
         try c.encode(monitor.operator.rawValue, forKey: .operator)
         try c.encode(monitor.threshold, forKey: .threshold)
         try c.encodeIfPresent(monitor.rearm, forKey: .rearm)
+        try c.encodeIfPresent(monitor.armed, forKey: .armed)
         try c.encodeIfPresent(monitor.createdAt, forKey: .createdAt)
         try c.encodeIfPresent(holdsNow, forKey: .holdsNow)
     }
