@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import PostgresNIO
 import SettleTesting
 import Testing
 
@@ -206,5 +207,27 @@ struct BalancingHoldTests {
         for w in 0..<4 {
             #expect(try await b.balance("w\(w)").available.isNegative == false)
         }
+    }
+    /// The 23-argument conditional function of v18 stays for a binary of the previous version
+    /// during a deploy: a call of the new one without bounds, the destination clamp included.
+    @Test func theConditionalFunctionOfV18StillAnswers() async throws {
+        let b = try await Books.make()
+        try await b.accounts("@world", "agent", "merchant")
+        _ = try await b.post("fund", [.debit(b.id("@world"), 1_000), .credit(b.id("agent"), 1_000)])
+        let (id, agent, merchant) = (b.tid("old").rawValue, b.id("agent").rawValue, b.id("merchant").rawValue)
+        let query: PostgresQuery = """
+            select status, code, amount::text from settle.post_transfers(
+                array[\(id)]::text[], array[0]::int2[], array['']::text[], array[-1]::numeric[], array[0]::int8[],
+                array['epoch']::timestamptz[], array[false], array['']::text[], array['']::text[], array['']::text[],
+                array[repeat('ab', 32)], array[1, 1]::int4[], array[\(agent), \(merchant)]::text[], array[true, false],
+                array[250, 250]::numeric[], false, array['']::text[], array[false],
+                array[true], array[1]::int4[], array[\(agent)]::text[], array[1]::int8[], array['']::text[])
+            """
+        var rows: [(Int16, String?, String?)] = []
+        for try await row in try await b.ledger.client.query(query, logger: TestDatabase.logger).decode((Int16, String?, String?).self) {
+            rows.append(row)
+        }
+        #expect(rows.count == 1 && rows.first?.0 == 0 && rows.first?.1 == nil && rows.first?.2 == "250", "\(rows)")
+        #expect(try await b.balance("agent").posted == SignedAmount(750))
     }
 }
