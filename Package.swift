@@ -65,6 +65,7 @@ let package = Package(
                 .embedInCode("Schema/v24_outbox.sql"),
                 .embedInCode("Schema/v25_partitions.sql"),
                 .embedInCode("Schema/v27_event_retention.sql"),
+                .embedInCode("Schema/v28_balancing_holds_and_bounds.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -87,6 +87,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let balanceMismatch: Code = "balance_mismatch"
         /// A balancing transfer's source account had nothing available to move.
         public static let nothingAvailable: Code = "nothing_available"
+        /// A balancing transfer's destination has a limit on the side it takes that leaves no
+        /// room (decision 0043); with some room the amount is clamped to it instead.
+        public static let destinationFull: Code = "destination_full"
 
         // Tamper evidence (decision 0031).
         /// A chain signing or public key could not be read (not 64 hex digits of a raw Ed25519 key).
@@ -103,6 +106,9 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let cursorExpired: Code = "cursor_expired"
         /// No balance monitor has this id.
         public static let monitorNotFound: Code = "monitor_not_found"
+        /// A monitor's re-arm level is not on the far side of its threshold (above it for `lt`/`lte`,
+        /// below it for `gt`/`gte`), decision 0043.
+        public static let invalidRearm: Code = "invalid_rearm"
         /// No webhook endpoint has this id.
         public static let webhookEndpointNotFound: Code = "webhook_endpoint_not_found"
         /// A webhook endpoint's URL is not an absolute http(s) URL of at most 2,048 bytes.
@@ -169,10 +175,13 @@ public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
         "atomic_batch_failed": "another transfer of the atomic batch was rejected; nothing was written",
         "invalid_kind": "unknown transfer kind",
         "forbidden_account": "a posting names an account outside the key's account prefix",
-        "invalid_condition": "a condition must name an account the transfer posts to, once, with a version or an available amount",
+        "invalid_condition":
+            "a condition must name an account the transfer posts to, once, with a version, an available amount or bounds on it that can hold",
         "version_mismatch": "an account's version is not the one the transfer's condition requires; nothing was written",
-        "balance_mismatch": "an account's available balance is not the one the transfer's condition requires; nothing was written",
+        "balance_mismatch":
+            "an account's available balance is not what the transfer's condition requires (exactly, at least or at most); nothing was written",
         "nothing_available": "the balancing transfer's source account has nothing available to move",
+        "destination_full": "the balancing transfer's destination has no room left under its limit",
         "reserved_namespace":
             "transfer ids <rail>:... and rail references of a registered rail are reserved for that rail's own bookings",
     ]

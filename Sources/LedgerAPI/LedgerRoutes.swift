@@ -310,7 +310,7 @@ public struct LedgerRoutes: Sendable {
         switch transfer.action {
         case .post(let postings), .hold(let postings, _):
             for posting in postings { try context.requireAccess(to: posting.account.rawValue) }
-        case .balancing(let from, let to, _):
+        case .balancing(let from, let to, _), .balancingHold(let from, let to, _, _):
             try context.requireAccess(to: from.rawValue)
             try context.requireAccess(to: to.rawValue)
         case .postHold, .voidHold, .reverse: break

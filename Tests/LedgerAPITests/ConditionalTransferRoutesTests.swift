@@ -62,4 +62,51 @@ struct ConditionalTransferRoutesTests {
             #expect(items.last?["code"] as? String == "version_mismatch")
         }
     }
+    /// Decision 0043: a balancing hold (`pending: true`), the destination's limit clamping, and
+    /// bounds on the available balance.
+    @Test func balancingHoldsDestinationLimitsAndBoundsThroughTheAPI() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            try await s.books("world", "agent!", "merchant")
+            try await s.call(
+                .POST, "/v1/accounts", key: s.admin,
+                body: #"{"id": "\#(p):cap", "asset": "\#(p)-usd", "normal_side": "credit", "limit": "credits_must_not_exceed_debits"}"#
+            ).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("fund", "world", "agent", "1000")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("allow", "cap", "world", "300")).expect(201)
+
+            let hold =
+                #"{"id": "\#(p):h1", "type": "balancing", "from": "\#(p):agent", "to": "\#(p):merchant", "up_to": "400", "pending": true, "timeout": 600}"#
+            let held = try await s.call(.POST, "/v1/transfers", key: s.write, body: hold).expect(201)
+            #expect(held["amount"] == "400")
+            #expect(try await s.call(.POST, "/v1/transfers", key: s.write, body: hold).expect(200)["amount"] == "400")
+            try await s.call(.POST, "/v1/transfers/\(p):h1/post", key: s.write, body: #"{"amount": "150"}"#).expect(201)
+            let balance = try await s.call(.GET, "/v1/accounts/\(p):agent/balance", key: s.read).expect(200)
+            #expect(balance["available"] == "850")
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: #"{"id": "\#(p):h2", "type": "balancing", "from": "\#(p):agent", "to": "\#(p):merchant", "timeout": 600}"#
+            ).expect(400)
+
+            // Clamped to the cap's room, then no room left.
+            let sweep = #"{"id": "\#(p):c1", "type": "balancing", "from": "\#(p):agent", "to": "\#(p):cap"}"#
+            #expect(try await s.call(.POST, "/v1/transfers", key: s.write, body: sweep).expect(201)["amount"] == "300")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: sweep.replacingOccurrences(of: ":c1", with: ":c2"))
+                .expectProblem(422, "destination_full")
+
+            func pay(_ id: String, _ condition: String) -> String {
+                #"{"id": "\#(p):\#(id)", "postings": [{"direction": "debit", "account": "\#(p):agent", "amount": "10"}, {"direction": "credit", "account": "\#(p):merchant", "amount": "10"}], "conditions": [\#(condition)]}"#
+            }
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: pay("b1", #"{"account": "\#(p):agent", "available_gte": "600"}"#))
+                .expectProblem(409, "balance_mismatch")
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: pay("b2", #"{"account": "\#(p):agent", "available_gte": "500", "available_lte": "550"}"#)
+            ).expect(201)
+            try await s.call(
+                .POST, "/v1/transfers", key: s.write,
+                body: pay("b3", #"{"account": "\#(p):agent", "available_gte": "9", "available_lte": "1"}"#)
+            ).expectProblem(422, "invalid_condition")
+        }
+    }
 }

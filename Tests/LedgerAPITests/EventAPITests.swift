@@ -92,6 +92,17 @@ struct EventAPITests {
             try await s.call(.POST, "/v1/monitors", key: s.write, body: monitor.replacingOccurrences(of: "\"lt\"", with: "\"<\""))
                 .expect(400)
             try await s.call(.POST, "/v1/monitors", key: s.read, body: monitor).expectProblem(403, "forbidden_scope")
+            // A re-arm level (decision 0043): on the far side of the threshold, shown when read.
+            let rearmed =
+                #"{"id": "\#(p)-hys", "account": "\#(p):agent", "balance": "available", "operator": "lt", "threshold": "100", "rearm": "400"}"#
+            #expect(try await s.call(.POST, "/v1/monitors", key: s.write, body: rearmed).expect(201)["rearm"] == "400")
+            let read = try await s.call(.GET, "/v1/monitors/\(p)-hys", key: s.read).expect(200)
+            #expect(read["rearm"] == "400" && read.json["armed"] as? Bool == true)
+            try await s.call(
+                .POST, "/v1/monitors", key: s.write,
+                body: rearmed.replacingOccurrences(of: "-hys", with: "-bad").replacingOccurrences(of: "\"400\"", with: "\"50\"")
+            ).expectProblem(422, "invalid_rearm")
+            try await s.call(.DELETE, "/v1/monitors/\(p)-hys", key: s.write).expect(200)
 
             let start = try #require(try await s.call(.GET, "/v1/events?types=account.closed", key: s.read).expect(200)["head"])
             try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("pay", "agent", "merchant", "450")).expect(201)

@@ -208,42 +208,10 @@ struct ConditionalTransferTests {
         let b = try await Books.make()
         try await b.accounts("@world", "w0", "w1", "w2", "w3", "merchant")
         let ledger = b.ledger
-        let commit = GroupCommit(ledger: ledger)
-        let moved = try await withServices([commit]) {
-            try await withThrowingTaskGroup(of: UInt256.self) { group in
-                for task in 0..<16 {
-                    group.addTask {
-                        var sum: UInt256 = 0
-                        for round in 0..<30 {
-                            let wallet = b.id("w\((task + round) % 4)")
-                            let id = b.tid("t\(task)-\(round)")
-                            if task % 4 == 0 {
-                                let fund = NewTransfer(id: id, .post([.debit(b.id("@world"), 7), .credit(wallet, 7)]))
-                                #expect(try await commit.post(fund).isCreated)
-                                continue
-                            }
-                            let upTo: UInt256? = task % 2 == 0 ? nil : UInt256(UInt64(1 + round % 5))
-                            let sweep = NewTransfer(id: id, .balancing(from: wallet, to: b.id("merchant"), upTo: upTo))
-                            // Half go through group commit (mixed batches), half alone.
-                            let result = task % 3 == 0 ? try await ledger.post(sweep) : try await commit.post(sweep)
-                            switch result {
-                            case .created(let receipt):
-                                let amount = try #require(receipt.amount)
-                                #expect(!amount.isZero && amount <= (upTo ?? .max))
-                                sum = sum.adding(amount)!
-                            case .rejected(let error):
-                                #expect(error.code == .nothingAvailable, "\(error)")
-                            case .exists:
-                                Issue.record("\(id) was sent once")
-                            }
-                        }
-                        return sum
-                    }
-                }
-                var total: UInt256 = 0
-                for try await part in group { total = total.adding(part)! }
-                return total
-            }
+        let moved = try await sweepConcurrently(b, rounds: 30, fund: 7, allowed: [.nothingAvailable]) { writer, id, wallet, upTo, commit in
+            let sweep = NewTransfer(id: id, .balancing(from: wallet, to: b.id("merchant"), upTo: upTo))
+            // Half go through group commit (mixed batches), half alone.
+            return writer % 3 == 0 ? try await ledger.post(sweep) : try await commit.post(sweep)
         }
         var swept: UInt256 = 0
         for w in 0..<4 {

@@ -3,6 +3,10 @@ import Foundation
 /// A condition on an account's balance (on its normal side) that fires a
 /// ``LedgerEvent/Kind/balanceMonitorFired`` event each time a transfer makes it true after the balance
 /// before left it false: once per crossing, decided in the transaction that writes the entry.
+///
+/// With a ``rearm`` level (hysteresis, decision 0043), a monitor that fired fires again only after
+/// a transfer left the balance at or past that level, on the far side of the threshold: a balance
+/// oscillating around the threshold fires once, not on every crossing.
 public struct BalanceMonitor: Sendable, Hashable {
     /// Which balance the condition reads.
     public enum Measure: String, Sendable, Hashable, CaseIterable {
@@ -45,17 +49,45 @@ public struct BalanceMonitor: Sendable, Hashable {
     public var measure: Measure
     public var `operator`: Operator
     public var threshold: SignedAmount
+    /// After firing, the monitor is disarmed until a transfer leaves the balance at or past this
+    /// level: at least it for `lt`/`lte` (so above the threshold), at most it for `gt`/`gte`
+    /// (below the threshold). Nil: it fires on every crossing.
+    public var rearm: SignedAmount?
+    /// Set by the ledger for a monitor with a ``rearm`` level: whether it fires on the next
+    /// crossing (false from a firing until the balance is back past the re-arm level). Nil for a
+    /// monitor without one (it is always armed) and in a request.
+    public var armed: Bool?
     public var createdAt: Date?
 
     public init(
-        id: String, account: AccountID, measure: Measure, operator: Operator, threshold: SignedAmount, createdAt: Date? = nil
+        id: String, account: AccountID, measure: Measure, operator: Operator, threshold: SignedAmount, rearm: SignedAmount? = nil,
+        armed: Bool? = nil, createdAt: Date? = nil
     ) {
         self.id = id
         self.account = account
         self.measure = measure
         self.operator = `operator`
         self.threshold = threshold
+        self.rearm = rearm
+        self.armed = armed
         self.createdAt = createdAt
+    }
+
+    /// Checks that the re-arm level, if any, is on the far side of the threshold.
+    public func validateRearm() throws(LedgerError) {
+        guard let rearm else { return }
+        switch self.operator {
+        case .lt, .lte:
+            guard rearm > threshold else {
+                throw LedgerError(
+                    .invalidRearm, "monitor \(id): the re-arm level of a \(self.operator.rawValue) monitor must be above its threshold")
+            }
+        case .gt, .gte:
+            guard rearm < threshold else {
+                throw LedgerError(
+                    .invalidRearm, "monitor \(id): the re-arm level of a \(self.operator.rawValue) monitor must be below its threshold")
+            }
+        }
     }
 
     /// Ids as account ids are: a letter or digit, then letters, digits and `._:/@+-`, 1 to 128 bytes.

@@ -11,8 +11,8 @@ import Foundation
 /// ```
 /// `type` is `post` (default), `hold` (with optional `timeout` seconds), `post_hold` (`hold`, optional
 /// `amount`), `void_hold` (`hold`), `reverse` (`transfer`) or `balancing` (`from`, `to`, optional
-/// `up_to`). `post`, `hold` and `balancing` take optional `conditions` (``Condition``). Unknown
-/// fields are an error.
+/// `up_to`; with `"pending": true` a balancing hold, with optional `timeout`). `post`, `hold` and
+/// `balancing` take optional `conditions` (``Condition``). Unknown fields are an error.
 extension NewTransfer: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, type, postings, timeout, hold, amount, transfer, parent
@@ -21,7 +21,7 @@ extension NewTransfer: Codable {
         case railReference = "rail_reference"
         case from, to
         case upTo = "up_to"
-        case conditions
+        case conditions, pending
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,25 +45,36 @@ extension NewTransfer: Codable {
         let action: Action
         switch type {
         case "post":
-            try forbid(.timeout, .hold, .amount, .transfer, .from, .to, .upTo)
+            try forbid(.timeout, .hold, .amount, .transfer, .from, .to, .upTo, .pending)
             action = .post(try require(.postings, [Posting].self))
         case "hold":
-            try forbid(.hold, .amount, .transfer, .from, .to, .upTo)
+            try forbid(.hold, .amount, .transfer, .from, .to, .upTo, .pending)
             action = .hold(try require(.postings, [Posting].self), timeout: try k.decodeUnlessAbsent(Int64.self, forKey: .timeout))
         case "post_hold":
-            try forbid(.postings, .timeout, .transfer, .parent, .from, .to, .upTo, .conditions)
+            try forbid(.postings, .timeout, .transfer, .parent, .from, .to, .upTo, .conditions, .pending)
             action = .postHold(try require(.hold, TransferID.self), amount: try k.decodeUnlessAbsent(UInt256.self, forKey: .amount))
         case "void_hold":
-            try forbid(.postings, .timeout, .transfer, .amount, .parent, .from, .to, .upTo, .conditions)
+            try forbid(.postings, .timeout, .transfer, .amount, .parent, .from, .to, .upTo, .conditions, .pending)
             action = .voidHold(try require(.hold, TransferID.self))
         case "reverse":
-            try forbid(.postings, .timeout, .hold, .amount, .parent, .from, .to, .upTo, .conditions)
+            try forbid(.postings, .timeout, .hold, .amount, .parent, .from, .to, .upTo, .conditions, .pending)
             action = .reverse(try require(.transfer, TransferID.self))
         case "balancing":
-            try forbid(.postings, .timeout, .hold, .amount, .transfer)
-            action = .balancing(
-                from: try require(.from, AccountID.self), to: try require(.to, AccountID.self),
-                upTo: try k.decodeUnlessAbsent(UInt256.self, forKey: .upTo))
+            try forbid(.postings, .hold, .amount, .transfer)
+            let from = try require(.from, AccountID.self)
+            let to = try require(.to, AccountID.self)
+            let upTo = try k.decodeUnlessAbsent(UInt256.self, forKey: .upTo)
+            if try k.decodeUnlessAbsent(Bool.self, forKey: .pending) ?? false {
+                action = .balancingHold(from: from, to: to, upTo: upTo, timeout: try k.decodeUnlessAbsent(Int64.self, forKey: .timeout))
+            } else {
+                guard !k.contains(.timeout) else {
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: decoder.codingPath + [CodingKeys.timeout],
+                            debugDescription: "balancing takes a timeout only with pending: true"))
+                }
+                action = .balancing(from: from, to: to, upTo: upTo)
+            }
         default:
             throw DecodingError.dataCorrupted(
                 .init(
@@ -104,6 +115,13 @@ extension NewTransfer: Codable {
             try k.encode(from, forKey: .from)
             try k.encode(to, forKey: .to)
             try k.encodeIfPresent(upTo, forKey: .upTo)
+        case .balancingHold(let from, let to, let upTo, let timeout):
+            try k.encode("balancing", forKey: .type)
+            try k.encode(from, forKey: .from)
+            try k.encode(to, forKey: .to)
+            try k.encodeIfPresent(upTo, forKey: .upTo)
+            try k.encode(true, forKey: .pending)
+            try k.encodeIfPresent(timeout, forKey: .timeout)
         }
         try k.encodeIfPresent(parent, forKey: .parent)
         try k.encodeIfPresent(effectiveAt, forKey: .effectiveAt)

@@ -26,9 +26,17 @@ public struct NewTransfer: Sendable, Hashable {
         /// `to`: a balancing transfer, as TigerBeetle's. The amount is decided in the write path
         /// under the account's lock and returned in the result (``TransferResult/Receipt/amount``).
         /// `from` gives up its normal side (a credit-normal account is debited, a debit-normal one
-        /// credited) and `to` takes the other; available is ``Balance/available``. With nothing
-        /// available the transfer is rejected with ``LedgerError/Code/nothingAvailable``.
+        /// credited) and `to` takes the other; available is ``Balance/available``. Clamped on both
+        /// sides (decision 0043): when `to` has a limit on the side it takes, at most the room it
+        /// leaves. With nothing available the transfer is rejected with
+        /// ``LedgerError/Code/nothingAvailable``, with no room at `to` with
+        /// ``LedgerError/Code/destinationFull``.
         case balancing(from: AccountID, to: AccountID, upTo: UInt256?)
+        /// A balancing hold: holds what ``balancing(from:to:upTo:)`` would move, decided the same
+        /// way, as a hold of two postings (`timeout` as for ``hold(_:timeout:)``), later posted
+        /// (fully or partially) or voided with ``postHold(_:amount:)`` and ``voidHold(_:)``. The
+        /// amount held is returned in the result, also on `exists`.
+        case balancingHold(from: AccountID, to: AccountID, upTo: UInt256?, timeout: Int64?)
     }
 
     /// A pointer from a transfer to the record of the same money movement on its rail.
@@ -85,14 +93,14 @@ public struct NewTransfer: Sendable, Hashable {
 
     /// Whether the batch must go through the conditional posting call.
     var isConditional: Bool {
-        if case .balancing = action { return true }
+        if balancingAccounts != nil { return true }
         return !conditions.isEmpty
     }
 
     var kind: Transfer.Kind {
         switch action {
         case .post, .balancing: .posted
-        case .hold: .pending
+        case .hold, .balancingHold: .pending
         case .postHold: .postPending
         case .voidHold: .voidPending
         case .reverse: .reversal
@@ -102,14 +110,14 @@ public struct NewTransfer: Sendable, Hashable {
     var postings: [Posting] {
         switch action {
         case .post(let p), .hold(let p, _): p
-        case .postHold, .voidHold, .reverse, .balancing: []
+        case .postHold, .voidHold, .reverse, .balancing, .balancingHold: []
         }
     }
 
     /// The parent the database resolves: the hold, the reversed transfer, or the plain link.
     var parentID: TransferID? {
         switch action {
-        case .post, .hold, .balancing: parent
+        case .post, .hold, .balancing, .balancingHold: parent
         case .postHold(let p, _), .voidHold(let p), .reverse(let p): p
         }
     }
@@ -120,15 +128,15 @@ public struct NewTransfer: Sendable, Hashable {
             throw LedgerError(.amountMustBePositive, "transfer \(id): posting to \(posting.account) has amount 0")
         }
         switch action {
-        case .hold(_, let timeout?) where timeout <= 0:
+        case .hold(_, let timeout?) where timeout <= 0, .balancingHold(_, _, _, let timeout?) where timeout <= 0:
             throw LedgerError(.invalidTimeout, "transfer \(id): timeout must be a positive number of seconds")
         case .postHold(_, let amount?) where amount.isZero:
             throw LedgerError(.amountMustBePositive, "transfer \(id): posted amount must be greater than zero")
-        case .balancing(_, _, let upTo?) where upTo.isZero:
+        case .balancing(_, _, let upTo?) where upTo.isZero, .balancingHold(_, _, let upTo?, _) where upTo.isZero:
             throw LedgerError(.amountMustBePositive, "transfer \(id): up_to must be greater than zero")
         case .post(let p) where p.count < 2, .hold(let p, _) where p.count < 2:
             throw LedgerError(.tooFewPostings, "transfer \(id): a transfer takes at least two postings")
-        case .post, .hold, .postHold, .voidHold, .reverse, .balancing:
+        case .post, .hold, .postHold, .voidHold, .reverse, .balancing, .balancingHold:
             break
         }
         if case .postHold = action, parent != nil { throw linkError }
@@ -148,10 +156,26 @@ public struct NewTransfer: Sendable, Hashable {
         }
         // Rules across fields last: a transfer breaking a constraint of the document (400) is named
         // for that, whatever else is wrong, so that a batch refuses it as a whole (LedgerRoutes).
-        if case .balancing(let from, let to, _) = action, from == to {
+        if case let (from, to, _)? = balancingAccounts, from == to {
             throw LedgerError(.duplicateAccount, "transfer \(id): a balancing transfer moves between two accounts")
         }
         try validateConditions()
+    }
+
+    /// A balancing transfer's or balancing hold's source, destination and bound.
+    var balancingAccounts: (from: AccountID, to: AccountID, upTo: UInt256?)? {
+        switch action {
+        case .balancing(let from, let to, let upTo), .balancingHold(let from, let to, let upTo, _): (from, to, upTo)
+        case .post, .hold, .postHold, .voidHold, .reverse: nil
+        }
+    }
+
+    /// A hold's timeout, of a hold with postings or a balancing hold.
+    var holdTimeout: Int64? {
+        switch action {
+        case .hold(_, let timeout), .balancingHold(_, _, _, let timeout): timeout
+        case .post, .postHold, .voidHold, .reverse, .balancing: nil
+        }
     }
 
     private var linkError: LedgerError {
@@ -167,13 +191,13 @@ public struct NewTransfer: Sendable, Hashable {
             })
         if let parentID { fields["parent"] = .string(parentID.rawValue) }
         if case .postHold(_, let amount?) = action { fields["amount"] = .string(amount.decimalString) }
-        if case .hold(_, let timeout?) = action { fields["timeout"] = .number(String(timeout)) }
+        if let timeout = holdTimeout { fields["timeout"] = .number(String(timeout)) }
         if let effectiveAt {
             fields["effective_at"] = .number(String(Int64((effectiveAt.timeIntervalSince1970 * 1_000_000).rounded())))
         }
         if !metadata.isEmpty { fields["metadata"] = .object(metadata) }
         if let ref = railReference { fields["rail"] = .array([.string(ref.rail), .string(ref.reference)]) }
-        if case .balancing(let from, let to, let upTo) = action {
+        if case let (from, to, upTo)? = balancingAccounts {
             fields["balancing"] = .array([.string(from.rawValue), .string(to.rawValue), upTo.map { .string($0.decimalString) } ?? .null])
         }
         return SHA256.hash(data: Array(fields.canonicalJSON.utf8)).lowercaseHex

@@ -39,3 +39,14 @@ public struct SignedAmount: Sendable, Hashable, Codable, CustomStringConvertible
         try c.encode(description)
     }
 }
+
+extension SignedAmount: Comparable {
+    public static func < (a: SignedAmount, b: SignedAmount) -> Bool {
+        switch (a.isNegative, b.isNegative) {
+        case (true, false): true
+        case (false, true): false
+        case (false, false): a.magnitude < b.magnitude
+        case (true, true): a.magnitude > b.magnitude
+        }
+    }
+}

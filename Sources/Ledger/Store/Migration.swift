@@ -47,6 +47,9 @@ struct Migration: Sendable {
         // 26 was reserved for the x402 pipeline, which needed no table of its own.
         Migration(
             version: 27, name: "event_retention", sql: String(decoding: PackageResources.v27_event_retention_sql, as: UTF8.self)),
+        Migration(
+            version: 28, name: "balancing_holds_and_bounds",
+            sql: String(decoding: PackageResources.v28_balancing_holds_and_bounds_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

@@ -208,12 +208,14 @@ struct BatchColumns: Sendable {
     var apiKeys: [Bool] = []
     /// Conditional and balancing transfers (``ConditionalPostingCall``): per transfer whether it
     /// is a balancing one (its two postings carry the upper bound and placeholder directions),
-    /// and the conditions as rows (-1: no version, '': no available amount).
+    /// and the conditions as rows (-1: no version, '': no available amount or bound).
     var balancing: [Bool] = []
     var conditionTransfer: [Int32] = []
     var conditionAccount: [String] = []
     var conditionVersion: [Int64] = []
     var conditionAvailable: [String] = []
+    var conditionAvailableMin: [String] = []
+    var conditionAvailableMax: [String] = []
     var isConditional = false
 
     init(_ transfers: [NewTransfer], atomic: Bool, authorities: [PostingAuthority]? = nil) {
@@ -236,7 +238,7 @@ struct BatchColumns: Sendable {
             kinds.append(t.kind.rawValue)
             parents.append(t.parentID?.rawValue ?? "")
             if case .postHold(_, let amount?) = t.action { amounts.append(amount.decimalString) } else { amounts.append("-1") }
-            if case .hold(_, let timeout?) = t.action { timeouts.append(timeout) } else { timeouts.append(0) }
+            timeouts.append(t.holdTimeout ?? 0)
             effective.append(t.effectiveAt ?? epoch)
             effectiveSet.append(t.effectiveAt != nil)
             metadata.append(t.metadata.isEmpty ? "" : t.metadata.canonicalJSON)
@@ -249,7 +251,7 @@ struct BatchColumns: Sendable {
                 postingDebit.append(p.direction == .debit)
                 postingAmount.append(p.amount.decimalString)
             }
-            if case .balancing(let from, let to, let upTo) = t.action {
+            if case let (from, to, upTo)? = t.balancingAccounts {
                 let bound = (upTo ?? .max).decimalString
                 for (account, debit) in [(from, true), (to, false)] {
                     postingTransfer.append(Int32(k + 1))
@@ -266,6 +268,8 @@ struct BatchColumns: Sendable {
                 conditionAccount.append(c.account.rawValue)
                 conditionVersion.append(c.version ?? -1)
                 conditionAvailable.append(c.available?.description ?? "")
+                conditionAvailableMin.append(c.availableAtLeast?.description ?? "")
+                conditionAvailableMax.append(c.availableAtMost?.description ?? "")
             }
             isConditional = isConditional || t.isConditional
         }

@@ -87,12 +87,12 @@ struct MonitorWire: Codable, Sendable {
     var holdsNow: Bool?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, account, balance, `operator`, threshold
+        case id, account, balance, `operator`, threshold, rearm, armed
         case createdAt = "created_at"
         case holdsNow = "holds_now"
     }
     private enum RequestKeys: String, CodingKey, CaseIterable {
-        case id, account, balance, `operator`, threshold
+        case id, account, balance, `operator`, threshold, rearm
     }
 
     init(_ monitor: BalanceMonitor, holdsNow: Bool? = nil) {
@@ -119,7 +119,8 @@ struct MonitorWire: Codable, Sendable {
         }
         monitor = BalanceMonitor(
             id: id, account: try c.decode(AccountID.self, forKey: .account), measure: measure, operator: op,
-            threshold: try c.decode(SignedAmount.self, forKey: .threshold))
+            threshold: try c.decode(SignedAmount.self, forKey: .threshold),
+            rearm: try c.decodeUnlessAbsent(SignedAmount.self, forKey: .rearm))
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -129,6 +130,8 @@ struct MonitorWire: Codable, Sendable {
         try c.encode(monitor.measure.rawValue, forKey: .balance)
         try c.encode(monitor.operator.rawValue, forKey: .operator)
         try c.encode(monitor.threshold, forKey: .threshold)
+        try c.encodeIfPresent(monitor.rearm, forKey: .rearm)
+        try c.encodeIfPresent(monitor.armed, forKey: .armed)
         try c.encodeIfPresent(monitor.createdAt, forKey: .createdAt)
         try c.encodeIfPresent(holdsNow, forKey: .holdsNow)
     }
