@@ -66,6 +66,7 @@ let package = Package(
                 .embedInCode("Schema/v25_partitions.sql"),
                 .embedInCode("Schema/v27_event_retention.sql"),
                 .embedInCode("Schema/v28_balancing_holds_and_bounds.sql"),
+                .embedInCode("Schema/v30_webhook_scopes.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -130,25 +130,47 @@ struct EventRoutes: Sendable {
         return try APIJSON.response(MonitorWire(monitor))
     }
 
-    /// `POST /v1/webhook_endpoints`: answers with the signing secret, shown only here.
-    func createWebhookEndpoint(body: ByteBuffer) async throws -> Response {
+    /// `POST /v1/webhook_endpoints`: answers with the signing secret, shown only here. A key
+    /// limited to an account prefix registers endpoints scoped to it (decision 0046): their filter
+    /// lies under its prefix, and they receive what the key reads from `GET /v1/events`.
+    func createWebhookEndpoint(_ context: APIRequestContext, body: ByteBuffer) async throws -> Response {
         let wire = try APIJSON.decode(WebhookEndpointWire.self, from: body)
+        let scope = context.key?.accountPrefix
+        // No filter (absent or ""): everything the key may read.
+        let prefix = wire.accountPrefix.flatMap { $0.isEmpty ? nil : $0 } ?? scope ?? ""
+        if !prefix.isEmpty { try context.requireAccess(to: prefix) }
         let existing = try await ledger.webhookEndpoint(wire.id)
+        if let existing, !Self.sees(existing, context) {
+            // Another tenant's id: taken, without saying by whom or how.
+            throw LedgerError(.existsWithDifferentFields, "webhook endpoint id \(wire.id) is taken")
+        }
         let endpoint = try await ledger.createWebhookEndpoint(
-            id: wire.id, url: wire.url, types: wire.types.compactMap(LedgerEvent.Kind.init(rawValue:)), accountPrefix: wire.accountPrefix,
-            after: wire.after)
+            id: wire.id, url: wire.url, types: wire.types.compactMap(LedgerEvent.Kind.init(rawValue:)), accountPrefix: prefix,
+            scope: scope, after: wire.after)
         return try APIJSON.response(
             WebhookEndpointWire(endpoint, showSecret: existing == nil), status: existing == nil ? .created : .ok)
     }
 
-    /// `GET /v1/webhook_endpoints`.
-    func webhookEndpoints() async throws -> Response {
-        try APIJSON.response(ItemsWire(items: try await ledger.webhookEndpoints().map { WebhookEndpointWire($0, showSecret: false) }))
+    /// `GET /v1/webhook_endpoints`: those the key registered under its prefix (every one for a
+    /// key of the whole ledger).
+    func webhookEndpoints(_ context: APIRequestContext) async throws -> Response {
+        try APIJSON.response(
+            ItemsWire(
+                items: try await ledger.webhookEndpoints().filter { Self.sees($0, context) }.map {
+                    WebhookEndpointWire($0, showSecret: false)
+                }))
+    }
+
+    /// Whether the caller may see `endpoint`: a key of the whole ledger sees every one, a key
+    /// limited to a prefix those scoped under it.
+    static func sees(_ endpoint: WebhookEndpoint, _ context: APIRequestContext) -> Bool {
+        guard let prefix = context.key?.accountPrefix else { return true }
+        return endpoint.scope?.hasPrefix(prefix) ?? false
     }
 
     /// `DELETE /v1/webhook_endpoints/{id}`.
-    func deleteWebhookEndpoint(_ id: String) async throws -> Response {
-        guard let endpoint = try await ledger.webhookEndpoint(id) else {
+    func deleteWebhookEndpoint(_ id: String, _ context: APIRequestContext) async throws -> Response {
+        guard let endpoint = try await ledger.webhookEndpoint(id), Self.sees(endpoint, context) else {
             throw APIError(.notFound, .notFound, "webhook endpoint \(id) does not exist")
         }
         // Deleted by another caller since it was read.

@@ -184,12 +184,12 @@ public struct LedgerRoutes: Sendable {
         add(v1, .get, "/v1", "/monitors", .read) { request, context in try await events.monitors(request, context) }
         add(v1, .get, "/v1", "/monitors/{id}", .read) { _, context in try await events.monitor(try pathID(context), context) }
         add(v1, .delete, "/v1", "/monitors/{id}", .write) { _, context in try await events.deleteMonitor(try pathID(context), context) }
-        add(v1, .post, "/v1", "/webhook_endpoints", .admin) { request, _ in
-            try await events.createWebhookEndpoint(body: try await body(request))
+        add(v1, .post, "/v1", "/webhook_endpoints", .write) { request, context in
+            try await events.createWebhookEndpoint(context, body: try await body(request))
         }
-        add(v1, .get, "/v1", "/webhook_endpoints", .admin) { _, _ in try await events.webhookEndpoints() }
-        add(v1, .delete, "/v1", "/webhook_endpoints/{id}", .admin) { _, context in
-            try await events.deleteWebhookEndpoint(try pathID(context))
+        add(v1, .get, "/v1", "/webhook_endpoints", .read) { _, context in try await events.webhookEndpoints(context) }
+        add(v1, .delete, "/v1", "/webhook_endpoints/{id}", .write) { _, context in
+            try await events.deleteWebhookEndpoint(try pathID(context), context)
         }
         let reconciliation = ReconciliationRoutes(store: ReconciliationStore(ledger: ledger))
         add(v1, .get, "/v1", "/reconciliation/runs", .read) { request, _ in try await reconciliation.runs(request) }

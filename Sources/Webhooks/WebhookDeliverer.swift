@@ -73,7 +73,7 @@ public struct WebhookDeliverer: Sendable {
             try Task.checkCancellation()
             let page = try await ledger.events(
                 after: cursor, limit: batchSize, accountPrefix: endpoint.accountPrefix, types: Set(endpoint.types), scan: 1_000)
-            let batch = page.events
+            let batch = page.events.filter(endpoint.shows)
             if batch.isEmpty {
                 // Nothing this endpoint takes: move past it and read on, so that a narrow filter
                 // does not crawl a page per pass behind a busy ledger.

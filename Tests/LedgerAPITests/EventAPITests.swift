@@ -125,11 +125,11 @@ struct EventAPITests {
         }
     }
 
-    @Test func webhookEndpointsAreAdminsAndShowTheirSecretOnce() async throws {
+    @Test func webhookEndpointsNeedAWriteKeyAndShowTheirSecretOnce() async throws {
         try await TestServer.with { s in
             let p = s.prefix
             let body = #"{"id": "\#(p)-hook", "url": "http://127.0.0.1:9/hook", "types": ["transfer.created"], "account_prefix": "\#(p):"}"#
-            try await s.call(.POST, "/v1/webhook_endpoints", key: s.write, body: body).expectProblem(403, "forbidden_scope")
+            try await s.call(.POST, "/v1/webhook_endpoints", key: s.read, body: body).expectProblem(403, "forbidden_scope")
             let created = try await s.call(.POST, "/v1/webhook_endpoints", key: s.admin, body: body).expect(201)
             let secret = try #require(created["secret"])
             #expect(secret.count == 64)
@@ -154,8 +154,60 @@ struct EventAPITests {
             let mine = (list.json["items"] as? [[String: Any]] ?? []).filter { ($0["id"] as? String)?.hasPrefix(p) == true }
             #expect(mine.count == 1)
             #expect(mine.first?["secret"] == nil)
+            #expect(mine.first?.keys.contains("scope") == true && mine.first?["scope"] is NSNull)
+            try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.read).expectProblem(403, "forbidden_scope")
             try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expect(200)
             try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-hook", key: s.admin).expectProblem(404, "not_found")
+        }
+    }
+
+    /// A merchant's key registers its own webhook (decision 0046): inside its prefix only, seen
+    /// and removed by keys of that prefix only, and fed only the events it could read itself.
+    @Test func aKeyLimitedToAPrefixRegistersEndpointsScopedToIt() async throws {
+        try await TestServer.with { s in
+            let p = s.prefix
+            let acme = try await s.keys.create(scope: .write, accountPrefix: "\(p):acme:", label: "acme").token
+            let other = try await s.keys.create(scope: .write, accountPrefix: "\(p):other:", label: "other").token
+            func hook(_ id: String, prefix: String? = nil) -> String {
+                #"{"id": "\#(p)-\#(id)", "url": "http://127.0.0.1:9/hook""# + (prefix.map { #", "account_prefix": "\#($0)""# } ?? "") + "}"
+            }
+            try await s.call(.POST, "/v1/webhook_endpoints", key: acme, body: hook("out", prefix: "\(p):"))
+                .expectProblem(403, "forbidden_account")
+            try await s.call(.POST, "/v1/webhook_endpoints", key: acme, body: hook("out", prefix: "\(p):other:"))
+                .expectProblem(403, "forbidden_account")
+            let defaulted = try await s.call(.POST, "/v1/webhook_endpoints", key: acme, body: hook("acme")).expect(201)
+            #expect(defaulted["account_prefix"] == "\(p):acme:" && defaulted["scope"] == "\(p):acme:")
+            let narrower = try await s.call(.POST, "/v1/webhook_endpoints", key: acme, body: hook("float", prefix: "\(p):acme:float"))
+                .expect(201)
+            #expect(narrower["scope"] == "\(p):acme:")
+            // Another tenant's id is taken, and nothing about it is told.
+            try await s.call(.POST, "/v1/webhook_endpoints", key: other, body: hook("acme")).expectProblem(
+                409, "exists_with_different_fields")
+
+            func ids(_ key: String) async throws -> Set<String> {
+                let list = try await s.call(.GET, "/v1/webhook_endpoints", key: key).expect(200)
+                return Set((list.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }.filter { $0.hasPrefix(p) })
+            }
+            #expect(try await ids(acme) == ["\(p)-acme", "\(p)-float"])
+            #expect(try await ids(other).isEmpty)
+            #expect(try await ids(s.admin) == ["\(p)-acme", "\(p)-float"])
+            try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-acme", key: other).expectProblem(404, "not_found")
+            try await s.call(.DELETE, "/v1/webhook_endpoints/\(p)-float", key: acme).expect(200)
+
+            // Delivery: only events whose every account is under the scope.
+            let ledger = PostgresLedger(client: s.client, logger: TestDatabase.logger)
+            let endpoint = try #require(try await ledger.webhookEndpoint("\(p)-acme"))
+            try await s.books("acme:a", "acme:b", "other:c")
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("inside", "acme:a", "acme:b", "5")).expect(201)
+            try await s.call(.POST, "/v1/transfers", key: s.write, body: s.transfer("across", "acme:a", "other:c", "5")).expect(201)
+            let page = try await ledger.events(after: endpoint.deliveredThrough, limit: 1_000, accountPrefix: endpoint.accountPrefix)
+            let shown = Set(
+                page.events.filter(endpoint.shows).compactMap { event -> String? in
+                    guard case .transfer(let transfer) = event.subject else { return nil }
+                    return transfer.id.rawValue
+                })
+            #expect(shown == ["\(p):inside"])
+            #expect(page.events.count > shown.count, "the transfer across tenants touches the scope and is read, then held back")
         }
     }
 

@@ -146,6 +146,49 @@ struct WebhookDelivererTests {
         }
     }
 
+    /// An endpoint scoped to a tenant (decision 0046) is sent the events whose every account is
+    /// the tenant's, never a transfer that also names another tenant's account, and moves past those.
+    @Test func aScopedEndpointIsSentOnlyWhatItsScopeReads() async throws {
+        let ledger = try await TestDatabase.ledger()
+        let prefix = "w\(UInt32.random(in: 0...UInt32.max))"
+        let asset = try AssetID("\(prefix)-usd")
+        _ = try await ledger.createAssets([Asset(id: asset, code: "USD", scale: 2)])
+        let (a, b, other) = (try AccountID("\(prefix):acme:a"), try AccountID("\(prefix):acme:b"), try AccountID("\(prefix):other:c"))
+        _ = try await ledger.createAccounts([
+            Account(id: a, asset: asset, normalSide: .debit), Account(id: b, asset: asset, normalSide: .credit),
+            Account(id: other, asset: asset, normalSide: .credit),
+        ])
+        await #expect(throws: LedgerError.self) {
+            try await ledger.createWebhookEndpoint(id: "\(prefix)-wide", url: "http://127.0.0.1:9/hook", scope: "\(prefix):acme:")
+        }
+        try await Self.withReceiver { receiver, port in
+            let endpoint = try await ledger.createWebhookEndpoint(
+                id: "\(prefix)-acme", url: "http://127.0.0.1:\(port)/hook", types: [.transferCreated], accountPrefix: "\(prefix):acme:",
+                scope: "\(prefix):acme:")
+            #expect(endpoint.scope == "\(prefix):acme:")
+            let transfers = [
+                NewTransfer(id: try TransferID("\(prefix):inside-1"), .post([.debit(a, 1), .credit(b, 1)])),
+                NewTransfer(id: try TransferID("\(prefix):across"), .post([.debit(a, 1), .credit(other, 1)])),
+                NewTransfer(id: try TransferID("\(prefix):inside-2"), .post([.debit(a, 2), .credit(b, 2)])),
+            ]
+            for transfer in transfers { _ = try await ledger.post([transfer]) }
+            let last = try await ledger.sequenceEvents()
+            let deliverer = WebhookDeliverer(ledger: ledger)
+            for _ in 0..<50 {
+                let current = try #require(try await ledger.webhookEndpoint(endpoint.id))
+                if current.deliveredThrough >= last { break }
+                _ = try await deliverer.deliver(to: current)
+            }
+            #expect(try await ledger.webhookEndpoint(endpoint.id)?.deliveredThrough ?? 0 >= last)
+            var ids: [String] = []
+            for (_, body) in await receiver.bodies() {
+                let items = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+                ids += items.compactMap { ($0["data"] as? [String: Any])?["id"] as? String }
+            }
+            #expect(ids == ["\(prefix):inside-1", "\(prefix):inside-2"])
+        }
+    }
+
     @Test func backOffDoublesUpToAnHour() {
         #expect(WebhookDeliverer.backOff(after: 1) == .seconds(1))
         #expect(WebhookDeliverer.backOff(after: 2) == .seconds(2))

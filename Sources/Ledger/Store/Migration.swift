@@ -50,6 +50,8 @@ struct Migration: Sendable {
         Migration(
             version: 28, name: "balancing_holds_and_bounds",
             sql: String(decoding: PackageResources.v28_balancing_holds_and_bounds_sql, as: UTF8.self)),
+        // 29 was reserved for the cross-rail demo, which needed no table of its own.
+        Migration(version: 30, name: "webhook_scopes", sql: String(decoding: PackageResources.v30_webhook_scopes_sql, as: UTF8.self)),
     ]
 
     /// The statements of the migration, one per query (the extended protocol takes one at a time).

@@ -8,8 +8,10 @@ extension PostgresLedger {
     ///   ``LedgerError/Code/unknownCursor`` (a start beyond the last event),
     ///   ``LedgerError/Code/cursorExpired`` (a start among pruned events),
     ///   ``LedgerError/Code/existsWithDifferentFields``.
+    /// - Parameter scope: the account prefix of the key registering it (``WebhookEndpoint/scope``);
+    ///   `accountPrefix` must then lie under it.
     public func createWebhookEndpoint(
-        id: String, url: String, types: [LedgerEvent.Kind] = [], accountPrefix: String = "", after: Int64? = nil
+        id: String, url: String, types: [LedgerEvent.Kind] = [], accountPrefix: String = "", scope: String? = nil, after: Int64? = nil
     ) async throws(LedgerError) -> WebhookEndpoint {
         guard BalanceMonitor.isValidID(id) else {
             throw LedgerError(.malformedID, "an endpoint id is 1-128 characters of [A-Za-z0-9._:/@+-] starting with a letter or digit")
@@ -19,6 +21,11 @@ extension PostgresLedger {
         }
         guard accountPrefix.isEmpty || AccountID.isValid(accountPrefix) else {
             throw LedgerError(.malformedID, "an account prefix is 1-128 characters of [A-Za-z0-9._:/@+-] starting with a letter or digit")
+        }
+        if let scope {
+            guard !scope.isEmpty, accountPrefix.hasPrefix(scope) else {
+                throw LedgerError(.forbiddenAccount, "the endpoint's account prefix must start with its scope \(scope)")
+            }
         }
         let head = try await sequenceEvents()
         let start = after ?? head
@@ -33,8 +40,8 @@ extension PostgresLedger {
         let inserted: Bool = try await database {
             let rows = try await client.query(
                 """
-                insert into settle.webhook_endpoints (id, url, secret, types, account_prefix, delivered_through)
-                select \(id), \(url), \(secret), \(typeNames), \(accountPrefix), \(start)
+                insert into settle.webhook_endpoints (id, url, secret, types, account_prefix, scope, delivered_through)
+                select \(id), \(url), \(secret), \(typeNames), \(accountPrefix), \(scope), \(start)
                   from (select pruned_through from settle.outbox_horizon for update) h
                  where h.pruned_through <= \(start)
                 on conflict (id) do nothing returning id
@@ -48,7 +55,7 @@ extension PostgresLedger {
             throw Self.expired(start, horizon: try await eventHorizon())
         }
         if !inserted {
-            guard stored.url == url, stored.types == types, stored.accountPrefix == accountPrefix else {
+            guard stored.url == url, stored.types == types, stored.accountPrefix == accountPrefix, stored.scope == scope else {
                 throw LedgerError(.existsWithDifferentFields, "webhook endpoint \(id) exists with another URL or filter")
             }
         }
@@ -121,10 +128,10 @@ extension PostgresLedger {
     }
 
     private func readWebhookEndpoints(id: String?, dueOnly: Bool) async throws(LedgerError) -> [WebhookEndpoint] {
-        typealias Row = (String, String, String, [String], String, Int64, Int32, Date, Date?, Int32?, String?, Date)
+        typealias Row = (String, String, String, [String], String, String?, Int64, Int32, Date, Date?, Int32?, String?, Date)
         let rows: [Row] = try await database {
             let query: PostgresQuery = """
-                select id, url, secret, types, account_prefix, delivered_through, failures, next_attempt_at, last_attempt_at,
+                select id, url, secret, types, account_prefix, scope, delivered_through, failures, next_attempt_at, last_attempt_at,
                        last_status, last_error, created_at
                   from settle.webhook_endpoints
                  where (\(id)::text is null or id = \(id)) and (not \(dueOnly) or next_attempt_at <= now())
@@ -134,10 +141,10 @@ extension PostgresLedger {
             for try await row in try await client.query(query, logger: logger).decode(Row.self) { out.append(row) }
             return out
         }
-        return rows.map { id, url, secret, types, prefix, through, failures, next, last, status, error, created in
+        return rows.map { id, url, secret, types, prefix, scope, through, failures, next, last, status, error, created in
             WebhookEndpoint(
                 id: id, url: url, secret: secret, types: types.compactMap(LedgerEvent.Kind.init(rawValue:)), accountPrefix: prefix,
-                deliveredThrough: through, failures: Int(failures), nextAttemptAt: next, lastAttemptAt: last,
+                scope: scope, deliveredThrough: through, failures: Int(failures), nextAttemptAt: next, lastAttemptAt: last,
                 lastStatus: status.map(Int.init),
                 lastError: error, createdAt: created)
         }

@@ -143,13 +143,14 @@ struct WebhookEndpointWire: Codable, Sendable {
     var id: String
     var url: String
     var types: [String]
-    var accountPrefix: String
+    /// Absent in a request: the key's own prefix (every account for a key of the whole ledger).
+    var accountPrefix: String?
     var after: Int64?
     var endpoint: WebhookEndpoint?
     var showSecret = false
 
     enum CodingKeys: String, CodingKey {
-        case id, url, types, after, secret, failures
+        case id, url, types, after, secret, failures, scope
         case accountPrefix = "account_prefix"
         case deliveredThrough = "delivered_through"
         case nextAttemptAt = "next_attempt_at"
@@ -184,7 +185,7 @@ struct WebhookEndpointWire: Codable, Sendable {
                 debugDescription:
                     "unknown event type \(type); types are \(LedgerEvent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        accountPrefix = try c.decodeUnlessAbsent(String.self, forKey: .accountPrefix) ?? ""
+        accountPrefix = try c.decodeUnlessAbsent(String.self, forKey: .accountPrefix)
         if let text = try c.decodeUnlessAbsent(String.self, forKey: .after) {
             guard let position = EventCursor.parse(text) else {
                 throw DecodingError.dataCorruptedError(forKey: .after, in: c, debugDescription: "after is an event cursor: digits")
@@ -198,8 +199,9 @@ struct WebhookEndpointWire: Codable, Sendable {
         try c.encode(id, forKey: .id)
         try c.encode(url, forKey: .url)
         try c.encode(types, forKey: .types)
-        try c.encode(accountPrefix, forKey: .accountPrefix)
+        try c.encode(accountPrefix ?? "", forKey: .accountPrefix)
         guard let endpoint else { return }
+        try c.encode(endpoint.scope, forKey: .scope)
         if showSecret { try c.encode(endpoint.secret, forKey: .secret) }
         try c.encode(String(endpoint.deliveredThrough), forKey: .deliveredThrough)
         try c.encode(endpoint.failures, forKey: .failures)
