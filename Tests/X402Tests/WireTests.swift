@@ -168,6 +168,11 @@ struct WireTests {
         let tree = try StrictJSONParser<X402JSONTree>.parse(Data(Self.vectorAJSON.utf8))
         let parsed = try #require(PaymentPayload(parsed: tree))
         #expect(parsed == (try JSONDecoder().decode(PaymentPayload.self, from: Data(Self.vectorAJSON.utf8))))
+        let body =
+            #"{"x402Version":2,"paymentPayload":"# + Self.vectorAJSON + #","paymentRequirements":"#
+            + String(decoding: X402HeaderCodec.json(parsed.accepted), as: UTF8.self) + "}"
+        let request = try #require(FacilitatorRequest(parsed: try StrictJSONParser<X402JSONTree>.parse(Data(body.utf8))))
+        #expect(request == (try JSONDecoder().decode(FacilitatorRequest.self, from: Data(body.utf8))))
         // A fraction is left to Decodable.
         #expect((try? StrictJSONParser<X402JSONTree>.parse(Data(#"{"a":1.5}"#.utf8))) == nil)
     }

@@ -4,6 +4,7 @@ import Ledger
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import Paywall
 
 /// The facilitator HTTP API (spec §7): `POST /verify`, `POST /settle`, `GET /supported`.
 ///
@@ -72,6 +73,13 @@ public enum X402FacilitatorRoutes {
         let data = Data(buffer: buffer)
         let payload: PaymentPayload
         let requirements: PaymentRequirements
+        // The form nearly every server sends goes through the strict parser; anything else through
+        // `Decodable`, which stays the definition of the form and of every error.
+        if (try? codec.checkDepth(data)) != nil, let tree = try? StrictJSONParser<X402JSONTree>.parse(data),
+            let parsed = FacilitatorRequest(parsed: tree)
+        {
+            return try await answer(parsed.paymentPayload, parsed.paymentRequirements, context: context, body)
+        }
         do {
             let probe = try codec.decodeJSON(Probe.self, from: data)
             guard probe.paymentPayload != nil, probe.paymentRequirements != nil else {
@@ -92,6 +100,13 @@ public enum X402FacilitatorRoutes {
         } catch {
             return problem(.badRequest, error.description)
         }
+        return try await answer(payload, requirements, context: context, body)
+    }
+
+    private static func answer<Context: RequestContext>(
+        _ payload: PaymentPayload, _ requirements: PaymentRequirements, context: Context,
+        _ body: (PaymentPayload, PaymentRequirements) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await body(payload, requirements)
         } catch {

@@ -68,3 +68,14 @@ extension ResourceInfo {
         self.init(url: url, description: description, mimeType: mimeType)
     }
 }
+
+extension FacilitatorRequest {
+    /// A v2 `/verify` or `/settle` body as `Decodable` gives it, or nil (see ``PaymentPayload/init(parsed:)``).
+    init?(parsed json: JSONValue) {
+        guard case .object(let m) = json, let version = PaymentPayload.int(m["x402Version"]), version == 2,
+            let payload = m["paymentPayload"].flatMap(PaymentPayload.init(parsed:)),
+            let requirements = PaymentRequirements(parsed: m["paymentRequirements"])
+        else { return nil }
+        self.init(x402Version: version, paymentPayload: payload, paymentRequirements: requirements)
+    }
+}
