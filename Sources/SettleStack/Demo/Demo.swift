@@ -58,7 +58,8 @@ public struct Demo: Sendable {
 
     func injectAndReconcile(paid: Paid, started: Date, bank: DemoBank) async throws -> DemoOutcome {
         progress.line("injecting faults:")
-        var faults = try await payOutToTheBank(bank)
+        let (bankFaults, instantPayments) = try await payOutToTheBank(bank)
+        var faults = bankFaults
         faults += try await reorgAFinalPayment()
         faults += try await actBehindTheLedger(visaPayment: paid.visaPayment)
         for fault in faults { progress.line("  \(fault.name): \(fault.explanation)") }
@@ -108,7 +109,8 @@ public struct Demo: Sendable {
             balances.append((account.rawValue, String(describing: try await stack.ledger.balance(of: account).posted)))
         }
         return DemoOutcome(
-            payments: paid.counts, balances: balances, runs: runs, breaks: breaks, timing: timing, missed: missed,
+            payments: paid.counts + [("mpp stripe/charge, instant, funding the payouts", instantPayments)], balances: balances, runs: runs,
+            breaks: breaks, timing: timing, missed: missed,
             reportPaths: reportPaths)
     }
 
@@ -207,7 +209,8 @@ public struct Demo: Sendable {
     /// the processor does), the second never does. An automatic payout takes everything available,
     /// so each needs funds of its own: the agents' instant cards for the first, one more instant
     /// card payment for the second, and another one for the late payout that follows.
-    func payOutToTheBank(_ bank: DemoBank) async throws -> [InjectedFault] {
+    /// Returns the fault and the number of card payments it made.
+    func payOutToTheBank(_ bank: DemoBank) async throws -> (faults: [InjectedFault], payments: Int) {
         let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
         let instant = CardAgent(processor: processor, paymentMethod: "pm_card_bypassPending")
         func sweep() async throws -> (id: String, amount: String) {
@@ -225,13 +228,14 @@ public struct Demo: Sendable {
         progress.line(
             "  bank: the processor paid out \(banked.amount)¢ (\(banked.id)) and \(unbanked.amount)¢ (\(unbanked.id)); the merchant's statement \(statement.path) has the first"
         )
-        return [
+        let fault = [
             InjectedFault(
                 name: "unbanked payout", rail: stack.cardRail.descriptor.id, code: .counterpartMissing, reference: unbanked.id,
                 explanation:
                     "the processor paid out \(unbanked.amount)¢ (\(unbanked.id)) and no deposit on the merchant's bank statement names it past the card rail's \(DemoBank.slaSeconds / 3_600)-hour counterpart SLA; the payout before it (\(banked.id)) is there in full"
             )
         ]
+        return (fault, 2)
     }
 
     /// The processor corrects a card payment's fee, refunds part of it and pays out, and the ledger
