@@ -245,8 +245,11 @@ extension Reconciler {
                         """, logger: logger)
                 }
 
+                var counterparts: (checked: Int64, met: Int64) = (0, 0)
                 for rule in profile.counterparts {
-                    try await Self.checkCounterparts(rule, rail: rail, start: start, cutoff: cutoff, asOf: asOf, conn: conn, logger: logger)
+                    let (checked, met) = try await Self.checkCounterparts(
+                        rule, rail: rail, start: start, cutoff: cutoff, asOf: asOf, conn: conn, logger: logger)
+                    counterparts = (counterparts.checked + checked, counterparts.met + met)
                 }
 
                 try await conn.query(
@@ -262,7 +265,9 @@ extension Reconciler {
                               from found) f
                     on conflict (run_id, fingerprint) do nothing
                     """, logger: logger)
-                try await finish(conn, run: run, rail: rail, date: date, balanceChecks: balances.count)
+                try await finish(
+                    conn, run: run, rail: rail, date: date, balanceChecks: balances.count,
+                    counterparts: profile.counterparts.isEmpty ? nil : counterparts)
             }
         }
         // The staged rows have done their work: the breaks keep the evidence of every difference.
@@ -273,8 +278,14 @@ extension Reconciler {
     }
 
     /// Counts, the changes since the previous complete run of the day, and the run's end.
-    private func finish(_ conn: PostgresConnection, run: Int64, rail: String, date: String, balanceChecks: Int) async throws {
+    private func finish(
+        _ conn: PostgresConnection, run: Int64, rail: String, date: String, balanceChecks: Int, counterparts: (checked: Int64, met: Int64)?
+    ) async throws {
         var counts: [String: Int64] = ["drift_checks": Int64(balanceChecks)]
+        if let counterparts {
+            counts["counterparts_checked"] = counterparts.checked
+            counts["counterparts_met"] = counterparts.met
+        }
         let totals = try await conn.query(
             """
             select (select count(*) from rs)::int8, (select count(*) from rl)::int8,

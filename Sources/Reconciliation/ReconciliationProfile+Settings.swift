@@ -86,7 +86,7 @@ extension ReconciliationProfile {
                         }
                         return text
                     }
-                    let names = ["transition", "rail", "counterpart_transition", "reference_key", "sla_seconds"]
+                    let names = ["transition", "rail", "counterpart_transition", "reference_key", "sla_seconds", "matched_by"]
                     if let unknown = fields.keys.sorted().first(where: { !names.contains($0) }) {
                         throw fail("\(path).\(unknown)", "is not a setting (known: \(names.joined(separator: ", ")))")
                     }
@@ -96,10 +96,19 @@ extension ReconciliationProfile {
                             "\(path).transition", "names \(transition.debugDescription), which is not a transition of the rail's fund flow")
                     }
                     guard let sla = fields["sla_seconds"] else { throw fail("\(path).sla_seconds", "is required") }
+                    var matchedBy = CounterpartRule.MatchedBy.reference
+                    if fields["matched_by"] != nil {
+                        let choices = CounterpartRule.MatchedBy.allCases.map(\.rawValue)
+                        guard let chosen = CounterpartRule.MatchedBy(rawValue: try text("matched_by")) else {
+                            throw fail("\(path).matched_by", "must be one of \(choices.joined(separator: ", "))")
+                        }
+                        matchedBy = chosen
+                    }
                     profile.counterparts.append(
                         CounterpartRule(
                             transition: transition, rail: try text("rail"), counterpartTransition: try text("counterpart_transition"),
-                            referenceKey: try text("reference_key"), slaSeconds: try seconds("\(path).sla_seconds", sla)))
+                            referenceKey: try text("reference_key"), slaSeconds: try seconds("\(path).sla_seconds", sla),
+                            matchedBy: matchedBy))
                 }
             default:
                 let known = CodingKeys.allCases.map(\.rawValue).filter { $0 != CodingKeys.groups.rawValue }.sorted()

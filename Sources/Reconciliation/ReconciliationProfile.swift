@@ -36,7 +36,16 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
     /// transfer of another rail that names it (a card payout by the bank file's deposit), with the
     /// same amount, within `slaSeconds`.
     public struct CounterpartRule: Sendable, Hashable, Codable {
-        /// This rail's transition whose transfers are checked (`payout_arrived`).
+        /// Which of a checked transfer's references the counterpart must name.
+        public enum MatchedBy: String, Sendable, Hashable, Codable, CaseIterable {
+            /// Its own reference (`payout_arrived`: the payout id).
+            case reference
+            /// Its parent's (`paid_out`: the balance transaction's payout, the id the processor puts
+            /// on the bank transfer), so that a payout is checked from the day it was sent.
+            case parent
+        }
+
+        /// This rail's transition whose transfers are checked (`paid_out`, `payout_arrived`).
         public var transition: String
         /// The other rail's id (`bank`) and its transition that meets them (`received`).
         public var rail: String
@@ -46,13 +55,28 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
         public var referenceKey: String
         /// How long the money may take to get there.
         public var slaSeconds: Int64
+        public var matchedBy: MatchedBy
 
-        public init(transition: String, rail: String, counterpartTransition: String, referenceKey: String, slaSeconds: Int64) {
+        public init(
+            transition: String, rail: String, counterpartTransition: String, referenceKey: String, slaSeconds: Int64,
+            matchedBy: MatchedBy = .reference
+        ) {
             self.transition = transition
             self.rail = rail
             self.counterpartTransition = counterpartTransition
             self.referenceKey = referenceKey
             self.slaSeconds = slaSeconds
+            self.matchedBy = matchedBy
+        }
+
+        /// Rules recorded in runs before `matched_by` existed read as matched by reference.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                transition: try c.decode(String.self, forKey: .transition), rail: try c.decode(String.self, forKey: .rail),
+                counterpartTransition: try c.decode(String.self, forKey: .counterpartTransition),
+                referenceKey: try c.decode(String.self, forKey: .referenceKey), slaSeconds: try c.decode(Int64.self, forKey: .slaSeconds),
+                matchedBy: try c.decodeIfPresent(MatchedBy.self, forKey: .matchedBy) ?? .reference)
         }
 
         enum CodingKeys: String, CodingKey {
@@ -60,6 +84,7 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
             case counterpartTransition = "counterpart_transition"
             case referenceKey = "reference_key"
             case slaSeconds = "sla_seconds"
+            case matchedBy = "matched_by"
         }
     }
 

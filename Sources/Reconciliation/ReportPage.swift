@@ -64,6 +64,14 @@ public enum ReportPage {
         } else {
             page += table(report.clearing, amounts: ("—", "Open amount"))
         }
+        // A met counterpart leaves no break: the runs' counts are the only trace of the match.
+        let counterparts = report.rails.map { ($0.run.counts["counterparts_checked"] ?? 0, $0.run.counts["counterparts_met"] ?? 0) }
+        let (checked, met) = counterparts.reduce((Int64(0), Int64(0))) { ($0.0 + $1.0, $0.1 + $1.1) }
+        if checked > 0 {
+            page += "<h2>Across rails</h2>\n"
+            page +=
+                "<p>\(checked) transfer(s) checked against another rail's (counterpart rules): \(met) met in full by the transfer naming it, \(checked - met) not (below, as <span class=\"code\">counterpart_*</span> or timing).</p>\n"
+        }
         let others = report.breaks.filter { $0.code != .drift && !report.clearing.map(\.id).contains($0.id) }
         page += "<h2>Breaks (\(others.count))</h2>\n"
         page += others.isEmpty ? "<p>No break.</p>\n" : table(others, amounts: ("Rail amount", "Ledger amount"))

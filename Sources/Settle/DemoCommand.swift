@@ -16,8 +16,9 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts the dev chains, the card processor mock, the ledger API and the merchant server (as `settle sandbox`), \
             has simulated agents pay its route over x402 exact, MPP tempo/charge, MPP tempo/session and MPP stripe/charge, \
-            injects a reorg past finality, a fee correction without an event, a lost webhook and a late payout, reconciles \
-            every rail for the day, and prints the balances, each \
+            has the card processor pay out to the merchant's bank (whose CSV statement the bank-file rail reads), \
+            injects a reorg past finality, a fee correction without an event, a lost webhook, a late payout and a payout \
+            that never reaches the bank, reconciles every rail for the day, and prints the balances, each \
             break with its explanation, the invariant check and the path of the HTML report. Exit status 0 when exactly the \
             injected faults were found, \(ExitStatus.unexpected) when a break is missing or unexpected, 1 on any other error. \
             With --ledger-only: the ledger alone, a burst of micropayments with holds and captures, then the invariant check.

@@ -91,12 +91,18 @@ struct CounterpartTests {
         }
         let good =
             #"{"transition": "settled", "rail": "bank", "counterpart_transition": "received", "reference_key": "k", "sla_seconds": 60}"#
-        #expect(try configured(good).counterparts.count == 1)
+        #expect(try configured(good).counterparts.map(\.matchedBy) == [.reference])
+        let byParent = good.replacingOccurrences(of: "}", with: #", "matched_by": "parent"}"#)
+        #expect(try configured(byParent).counterparts.map(\.matchedBy) == [.parent])
         for (rule, message) in [
             (good.replacingOccurrences(of: "\"settled\"", with: "\"paid\""), "counterparts[0].transition names \"paid\""),
             (good.replacingOccurrences(of: ", \"sla_seconds\": 60", with: ""), "counterparts[0].sla_seconds is required"),
             (good.replacingOccurrences(of: "\"k\"", with: "\"\""), "counterparts[0].reference_key must be a non-empty string"),
             (good.replacingOccurrences(of: "\"rail\"", with: "\"rails\""), "counterparts[0].rails is not a setting"),
+            (
+                good.replacingOccurrences(of: "}", with: #", "matched_by": "payout"}"#),
+                "counterparts[0].matched_by must be one of reference, parent"
+            ),
             ("[]", "counterparts[0] must be an object"),
         ] {
             #expect(throws: ReconciliationError.self, "\(rule)") { try configured(rule) }

@@ -316,14 +316,7 @@ extension BinaryTests {
             func railsFile(_ reconciliation: [String: Any]) throws -> String {
                 let rail: [String: Any] = [
                     "id": "bank-w", "kind": "process", "reconciliation": reconciliation,
-                    "settings": [
-                        "command": [
-                            InteropPython.interpreter ?? "python3",
-                            InteropPython.repositoryRoot.appendingPathComponent("Plugins/BankFileRail/bank_file_rail.py").path,
-                        ],
-                        "directory": statements.path, "asset": "usd-bank-w", "currency": "USD", "scale": 2,
-                        "merchant_account": "merchant:w",
-                    ],
+                    "settings": BankFileRailSettings.settings(directory: statements.path, asset: "usd-bank-w", merchant: "merchant:w"),
                 ]
                 let path = scratch.appendingPathComponent("rails-\(UUID().uuidString).json").path
                 try JSONSerialization.data(withJSONObject: ["rails": [rail]]).write(to: URL(fileURLWithPath: path))

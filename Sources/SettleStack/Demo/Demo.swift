@@ -11,9 +11,11 @@ import X402
 
 /// The full demo on a running ``Stack``: simulated agents pay the paid route over x402 exact, MPP
 /// tempo/charge, MPP tempo/session (vouchers on a channel, closed at the end) and MPP
-/// stripe/charge (cards); faults are injected behind the ledger's back (a reorg
-/// past finality, which the chain's balance shows too, a lost webhook, a late payout); then each rail is reconciled for the day, as the
-/// nightly run would after every SLA has passed, and the report is written.
+/// stripe/charge (cards); the card processor pays out to the merchant's bank, whose statement the
+/// bank-file rail reads; faults are injected behind the ledger's back (a reorg past finality,
+/// which the chain's balance shows too, a lost webhook, a late payout, a payout that never reaches
+/// the bank); then each rail is reconciled for the day, as the nightly run would after every SLA
+/// has passed, and the report is written.
 ///
 /// The stack must not watch its rails (``StackConfiguration/watchesRails`` false): the demo pulls
 /// them itself, so that what it holds back stays unbooked.
@@ -43,13 +45,27 @@ public struct Demo: Sendable {
         progress.line("agents pay \(stack.paidURL) over every rail:")
         let paid = try await payEveryRail()
         progress.finish()
+        let bank = try await DemoBank.open(stack: stack, directory: reportDirectory)
+        do {
+            let outcome = try await injectAndReconcile(paid: paid, started: started, bank: bank)
+            await bank.rail.shutdown()
+            return outcome
+        } catch {
+            await bank.rail.shutdown()
+            throw error
+        }
+    }
 
+    func injectAndReconcile(paid: Paid, started: Date, bank: DemoBank) async throws -> DemoOutcome {
         progress.line("injecting faults:")
-        var faults = try await reorgAFinalPayment()
+        let (bankFaults, instantPayments) = try await payOutToTheBank(bank)
+        var faults = bankFaults
+        faults += try await reorgAFinalPayment()
         faults += try await actBehindTheLedger(visaPayment: paid.visaPayment)
         for fault in faults { progress.line("  \(fault.name): \(fault.explanation)") }
-        // Everything else reaches the ledger: the Tempo chain's transfers, in full.
+        // Everything else reaches the ledger: the Tempo chain's transfers, in full, and the bank's.
         _ = try await stack.booker.sync(stack.tempoRail)
+        _ = try await stack.booker.sync(bank.rail)
 
         // Every day the demo's money moved on (two when it ran across midnight UTC), each as the
         // nightly run would see it.
@@ -60,14 +76,17 @@ public struct Demo: Sendable {
         var runs: [ReconciliationRun] = []
         var breaks: [DemoOutcome.Finding] = []
         var timing: [DemoOutcome.Finding] = []
-        let rails: [any Rail] = [stack.chainRail, stack.tempoRail, stack.cardRail]
+        let rails: [any Rail] = [stack.chainRail, stack.tempoRail, stack.cardRail, bank.rail]
+        // The card rail's rule, as a rails file's `reconciliation` object gives it.
+        let cardProfile = try ReconciliationProfile.configured(for: stack.cardRail.descriptor, settings: bank.cardReconciliation)
         var reportPaths: [String] = []
         try FileManager.default.createDirectory(atPath: reportDirectory, withIntermediateDirectories: true)
         for day in days {
             let asOf = day.cutoff.addingTimeInterval(2 * 86_400)
             var dayRuns: [ReconciliationRun] = []
             for rail in rails {
-                let run = try await reconciler.run(rail: rail, day: day, asOf: asOf)
+                let profile = rail.descriptor.id == stack.cardRail.descriptor.id ? cardProfile : nil
+                let run = try await reconciler.run(rail: rail, day: day, profile: profile, asOf: asOf)
                 dayRuns.append(run)
                 for found in try await store.breaks(run: run.id) {
                     let fault = faults.first { $0.matches(found) }
@@ -90,7 +109,8 @@ public struct Demo: Sendable {
             balances.append((account.rawValue, String(describing: try await stack.ledger.balance(of: account).posted)))
         }
         return DemoOutcome(
-            payments: paid.counts, balances: balances, runs: runs, breaks: breaks, timing: timing, missed: missed,
+            payments: paid.counts + [("mpp stripe/charge, instant, funding the payouts", instantPayments)], balances: balances, runs: runs,
+            breaks: breaks, timing: timing, missed: missed,
             reportPaths: reportPaths)
     }
 
@@ -182,6 +202,40 @@ public struct Demo: Sendable {
                 reference: "\(stack.token.assetID.rawValue):wallet:",
                 explanation: "the merchant's balanceOf on chain is short of its wallet account by the payment the reorg dropped"),
         ]
+    }
+
+    /// The processor pays out twice, each payout sweeping what became available: the first reaches
+    /// the merchant's bank (its deposit is on the statement the demo writes, naming the payout as
+    /// the processor does), the second never does. An automatic payout takes everything available,
+    /// so each needs funds of its own: the agents' instant cards for the first, one more instant
+    /// card payment for the second, and another one for the late payout that follows.
+    /// Returns the fault and the number of card payments it made.
+    func payOutToTheBank(_ bank: DemoBank) async throws -> (faults: [InjectedFault], payments: Int) {
+        let processor = CardProcessorClient(baseURL: stack.cardmockURL, apiKey: Stack.cardmockAPIKey)
+        let instant = CardAgent(processor: processor, paymentMethod: "pm_card_bypassPending")
+        func sweep() async throws -> (id: String, amount: String) {
+            let payouts = try await processor.postList("/_mock/payouts/run", ["currency": "usd"])
+            guard let payout = payouts.first, let id = payout["id"], let amount = payout["amount"] else {
+                throw StackError(.processor, "the payout run paid nothing out: no card funds were available")
+            }
+            return (id, amount)
+        }
+        let banked = try await sweep()
+        _ = try await instant.pay(stack.paidURL)
+        let unbanked = try await sweep()
+        _ = try await instant.pay(stack.paidURL)
+        let statement = try bank.write(deposits: [banked], at: Date())
+        progress.line(
+            "  bank: the processor paid out \(banked.amount)¢ (\(banked.id)) and \(unbanked.amount)¢ (\(unbanked.id)); the merchant's statement \(statement.path) has the first"
+        )
+        let fault = [
+            InjectedFault(
+                name: "unbanked payout", rail: stack.cardRail.descriptor.id, code: .counterpartMissing, reference: unbanked.id,
+                explanation:
+                    "the processor paid out \(unbanked.amount)¢ (\(unbanked.id)) and no deposit on the merchant's bank statement names it past the card rail's \(DemoBank.slaSeconds / 3_600)-hour counterpart SLA; the payout before it (\(banked.id)) is there in full"
+            )
+        ]
+        return (fault, 2)
     }
 
     /// The processor corrects a card payment's fee, refunds part of it and pays out, and the ledger
