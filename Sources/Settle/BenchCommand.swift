@@ -23,9 +23,17 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "Batches in flight at once.") var concurrency = 3
     @Option(help: "Payer accounts (each with a no-overdraft limit).") var accounts = 10_000
     @Option(help: "Single transfers timed one at a time for latency.") var singles = 2_000
+    @Option(
+        help: """
+            Migrate a database of its own only through this schema version, to measure an older schema             beside the current one in the same session (e.g. 24: entries before their partitioning).
+            """)
+    var schemaThrough: Int?
     @Flag(help: "Print the figures as one JSON object.") var json = false
 
     func validate() throws {
+        if let schemaThrough, !(1...PostgresLedger.schemaVersion).contains(schemaThrough) {
+            throw ValidationError("--schema-through is a schema version from 1 to \(PostgresLedger.schemaVersion)")
+        }
         guard concurrency >= 1, batchSize >= 1, transfers >= concurrency else {
             throw ValidationError("--concurrency, --batch-size and --transfers must be positive, with at least one transfer per worker")
         }
@@ -48,8 +56,13 @@ struct LedgerBench: AsyncParsableCommand {
 
     func run() async throws {
         let opts = self
-        let figures = try await db.withLedger(connections: concurrency + 2) { ledger in
-            try await opts.measure(ledger)
+        let figures: Figures
+        if let schemaThrough {
+            figures = try await db.withLedger(connections: concurrency + 2, migratedThrough: schemaThrough) { ledger in
+                try await opts.measure(ledger)
+            }
+        } else {
+            figures = try await db.withLedger(connections: concurrency + 2) { ledger in try await opts.measure(ledger) }
         }
         if json {
             print(try JSONCoding.line(figures))

@@ -46,6 +46,27 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+extension DatabaseOptions {
+    /// Runs `body` with a ledger whose schema is migrated only through `version`: on a database of
+    /// its own (one with a later schema is refused, it cannot go back), for benchmarks of an older
+    /// schema beside the current one.
+    func withLedger<T: Sendable>(
+        connections: Int, migratedThrough version: Int, _ body: @Sendable (PostgresLedger) async throws -> T
+    ) async throws -> T {
+        let (url, _) = try await resolve()
+        return try await url.withClient(connections: connections, logger: logger) { client in
+            let ledger = PostgresLedger(client: client, logger: logger)
+            try await ledger.migrate(through: version)
+            let rows = try await client.query("select max(version) from settle.schema_migrations", logger: logger)
+            for try await latest in rows.decode(Int?.self) where (latest ?? 0) > version {
+                throw CommandFailure(
+                    description: "the database's schema is at version \(latest ?? 0), past \(version): use a database of its own")
+            }
+            return try await body(ledger)
+        }
+    }
+}
+
 /// Exits with a message instead of a stack of error types.
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String

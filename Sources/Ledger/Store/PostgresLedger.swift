@@ -29,10 +29,15 @@ public struct PostgresLedger: Sendable {
         try await migrate(through: .max)
     }
 
+    /// The schema version this release migrates to.
+    public static var schemaVersion: Int { Migration.all.map(\.version).max() ?? 0 }
+
     /// Applies the missing migrations up to version `last`: tests build a database as an older
-    /// release left it, to see a later migration carry its rows over.
+    /// release left it, to see a later migration carry its rows over, and `settle bench ledger
+    /// --schema-through` measures an older schema beside the current one. A server always
+    /// migrates to the latest (``migrate()``).
     @discardableResult
-    func migrate(through last: Int) async throws(LedgerError) -> [Int] {
+    public func migrate(through last: Int) async throws(LedgerError) -> [Int] {
         try await database {
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("select pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
