@@ -67,7 +67,7 @@ struct WorkerJobs {
                 })
         }
         if !facilitators.isEmpty, let schedule = try settings.schedule("x402-pending") {
-            let (facilitators, batchFacilitators) = (facilitators, batchFacilitators)
+            let follower = X402Follower(facilitators: facilitators, batchFacilitators: batchFacilitators)
             jobs.append(
                 try Job(name: "x402-pending", schedule: schedule) { context in
                     // A request that timed out before its receipt left the settlement broadcast: its
@@ -75,21 +75,14 @@ struct WorkerJobs {
                     // outcome recorded and booked, so no payment stays unresolved.
                     // Then what was settled is followed until final: a reorganization that drops a
                     // settlement sends it again, or reverses its revenue when it can no longer be paid.
-                    for facilitator in facilitators {
-                        try Task.checkCancellation()
-                        let resolved = try await facilitator.reconcile(olderThan: .seconds(30), limit: 500)
-                        let followed = try await facilitator.follow(limit: 500)
-                        if resolved > 0 || followed != .init() {
-                            context.logger.info(
-                                "x402 settlements", metadata: ["resolved": "\(resolved)", "followed": "\(followed)"])
-                        }
-                    }
-                    for facilitator in batchFacilitators {
-                        try Task.checkCancellation()
-                        let followed = try await facilitator.follow(limit: 500)
-                        if followed != .init() {
-                            context.logger.info("x402 batch transactions", metadata: ["followed": "\(followed)"])
-                        }
+                    let report = try await follower.pass()
+                    if report != .init() {
+                        context.logger.info(
+                            "x402 followed",
+                            metadata: [
+                                "resolved": "\(report.resolved)", "settlements": "\(report.settlements)",
+                                "batch_transactions": "\(report.batchTransactions)",
+                            ])
                     }
                 })
         }

@@ -3,6 +3,7 @@ import EVM
 import Foundation
 import Ledger
 import RailKit
+import ServiceLifecycle
 import SettleTesting
 import Testing
 
@@ -55,6 +56,35 @@ struct FollowTests {
             #expect(try await facilitator.follow() == .init(), "final: no longer followed")
             #expect(try await h.merchantBalance().posted == Ledger.UInt256(1500))
             #expect(try await Self.incoming(h).posted == SignedAmount(Ledger.UInt256(1500)))
+        }
+    }
+
+    /// The in-process follower (`settle sandbox`) does on its own what `follow()` does when called:
+    /// a settlement a reorganization dropped is in a block again without anyone asking.
+    @Test func theFollowerServiceSendsADroppedSettlementAgainByItself() async throws {
+        try await Self.with { h, facilitator in
+            let payer = try await h.fundedPayer()
+            let requirements = h.requirements(amount: "700")
+            let settled = try await facilitator.settle(
+                try X402Harness.payment(key: payer, requirements: requirements), requirements: requirements)
+            #expect(settled.success)
+            let block = try #require(await h.chain.receipt(try Hash32(hex: settled.transaction))).blockNumber
+            _ = try await h.chain.reorg(fromBlock: block, requeue: false)
+            #expect(try await h.tokenBalance(h.payTo) == 0)
+
+            let follower = X402Follower(facilitators: [facilitator], interval: .milliseconds(50), logger: X402Harness.logger)
+            let group = ServiceGroup(configuration: .init(services: [follower], logger: X402Harness.logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let deadline = ContinuousClock.now + HangGuard.duration
+                while try await h.tokenBalance(h.payTo) != 700, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            #expect(try await h.tokenBalance(h.payTo) == 700, "sent again and mined (automine)")
+            #expect(try await h.merchantBalance().posted == Ledger.UInt256(700), "booked once")
         }
     }
 
