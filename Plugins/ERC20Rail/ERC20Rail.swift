@@ -141,11 +141,10 @@ public struct ERC20Rail: Rail {
         let to = min(head, nextStart + maxBlockRange - 1)
         if from <= to {
             let known = Set(pending.map(\.reference)).union(state.recent)
-            let filter = LogFilter(
-                fromBlock: .number(from), toBlock: .number(to), addresses: tokens.map(\.address),
-                topics: [[TransferEvent.topic], nil, addresses.map { $0.word }])
-            for log in try await chain({ try await rpc.logs(filter) }) where !log.removed {
-                guard let seen = try await seen(log, blocks: &blocks), !known.contains(seen.reference) else { continue }
+            for (log, outbound) in try await transferLogs(from: from, to: to) {
+                guard let seen = try await seen(log, outbound: outbound, blocks: &blocks), !known.contains(seen.reference) else {
+                    continue
+                }
                 if head - seen.block + 1 >= confirmations {
                     // Already deep when first seen: held and posted in the same page.
                     events.append(seen.event("seen"))
@@ -172,17 +171,17 @@ public struct ERC20Rail: Rail {
         let start = cursor.flatMap(UInt64.init) ?? first
         guard start < end else { return StatementPage(records: [], nextCursor: nil, hasMore: false) }
         let last = min(end - 1, start + maxBlockRange - 1)
-        let filter = LogFilter(
-            fromBlock: .number(start), toBlock: .number(last), addresses: tokens.map(\.address),
-            topics: [[TransferEvent.topic], nil, addresses.map { $0.word }])
         var records: [StatementRecord] = []
-        for log in try await chain({ try await rpc.logs(filter) }) where !log.removed {
-            guard let seen = try await seen(log, blocks: &blocks) else { continue }
+        for (log, outbound) in try await transferLogs(from: start, to: last) {
+            guard let seen = try await seen(log, outbound: outbound, blocks: &blocks) else { continue }
             records.append(
                 StatementRecord(
-                    reference: seen.reference, type: "transfer", direction: .inbound, asset: seen.asset, amount: seen.amount,
-                    status: head - seen.block + 1 >= confirmations ? "final" : "pending", occurredAt: seen.date,
-                    details: ["transaction": seen.transaction, "block": String(seen.block), "from": seen.sender, "to": seen.address]))
+                    reference: seen.reference, type: "transfer", direction: outbound ? .outbound : .inbound, asset: seen.asset,
+                    amount: seen.amount, status: head - seen.block + 1 >= confirmations ? "final" : "pending", occurredAt: seen.date,
+                    details: [
+                        "transaction": seen.transaction, "block": String(seen.block), "from": outbound ? seen.address : seen.sender,
+                        "to": outbound ? seen.sender : seen.address,
+                    ]))
         }
         return StatementPage(records: records, nextCursor: last + 1 < end ? String(last + 1) : nil, hasMore: last + 1 < end)
     }
@@ -195,16 +194,36 @@ public struct ERC20Rail: Rail {
         try await watched.balances(at: at)
     }
 
-    /// A Transfer log of a configured token to a watched address, with its block's hash and time.
-    private func seen(_ log: Log, blocks: inout BlockCache) async throws(RailError) -> ChainCursor.Seen? {
+    /// The Transfer logs of the configured tokens to a watched address, then from one (`outbound`),
+    /// in chain order. A transfer between two watched addresses is both: it arrives at one and
+    /// leaves the other.
+    private func transferLogs(from: UInt64, to: UInt64) async throws(RailError) -> [(log: Log, outbound: Bool)] {
+        let watched = addresses.map { $0.word }
+        var logs: [(log: Log, outbound: Bool)] = []
+        for (outbound, topics) in [(false, [[TransferEvent.topic], nil, watched]), (true, [[TransferEvent.topic], watched])]
+            as [(Bool, [[Hash32]?])]
+        {
+            let filter = LogFilter(fromBlock: .number(from), toBlock: .number(to), addresses: tokens.map(\.address), topics: topics)
+            for log in try await chain({ try await rpc.logs(filter) }) where !log.removed { logs.append((log, outbound)) }
+        }
+        return logs.sorted { ($0.log.blockNumber ?? 0, $0.log.logIndex ?? 0) < ($1.log.blockNumber ?? 0, $1.log.logIndex ?? 0) }
+    }
+
+    /// A Transfer log of a configured token to a watched address (from one, `outbound`), with its
+    /// block's hash and time. An outbound one's reference ends in `/out`: a transfer between two
+    /// watched addresses is booked once for each.
+    private func seen(_ log: Log, outbound: Bool, blocks: inout BlockCache) async throws(RailError) -> ChainCursor.Seen? {
         guard let token = tokens.first(where: { $0.address == log.address }), let event = try? TransferEvent(log: log),
-            addresses.contains(event.to), let number = log.blockNumber, let blockHash = log.blockHash, let tx = log.transactionHash,
-            let index = log.logIndex, let amount = Ledger.UInt256(bigEndianBytes: event.value.bigEndianBytes), !amount.isZero
+            addresses.contains(outbound ? event.from : event.to), let number = log.blockNumber, let blockHash = log.blockHash,
+            let tx = log.transactionHash, let index = log.logIndex, let amount = Ledger.UInt256(bigEndianBytes: event.value.bigEndianBytes),
+            !amount.isZero
         else { return nil }
         let time = try await blocks.block(number)?.timestamp ?? 0
+        let (watched, other) = outbound ? (event.from, event.to) : (event.to, event.from)
         return ChainCursor.Seen(
-            reference: "\(network)/\(tx.hex)/\(index)/\(blockHash.hex)", asset: token.asset, address: event.to.lowercased,
-            sender: event.from.lowercased, amount: amount, block: number, blockHash: blockHash.hex, transaction: tx.hex, time: time)
+            reference: "\(network)/\(tx.hex)/\(index)/\(blockHash.hex)" + (outbound ? "/out" : ""), asset: token.asset,
+            address: watched.lowercased, sender: other.lowercased, amount: amount, block: number, blockHash: blockHash.hex,
+            transaction: tx.hex, time: time, outbound: outbound ? true : nil)
     }
 
     private func chain<T>(_ body: () async throws -> T) async throws(RailError) -> T {

@@ -166,8 +166,8 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
 
     /// The profile Settle ships for the rail's kind. Card: the balance transactions' transitions,
     /// the processor balance as available + pending, payouts checked against what they settle.
-    /// ERC-20: the `seen` hold of each transfer log, each watched address's wallet account (held
-    /// transfers included) against its `balanceOf`. Tempo: every movement, a transfer's amount its
+    /// ERC-20: the `seen` hold of each transfer log (`sending` for one leaving a watched address),
+    /// each watched address's wallet account (held transfers included) against its `balanceOf`. Tempo: every movement, a transfer's amount its
     /// largest debit, each watched address's wallet account against its `balanceOf`. Others: every
     /// transition that starts a payment.
     public static func standard(for descriptor: RailDescriptor) -> ReconciliationProfile {
@@ -181,7 +181,7 @@ public struct ReconciliationProfile: Sendable, Hashable, Codable {
                 groups: [.init(statementType: "payout", detail: "source", plus: ["available"], minus: ["available_negative"])])
         case "erc20":
             return ReconciliationProfile(
-                statementTransitions: ["seen"], balanceAccounts: ["evm:{asset}:wallet:{address}"], balanceIncludesPending: true,
+                statementTransitions: ["seen", "sending"], balanceAccounts: ["evm:{asset}:wallet:{address}"], balanceIncludesPending: true,
                 clearingAccounts: clearing, slaSeconds: 3_600)
         case "tempo":
             // A settlement books the one amount the chain moved twice: to the merchant's wallet and

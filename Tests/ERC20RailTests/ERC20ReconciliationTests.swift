@@ -19,7 +19,7 @@ struct ERC20ReconciliationTests {
     /// Not ERC-20 rail tests' 31337: the token's asset is unique per network in the shared database.
     static let chainID: UInt64 = 31_401
 
-    @Test func walletAccountsAgreeWithBalanceOfUntilTokensLeaveBehindTheLedgersBack() async throws {
+    @Test func walletAccountsAgreeWithBalanceOfBothWays() async throws {
         // Two blocks of state history: a read of an older block's state would fail.
         let configuration = DevChainConfiguration(
             port: 0, chainID: Self.chainID, blockTime: .zero, automine: true, genesisTimestamp: Self.noon, stateHistory: 2)
@@ -65,16 +65,38 @@ struct ERC20ReconciliationTests {
             #expect(agreed.counts["drift_checks"] == 1, "\(agreed.counts)")  // one token at one address
             #expect(try await store.breaks(run: agreed.id).filter { $0.code == .drift }.isEmpty)
 
-            // The merchant moves 500 out; the rail only books what arrives: the wallet account
-            // now says more than the chain holds.
-            try await ERC20RailTests.pay(chain, from: merchantKey, to: ERC20RailTests.payer.address, 500, chainID: Self.chainID)
+            // The merchant moves 500 out: booked out of its wallet account (held, then posted once
+            // final), matched against the chain's outbound record; still no drift.
+            let out = try await ERC20RailTests.pay(chain, from: merchantKey, to: ERC20RailTests.payer.address, 500, chainID: Self.chainID)
+            let sending = try await booker.sync(rail)
+            #expect(sending.rejected.isEmpty, "\(sending)")
+            let outgoing = "evm:usdc-\(tag):outgoing:\(merchant.lowercased)"
+            #expect(try await ERC20RailTests.balance(ledger, outgoing).debitsPending.description == "500", "held until final")
             _ = try await chain.mine(blocks: 6)
             _ = try await booker.sync(rail)
+            #expect(try await ERC20RailTests.balance(ledger, outgoing).debitsPosted.description == "500")
+            #expect(try await ERC20RailTests.balance(ledger, wallet).posted.description == (initial + 2_500).description)
             let rerun = try await reconciler.run(rail: rail, day: day, asOf: asOf)
-            let drift = try await store.breaks(run: rerun.id).filter { $0.code == .drift }
-            #expect(drift.map(\.reference) == [wallet], "\(drift)")
-            #expect(drift.first?.railAmount == (initial + 2_500).description)
-            #expect(drift.first?.ledgerAmount == (initial + 3_000).description)
+            // Only the x402 clearing account, which no payment of this test debits, is open (timing).
+            let breaks = try await store.breaks(run: rerun.id).filter {
+                !($0.code == .timing && $0.reference?.contains(":incoming:") == true)
+            }
+            #expect(breaks.isEmpty, "\(breaks)")
+            #expect(rerun.counts["matched"] == 3, "\(rerun.counts)")  // two arrivals and the transfer out
+
+            // A transfer out whose block is reorganized away before it is final is voided.
+            let outBlock = try #require(await chain.receipt(out)).blockNumber
+            #expect(outBlock > firstBlock)
+            let late = try await ERC20RailTests.pay(chain, from: merchantKey, to: ERC20RailTests.payer.address, 200, chainID: Self.chainID)
+            let lateBlock = try #require(await chain.receipt(late)).blockNumber
+            _ = try await booker.sync(rail)
+            #expect(try await ERC20RailTests.balance(ledger, outgoing).debitsPending.description == "200")
+            _ = try await chain.reorg(fromBlock: lateBlock, requeue: false)
+            _ = try await chain.mine(blocks: 1)
+            _ = try await booker.sync(rail)
+            let after = try await ERC20RailTests.balance(ledger, outgoing)
+            #expect(after.debitsPending.description == "0" && after.debitsPosted.description == "500", "voided: \(after)")
+            #expect(try await ERC20RailTests.balance(ledger, wallet).posted.description == (initial + 2_500).description)
         }
     }
     /// A rail configured to start at a block the chain has not reached yet gets its openings when
