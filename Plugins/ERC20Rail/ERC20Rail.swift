@@ -118,23 +118,7 @@ public struct ERC20Rail: Rail {
                 pending.append(seen)
             }
         }
-        // 2. Gas of final transactions that a watched payer sent.
-        if let nativeAsset, !payers.isEmpty {
-            for (hash, block) in finalTransactions {
-                guard let receipt = try await chain({ try await rpc.transactionReceipt(try Hash32(hex: hash)) }),
-                    payers.contains(receipt.from),
-                    let price = receipt.effectiveGasPrice
-                else { continue }
-                let (gas, overflow) = price.multipliedReportingOverflow(by: receipt.gasUsed)
-                guard !overflow, let amount = Ledger.UInt256(bigEndianBytes: gas.bigEndianBytes) else { continue }
-                let time = try await blocks.block(block)?.timestamp ?? 0
-                events.append(
-                    RailEvent(
-                        transition: "gas", reference: "\(network)/\(hash)", asset: nativeAsset, amounts: ["amount": amount],
-                        bindings: ["address": receipt.from.lowercased], occurredAt: Date(timeIntervalSince1970: TimeInterval(time))))
-            }
-        }
-        // 3. New logs. The last `confirmations` blocks are scanned again, so that a log re-mined
+        // 2. New logs. The last `confirmations` blocks are scanned again, so that a log re-mined
         //    in a replacement block after a reorg is seen; logs already taken are skipped.
         let nextStart = state.scanned.map { $0 + 1 } ?? startBlock
         let from = max(startBlock, nextStart >= confirmations ? nextStart - confirmations : 0)
@@ -150,12 +134,32 @@ public struct ERC20Rail: Rail {
                     events.append(seen.event("seen"))
                     events.append(seen.event("confirmed"))
                     state.recent.append(seen.reference)
+                    if !finalTransactions.contains(where: { $0.hash == seen.transaction }) {
+                        finalTransactions.append((seen.transaction, seen.block))
+                    }
                 } else {
                     events.append(seen.event("seen"))
                     pending.append(seen)
                 }
             }
             state.scanned = to
+        }
+        // 3. Gas of the transactions made final above (pending ones that got deep enough, and new
+        //    logs already deep when first seen) that a watched payer sent.
+        if let nativeAsset, !payers.isEmpty {
+            for (hash, block) in finalTransactions {
+                guard let receipt = try await chain({ try await rpc.transactionReceipt(try Hash32(hex: hash)) }),
+                    payers.contains(receipt.from),
+                    let price = receipt.effectiveGasPrice
+                else { continue }
+                let (gas, overflow) = price.multipliedReportingOverflow(by: receipt.gasUsed)
+                guard !overflow, let amount = Ledger.UInt256(bigEndianBytes: gas.bigEndianBytes) else { continue }
+                let time = try await blocks.block(block)?.timestamp ?? 0
+                events.append(
+                    RailEvent(
+                        transition: "gas", reference: "\(network)/\(hash)", asset: nativeAsset, amounts: ["amount": amount],
+                        bindings: ["address": receipt.from.lowercased], occurredAt: Date(timeIntervalSince1970: TimeInterval(time))))
+            }
         }
         state.pending = pending
         // Only references a rescan can still meet need remembering: a bounded tail is plenty.

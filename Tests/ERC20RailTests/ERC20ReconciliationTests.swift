@@ -43,6 +43,9 @@ struct ERC20ReconciliationTests {
             _ = try await chain.mine(blocks: 6)
             let report = try await booker.sync(rail)
             #expect(report.rejected.isEmpty, "\(report)")
+            // Seen already final: the payer's gas of both transactions is booked all the same.
+            let gas = try await ERC20RailTests.balance(ledger, "evm:eth-\(tag):gas")
+            #expect(gas.version == 2, "\(gas)")
             // Opening + two payments, all posted.
             #expect(try await ERC20RailTests.balance(ledger, wallet).posted.description == (initial + 3_000).description)
             let opening = try await ERC20RailTests.balance(ledger, "evm:usdc-\(tag):opening:\(merchant.lowercased)")
