@@ -15,8 +15,7 @@ extension BinaryTests {
                 return
             }
             try await TestDatabase.withIsolatedDatabase { url in
-                let password = url.password.map { ":\($0)" } ?? ""
-                let text = "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)"
+                let text = url.commandLineText
                 let small = ["--transfers", "400", "--batch-size", "100", "--concurrency", "2", "--accounts", "20", "--singles", "5"]
                 let output = try await offPool {
                     try runChildProcess(binary, ["bench", "ledger", "--database-url", text, "--schema-through", "24", "--json"] + small)

@@ -28,8 +28,7 @@ extension BinaryTests {
             }
             let url = try await TestDatabase.isolatedDatabase()
             defer { Task { try? await TestDatabase.dropIsolated(url) } }
-            let password = url.password.map { ":\($0)" } ?? ""
-            let text = "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)"
+            let text = url.commandLineText
             try await withLedger(url) { ledger in
                 _ = try await ledger.createAssets([Asset(id: "usd", code: "USD", scale: 2)])
                 _ = try await ledger.createAccounts([

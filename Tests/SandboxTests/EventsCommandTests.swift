@@ -13,8 +13,7 @@ extension BinaryTests {
                 return
             }
             let url = try await TestDatabase.databaseURL()
-            let password = url.password.map { ":\($0)" } ?? ""
-            let text = "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)"
+            let text = url.commandLineText
             let ledger = try await TestDatabase.ledger()
             let p = "e\(UInt32.random(in: 0...UInt32.max))"
             let start = try await ledger.sequenceEvents()
@@ -70,8 +69,7 @@ extension BinaryTests {
             }
             // Pruning is global: a database of its own.
             try await TestDatabase.withIsolatedDatabase { url in
-                let password = url.password.map { ":\($0)" } ?? ""
-                let text = "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)"
+                let text = url.commandLineText
                 let head = try await withLedger(url) { ledger in
                     let asset = try AssetID("p-usd")
                     _ = try await ledger.createAssets([Asset(id: asset, code: "USD", scale: 2)])

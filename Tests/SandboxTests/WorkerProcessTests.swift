@@ -22,8 +22,7 @@ extension BinaryTests {
         static func database() async throws -> (DatabaseURL, String) {
             let url = try await TestDatabase.isolatedDatabase()
             try await withLedger(url) { _ in }
-            let password = url.password.map { ":\($0)" } ?? ""
-            return (url, "postgres://\(url.username)\(password)@\(url.host):\(url.port)/\(url.database)")
+            return (url, url.commandLineText)
         }
 
         /// A worker that runs only holds-expire, every second: configured through the environment, or

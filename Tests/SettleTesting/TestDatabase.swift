@@ -87,3 +87,11 @@ public func withLedger<T: Sendable>(_ url: DatabaseURL, _ body: (PostgresLedger)
         return try await body(ledger)
     }
 }
+
+extension DatabaseURL {
+    /// The URL with its password, as a `settle` child process takes it on `--database-url`
+    /// (``description`` leaves the password out).
+    public var commandLineText: String {
+        "postgres://\(username)\(password.map { ":\($0)" } ?? "")@\(host):\(port)/\(database)"
+    }
+}
