@@ -149,9 +149,7 @@ struct MerchantParts: Sendable {
         let batchStore = X402BatchStore(ledger: ledger, token: token, logger: logger)
         try await batchStore.prepare()
         let batch = X402BatchServer(
-            facilitator: X402BatchFacilitator(
-                configuration: batchConfiguration, rpc: EthereumRPC(url: rpcURL),
-                transactions: X402BatchTransactionStore(client: ledger.client, logger: logger), logger: logger),
+            facilitator: X402BatchFacilitator(configuration: batchConfiguration, rpc: EthereumRPC(url: rpcURL), logger: logger),
             store: batchStore, logger: logger)
         // Usage-priced answers (LLM tokens): x402 upto, a signed maximum of ten calls' price, of
         // which the handler charges what its answer used.
@@ -208,11 +206,6 @@ struct MerchantParts: Sendable {
         if configuration.watchesRails {
             let rails: [any Rail] = [chainRail, tempoRail, cardRail]
             services += rails.map { RailWatcher(rail: $0, booker: booker, logger: logger) as any Service }
-            // What the facilitators settled, followed until final as the worker does. Not in the
-            // demo (which pulls its rails itself): it drops a final payment in a reorganization to
-            // show the break, which a follower would repair by sending the payment again.
-            services.append(
-                X402Follower(facilitators: [facilitator], batchFacilitators: [batch.facilitator], interval: .seconds(2), logger: logger))
         }
         services.append(sessionSettler)
         // Claims and sweeps of the prepaid channels: often, as a sandbox shows them happening.
